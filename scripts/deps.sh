@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what WG Punch needs to build, run and test on Debian/Ubuntu.
+#   scripts/deps.sh run     - build and run the app (cgo + X11/GL headers)
+#   scripts/deps.sh test    - everything `make test` uses
+#   scripts/deps.sh dist    - cross-build and package (mingw, wixl, osslsigncode)
+# Only Debian packages and Go modules are fetched. Safe to run again: it only
+# calls apt-get for packages that are missing.
+set -euo pipefail
+what=${1:-test}
+
+run_pkgs=(gcc pkg-config libgl1-mesa-dev xorg-dev)
+test_pkgs=("${run_pkgs[@]}" wireguard-tools wireguard-go coturn zbar-tools iperf3 xvfb
+  imagemagick dbus dbus-x11 xdotool iptables iproute2 conntrack netcat-openbsd
+  iputils-ping util-linux procps librsvg2-bin)
+dist_pkgs=("${test_pkgs[@]}" msitools wixl gcc-mingw-w64-x86-64 osslsigncode openssl)
+
+case $what in
+run) pkgs=("${run_pkgs[@]}") ;;
+test) pkgs=("${test_pkgs[@]}") ;;
+dist) pkgs=("${dist_pkgs[@]}") ;;
+*) echo "usage: $0 run|test|dist" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo="sudo"
+  echo "deps: installing ${missing[*]}" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+command -v go >/dev/null || { echo "deps: Go 1.26 or newer is needed (https://go.dev/dl); not found on PATH" >&2; exit 1; }
+cd "$(dirname "$0")/.."
+go mod download

@@ -1,0 +1,84 @@
+// Package conf is WG Punch's stored tunnel model and the wg-quick file format.
+//
+// It is pure: no OS calls. A tunnel is one wg-quick .conf file; WG Punch's own
+// metadata (peer names, the pending invite, shared LANs, NAT verdicts) is kept
+// in structured comments ("# wgpunch.Key = value") that wg-quick and wg ignore.
+package conf
+
+import (
+	"net/netip"
+
+	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
+)
+
+// DefaultKeepalive is the PersistentKeepalive every WG Punch peer gets: both
+// NATs see outgoing packets every 5 s, which keeps the punched hole open.
+const DefaultKeepalive = 5
+
+// Config is one tunnel: an interface and its peers.
+type Config struct {
+	// Name is the tunnel (and interface) name. It is the file name without
+	// ".conf" and is not stored inside the file.
+	Name      string
+	Interface Interface
+	Peers     []Peer
+}
+
+// Interface is the [Interface] section.
+type Interface struct {
+	PrivateKey wgtypes.Key
+	ListenPort uint16 // 0: let the OS pick (WG Punch always sets one)
+	Addresses  []netip.Prefix
+	DNS        []netip.Addr
+	DNSSearch  []string // non-IP entries of DNS =
+	MTU        uint16   // 0: default
+
+	Meta InterfaceMeta
+}
+
+// InterfaceMeta is WG Punch's own data about the local side of a tunnel.
+type InterfaceMeta struct {
+	// DisplayName is how this machine introduces itself in invites/replies.
+	DisplayName string
+	// Subnet is the tunnel subnet (e.g. 10.77.12.0/24).
+	Subnet netip.Prefix
+	// PendingInviteID is set while an invite we issued awaits its reply.
+	PendingInviteID string
+	// PendingPeerAddress is the tunnel address the pending invite gives the
+	// other side.
+	PendingPeerAddress netip.Prefix
+	// LANs are this machine's LAN subnets shared with the peers.
+	LANs []netip.Prefix
+	// NATMapping and NATVerdict are the last NAT check result of this side
+	// ("endpoint-independent", "ok", ...); empty if never checked.
+	NATMapping string
+	NATVerdict string
+}
+
+// Peer is one [Peer] section.
+type Peer struct {
+	PublicKey           wgtypes.Key
+	PresharedKey        *wgtypes.Key // nil: none
+	Endpoint            Endpoint     // zero: none
+	AllowedIPs          []netip.Prefix
+	PersistentKeepalive uint16 // seconds, 0: off
+
+	Meta PeerMeta
+}
+
+// PeerMeta is WG Punch's own data about a peer.
+type PeerMeta struct {
+	Name        string         // display name the peer gave itself
+	InviteID    string         // the invite that linked us
+	LANEndpoint Endpoint       // the peer's LAN IP:port, for two machines on one LAN
+	LANs        []netip.Prefix // LAN subnets the peer shares (also in AllowedIPs)
+	NATMapping  string         // the peer's NAT mapping as it reported it
+	NATVerdict  string         // "ok", "warning", "fail" as the peer reported it
+}
+
+// Endpoint is host:port where host is an IP literal or a DNS name (dynamic DNS).
+// The zero value means "no endpoint".
+type Endpoint struct {
+	Host string // IP literal (no brackets) or hostname
+	Port uint16
+}

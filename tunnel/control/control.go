@@ -1,0 +1,120 @@
+// Package control is the one interface the GUI and the CLI talk to.
+//
+// Service (service.go) is the in-process implementation: it owns the state
+// directory, the engine and the monitor. Client (client.go) speaks to a
+// Service running in the privileged daemon over a Unix socket (HTTP+JSON);
+// Server (server.go) is the daemon's side. Both satisfy Controller, so the
+// UI and CLI never know which one they hold.
+package control
+
+import (
+	"context"
+	"errors"
+
+	"github.com/wgpunch/wgpunch/tunnel/conf"
+	"github.com/wgpunch/wgpunch/tunnel/monitor"
+	"github.com/wgpunch/wgpunch/tunnel/natcheck"
+)
+
+// Status types are the monitor's; re-exported so callers need one import.
+type (
+	Report       = monitor.Report
+	TunnelStatus = monitor.TunnelStatus
+	PeerStatus   = monitor.PeerStatus
+	Warning      = monitor.Warning
+	State        = monitor.State
+)
+
+// Errors callers may test with errors.Is. Messages say what to do next.
+var (
+	ErrNotFound     = errors.New("no such tunnel")
+	ErrExists       = errors.New("a tunnel with that name already exists")
+	ErrNeedDaemon   = errors.New("the WG Punch daemon is not running")
+	ErrPermission   = errors.New("permission denied")
+	ErrPortInUse    = errors.New("port already in use on this machine")
+	ErrInvalidInput = errors.New("invalid input")
+)
+
+// Controller is what the GUI and CLI can do. Every method is safe for
+// concurrent use. Configs returned never carry a private key.
+type Controller interface {
+	// List returns the tunnel names, sorted.
+	List(ctx context.Context) ([]string, error)
+	// Show returns a tunnel's config with the private key zeroed.
+	Show(ctx context.Context, name string) (*conf.Config, error)
+	// Export returns a wg-quick file for stock WireGuard. The private key is
+	// replaced by a placeholder comment unless withPrivateKey is true.
+	Export(ctx context.Context, name string, withPrivateKey bool) ([]byte, error)
+	// Invite creates tunnel req.Name if needed and returns a new invite.
+	Invite(ctx context.Context, req InviteRequest) (*InviteResult, error)
+	// Accept takes an invite (creating tunnel req.Name and returning a reply)
+	// or a reply to our own pending invite (adding the peer to req.Name).
+	Accept(ctx context.Context, req AcceptRequest) (*AcceptResult, error)
+	Remove(ctx context.Context, name string) error
+	Rename(ctx context.Context, oldName, newName string) error
+	// SetListenPort changes a tunnel's ListenPort (re-applied if it is up).
+	SetListenPort(ctx context.Context, name string, port uint16) error
+	// FreePort picks a ListenPort free on this machine, unused by our
+	// tunnels and not announced by another WG Punch machine on the LAN.
+	FreePort(ctx context.Context) (uint16, error)
+	// NATCheck runs a STUN check from the given local port.
+	NATCheck(ctx context.Context, req NATCheckRequest) (*natcheck.Report, error)
+
+	Up(ctx context.Context, name string) error
+	Down(ctx context.Context, name string) error
+	// Status returns all tunnels (name == "") or one.
+	Status(ctx context.Context, name string) (*Report, error)
+	// Watch sends a fresh Report about once a second until ctx ends.
+	Watch(ctx context.Context) (<-chan *Report, error)
+}
+
+// InviteRequest asks for an invite. Zero fields mean "choose for me".
+type InviteRequest struct {
+	Name        string   `json:"name"`
+	DisplayName string   `json:"display_name,omitempty"` // default: hostname
+	Port        uint16   `json:"port,omitempty"`         // default: a free port
+	Endpoint    string   `json:"endpoint,omitempty"`     // HOST:PORT; default: NAT check
+	LANs        []string `json:"lans,omitempty"`         // CIDRs to share
+	STUN        []string `json:"stun,omitempty"`         // STUN servers; default: settings
+}
+
+// InviteResult is the invite to hand to the other side.
+type InviteResult struct {
+	Token      string           `json:"token"`  // the one-line invite text
+	QRPNG      []byte           `json:"qr_png"` // the same as a QR code
+	Tunnel     string           `json:"tunnel"`
+	ListenPort uint16           `json:"listen_port"`
+	Endpoint   string           `json:"endpoint"`        // what the invite announces
+	NAT        *natcheck.Report `json:"nat,omitempty"`   // nil when --endpoint was given
+	Notes      []string         `json:"notes,omitempty"` // things to tell the user
+}
+
+// AcceptRequest answers an invite or takes a reply.
+type AcceptRequest struct {
+	Name        string   `json:"name"`
+	Token       string   `json:"token"`
+	DisplayName string   `json:"display_name,omitempty"`
+	Port        uint16   `json:"port,omitempty"`
+	Endpoint    string   `json:"endpoint,omitempty"`
+	LANs        []string `json:"lans,omitempty"`
+	STUN        []string `json:"stun,omitempty"`
+}
+
+// AcceptResult says what Accept did.
+type AcceptResult struct {
+	Kind       string           `json:"kind"` // "invite" (we made a reply) or "reply" (peer added)
+	Tunnel     string           `json:"tunnel"`
+	PeerName   string           `json:"peer_name"`
+	SafetyCode string           `json:"safety_code"`
+	Reply      string           `json:"reply,omitempty"` // the reply line, when Kind == "invite"
+	ReplyQRPNG []byte           `json:"reply_qr_png,omitempty"`
+	NAT        *natcheck.Report `json:"nat,omitempty"`
+	Warnings   []Warning        `json:"warnings,omitempty"` // e.g. the peer's NAT cannot be punched
+	Notes      []string         `json:"notes,omitempty"`
+}
+
+// NATCheckRequest asks for a NAT check.
+type NATCheckRequest struct {
+	Port uint16   `json:"port,omitempty"` // 0: a free port
+	STUN []string `json:"stun,omitempty"` // default: settings
+}

@@ -1,0 +1,35 @@
+// Package engine brings tunnels up and down on this OS: embedded wireguard-go
+// plus netlink on Linux (engine_linux.go), WireGuard's tunnel services on
+// Windows (engine_windows.go), and a stub that says "not supported" elsewhere.
+package engine
+
+import (
+	"errors"
+
+	"github.com/wgpunch/wgpunch/tunnel/conf"
+)
+
+// ErrUnsupported is returned by New on platforms without an engine.
+var ErrUnsupported = errors.New("bringing tunnels up is not supported on this platform")
+
+// Engine owns the running tunnels of one daemon. Safe for concurrent use.
+type Engine interface {
+	// Up creates the interface for cfg (named cfg.Name), configures keys,
+	// port and peers, assigns addresses and routes (peer AllowedIPs), and
+	// makes every peer with an endpoint send a handshake at once. Up on a
+	// tunnel that is already up applies cfg again (peers, port).
+	// It returns the interface name.
+	Up(cfg *conf.Config) (string, error)
+	// Down removes the tunnel's interface, routes and UAPI socket.
+	Down(name string) error
+	// Running lists the names of the tunnels this engine has up.
+	Running() []string
+	// Close takes every tunnel down.
+	Close() error
+}
+
+// Options tune an engine.
+type Options struct {
+	// Logf receives diagnostics; never private keys. nil: discard.
+	Logf func(format string, args ...any)
+}

@@ -1,0 +1,56 @@
+// Package monitor polls WireGuard devices through wgctrl and turns their
+// counters into per-peer liveness. It has no UI types.
+package monitor
+
+import "time"
+
+// State is a peer's liveness.
+type State string
+
+const (
+	StateConnected  State = "connected"  // handshake within 180 s and bytes arriving
+	StateConnecting State = "connecting" // tunnel up, no handshake yet
+	StateStale      State = "stale"      // had a handshake, none recently (or rx stopped)
+	StateDown       State = "down"       // tunnel not up
+)
+
+// Warning is something the user should know about a tunnel, with a fix
+// where there is one.
+type Warning struct {
+	Code    string `json:"code"`               // "port-shared", "nat-fail", "subnet-overlap", ...
+	Message string `json:"message"`            // plain words, names machines and ports
+	FixPort uint16 `json:"fix_port,omitempty"` // a free port to switch to, when that is the fix
+}
+
+// PeerStatus is the observed state of one peer.
+type PeerStatus struct {
+	Name          string     `json:"name"`
+	PublicKey     string     `json:"public_key"`
+	Address       string     `json:"address"` // peer's tunnel address (first AllowedIP), e.g. 10.77.12.2/32
+	Endpoint      string     `json:"endpoint"`
+	AllowedIPs    []string   `json:"allowed_ips"`
+	LastHandshake *time.Time `json:"last_handshake"` // RFC 3339, null if never
+	LastReceive   *time.Time `json:"last_receive"`   // when rx_bytes last grew, null if never seen
+	RxBytes       int64      `json:"rx_bytes"`
+	TxBytes       int64      `json:"tx_bytes"`
+	State         State      `json:"state"`
+	SafetyCode    string     `json:"safety_code,omitempty"`
+}
+
+// TunnelStatus is the observed state of one tunnel.
+type TunnelStatus struct {
+	Name       string       `json:"name"`
+	Up         bool         `json:"up"`
+	Interface  string       `json:"interface"`
+	Address    string       `json:"address"`
+	ListenPort uint16       `json:"listen_port"`
+	PublicKey  string       `json:"public_key"`
+	Peers      []PeerStatus `json:"peers"`
+	Warnings   []Warning    `json:"warnings"`
+	Error      string       `json:"error,omitempty"` // why the last up failed
+}
+
+// Report is a snapshot of all tunnels; `wgpunch status --json` prints it.
+type Report struct {
+	Tunnels []TunnelStatus `json:"tunnels"`
+}
