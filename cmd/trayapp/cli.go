@@ -1,0 +1,365 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/wgpunch/wgpunch/internal/version"
+	"github.com/wgpunch/wgpunch/tunnel/control"
+	"github.com/wgpunch/wgpunch/tunnel/store"
+)
+
+// cli is one run of the command line.
+type cli struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+
+	stateDir    string // "" means store.DefaultDir()
+	stateDirSet bool
+	socket      string
+}
+
+func newCLI(stdin io.Reader, stdout, stderr io.Writer) *cli {
+	return &cli{stdin: stdin, stdout: stdout, stderr: stderr}
+}
+
+// usageError makes main print the command's usage and exit 2.
+type usageError struct {
+	cmd *command
+	msg string
+}
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(cmd *command, format string, args ...any) error {
+	return &usageError{cmd: cmd, msg: fmt.Sprintf(format, args...)}
+}
+
+// command is one CLI command.
+type command struct {
+	name    string
+	args    string // synopsis after the name
+	summary string
+	help    string // details, flags
+	run     func(c *cli, cmd *command, args []string) error
+}
+
+var commands []*command
+
+func findCommand(name string) *command {
+	for _, c := range commands {
+		if c.name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+const globalUsage = `Usage: wgpunch [--state-dir DIR] [--socket PATH] COMMAND [ARGS]
+       wgpunch                  (no command: start the GUI)
+
+WG Punch links two computers behind ordinary NATs with a direct WireGuard
+tunnel. One side runs "invite", the other "accept"s the invite and sends the
+reply back, the first side "accept"s the reply; then both run "up".
+
+Global flags:
+  --state-dir DIR   where tunnels are kept (default: /var/lib/wgpunch for
+                    root, else ~/.config/wgpunch). Used directly when no
+                    daemon serves it; see "Daemon" below.
+  --socket PATH     the daemon's socket (default /run/wgpunch/wgpunch.sock)
+  --version         print the version
+  -h, --help        this help; "wgpunch help COMMAND" for one command
+
+Commands:
+`
+
+const globalUsageTail = `
+Daemon: bringing tunnels up needs the privileged daemon (sudo systemctl start
+wgpunch, or sudo wgpunch daemon). When it answers on --socket, every command
+goes through it; only root and members of group "wgpunch" may change tunnels,
+every local user may read status. Without a daemon, commands work on the
+state directory directly and "up"/"down" explain how to start it. With an
+explicit --state-dir that is not the daemon's, commands work on that
+directory directly.
+`
+
+func (c *cli) printUsage(w io.Writer) {
+	fmt.Fprint(w, globalUsage)
+	for _, cmd := range commands {
+		fmt.Fprintf(w, "  %-10s %s\n", cmd.name, cmd.summary)
+	}
+	fmt.Fprint(w, globalUsageTail)
+}
+
+func (c *cli) printCommandUsage(w io.Writer, cmd *command) {
+	fmt.Fprintf(w, "Usage: wgpunch %s %s\n\n%s\n", cmd.name, cmd.args, cmd.summary)
+	if cmd.help != "" {
+		fmt.Fprintf(w, "\n%s", cmd.help)
+	}
+}
+
+func (c *cli) main(args []string) int {
+	fs := flag.NewFlagSet("wgpunch", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	stateDir := fs.String("state-dir", "", "")
+	socket := fs.String("socket", "", "")
+	showVersion := fs.Bool("version", false, "")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			c.printUsage(c.stdout)
+			return 0
+		}
+		fmt.Fprintf(c.stderr, "wgpunch: %v\n\n", err)
+		c.printUsage(c.stderr)
+		return 2
+	}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "state-dir" {
+			c.stateDirSet = true
+		}
+	})
+	c.stateDir = *stateDir
+	c.socket = *socket
+	if c.socket == "" {
+		c.socket = control.DefaultSocket()
+	}
+	if *showVersion {
+		fmt.Fprintln(c.stdout, version.String())
+		return 0
+	}
+	rest := fs.Args()
+	if len(rest) == 0 {
+		return runGUI(guiOptions{StateDir: c.stateDir, Socket: c.socket, Connect: c.connect})
+	}
+	name := rest[0]
+	switch name {
+	case "-help", "--help":
+		name = "help"
+	}
+	cmd := findCommand(name)
+	if cmd == nil {
+		fmt.Fprintf(c.stderr, "wgpunch: unknown command %q\n\n", name)
+		c.printUsage(c.stderr)
+		return 2
+	}
+	err := cmd.run(c, cmd, rest[1:])
+	if err == nil {
+		return 0
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		c.printCommandUsage(c.stdout, cmd)
+		return 0
+	}
+	var ue *usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(c.stderr, "wgpunch %s: %s\n\n", cmd.name, ue.msg)
+		c.printCommandUsage(c.stderr, ue.cmd)
+		return 2
+	}
+	fmt.Fprintf(c.stderr, "wgpunch %s: %v\n", cmd.name, err)
+	return 1
+}
+
+// ---- connecting --------------------------------------------------------------
+
+// connect returns the daemon's Client when a daemon answers on the socket
+// and serves our state directory; otherwise a local Service without engine.
+func (c *cli) connect() (control.Controller, error) {
+	ctl, _, err := c.controller()
+	return ctl, err
+}
+
+// controller also says whether it is local.
+func (c *cli) controller() (control.Controller, bool, error) {
+	cl, derr := control.Dial(c.socket)
+	hint := ""
+	if derr == nil {
+		if !c.stateDirSet || sameDir(cl.Info.StateDir, c.stateDir) {
+			return cl, false, nil
+		}
+		cl.Close()
+		fmt.Fprintf(c.stderr, "note: the daemon on %s serves %s, not --state-dir %s; working on %s directly\n", c.socket, cl.Info.StateDir, c.stateDir, c.stateDir)
+		hint = fmt.Sprintf("the daemon on %s serves the state directory %s, not %s; to bring these tunnels up run a daemon on them: sudo wgpunch --state-dir %s --socket OTHER.sock daemon", c.socket, cl.Info.StateDir, c.stateDir, c.stateDir)
+	}
+	dir := c.stateDir
+	if dir == "" {
+		dir = store.DefaultDir()
+	}
+	st, err := store.Open(dir)
+	if err != nil {
+		return nil, true, err
+	}
+	if hint == "" {
+		hint = fmt.Sprintf("(socket %s); start it with: sudo systemctl start wgpunch  (or: sudo wgpunch daemon)", c.socket)
+	}
+	svc, err := control.NewService(control.ServiceOptions{Store: st, NoEngineHint: hint})
+	if err != nil {
+		return nil, true, err
+	}
+	return svc, true, nil
+}
+
+func sameDir(a, b string) bool {
+	ca, err1 := filepath.Abs(a)
+	cb, err2 := filepath.Abs(b)
+	if err1 != nil || err2 != nil {
+		return a == b
+	}
+	if ra, err := filepath.EvalSymlinks(ca); err == nil {
+		ca = ra
+	}
+	if rb, err := filepath.EvalSymlinks(cb); err == nil {
+		cb = rb
+	}
+	return ca == cb
+}
+
+// ---- flag helpers ------------------------------------------------------------
+
+// listFlag collects repeated and comma-separated values.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error {
+	for _, f := range strings.Split(v, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			*l = append(*l, f)
+		}
+	}
+	return nil
+}
+
+// portFlag is a UDP port 1..65535.
+type portFlag uint16
+
+func (p *portFlag) String() string { return strconv.Itoa(int(*p)) }
+func (p *portFlag) Set(v string) error {
+	n, err := parsePort(v)
+	if err != nil {
+		return err
+	}
+	*p = portFlag(n)
+	return nil
+}
+
+func parsePort(v string) (uint16, error) {
+	n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 32)
+	if err != nil || n < 1 || n > 65535 {
+		return 0, fmt.Errorf("port must be a number from 1 to 65535, not %q", v)
+	}
+	return uint16(n), nil
+}
+
+func newFlags(cmd *command) *flag.FlagSet {
+	fs := flag.NewFlagSet(cmd.name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+// parseArgs parses flags anywhere among the arguments (flag stops at the
+// first positional one) and returns the positional arguments. "--" ends
+// flag parsing.
+func parseArgs(cmd *command, fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, usagef(cmd, "%v", err)
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		// Did the flag package stop at "--"?
+		consumed := len(args) - len(rest)
+		if consumed > 0 && args[consumed-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+func wantArgs(cmd *command, pos []string, min, max int) error {
+	if len(pos) < min {
+		return usagef(cmd, "missing argument")
+	}
+	if max >= 0 && len(pos) > max {
+		return usagef(cmd, "too many arguments: %s", strings.Join(pos[max:], " "))
+	}
+	return nil
+}
+
+func (c *cli) note(format string, args ...any) {
+	fmt.Fprintf(c.stderr, format+"\n", args...)
+}
+
+func writeFile(path string, data []byte, perm os.FileMode) error {
+	if path == "-" {
+		_, err := os.Stdout.Write(data)
+		return err
+	}
+	if err := store.WriteFileAtomic(path, data, perm); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// readToken reads an invite/reply from stdin: one line from a terminal,
+// everything (up to 64 KiB) from a pipe.
+func (c *cli) readToken() (string, error) {
+	if isTerminal(c.stdin) {
+		fmt.Fprint(c.stderr, "Paste the invite or reply line, then press Enter: ")
+		line, err := bufio.NewReader(c.stdin).ReadString('\n')
+		if err != nil && line == "" {
+			return "", fmt.Errorf("read the invite from the terminal: %w", err)
+		}
+		return line, nil
+	}
+	data, err := io.ReadAll(io.LimitReader(c.stdin, 64<<10))
+	if err != nil {
+		return "", fmt.Errorf("read the invite from standard input: %w", err)
+	}
+	return string(data), nil
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func printWarnings(w io.Writer, ws []control.Warning) {
+	for _, x := range ws {
+		fmt.Fprintf(w, "warning: %s\n", x.Message)
+		if x.FixPort != 0 {
+			fmt.Fprintf(w, "         fix: use port %d (wgpunch set-port TUNNEL %d)\n", x.FixPort, x.FixPort)
+		}
+	}
+}

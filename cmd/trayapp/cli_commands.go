@@ -1,0 +1,521 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/wgpunch/wgpunch/internal/version"
+	"github.com/wgpunch/wgpunch/tunnel/conf"
+	"github.com/wgpunch/wgpunch/tunnel/control"
+	"github.com/wgpunch/wgpunch/tunnel/invite"
+	"github.com/wgpunch/wgpunch/tunnel/natcheck"
+)
+
+func init() {
+	commands = []*command{
+		{name: "invite", args: "NAME [--port N] [--endpoint HOST:PORT] [--lan CIDR,...] [--stun HOST:PORT,...] [--name DISPLAY] [--qr FILE.png] [--json]",
+			summary: "create tunnel NAME (if new) and print an invite for the other computer",
+			help: `Prints the one-line invite on standard output (nothing else); notes and the
+NAT check verdict go to standard error. Send the line (or the QR code) to the
+other side; they run "wgpunch accept NAME LINE" and send back a reply, which
+you take with "wgpunch accept NAME REPLY". Inviting again while the invite is
+unanswered prints the same invite (same ID) with fresh addresses.
+
+  --port N             UDP listen port (default: a free one from 51820 up)
+  --endpoint HOST:PORT address the other side should send to (default: found
+                       by a STUN NAT check; a DNS name works for dynamic DNS)
+  --lan CIDR,...       LAN subnets of this side to share through the tunnel
+  --stun HOST:PORT,... STUN servers for the NAT check (default: settings)
+  --name DISPLAY       how this machine introduces itself (default: hostname)
+  --qr FILE.png        also write the invite as a QR code image
+  --json               print the result as JSON instead of the bare line
+`,
+			run: cmdInvite},
+		{name: "accept", args: "NAME [TOKEN | - | --qr FILE.png] [--port N] [--endpoint HOST:PORT] [--lan CIDR,...] [--stun HOST:PORT,...] [--name DISPLAY] [--reply-qr FILE.png] [--json]",
+			summary: "take an invite (creating tunnel NAME, printing a reply) or a reply to our invite",
+			help: `With an invite: creates tunnel NAME linked to the inviter and prints the reply
+line on standard output — send it back. With a reply to an invite NAME issued:
+adds the other side to NAME. Either way "Safety code: ..." is printed on
+standard error: compare it with the other side's (e.g. on the phone); if the
+codes differ, someone tampered with the messages — remove the tunnel.
+TOKEN "-" or no TOKEN reads it from standard input.
+
+  --qr FILE.png        read the invite/reply from a QR code image
+  --port N             UDP listen port (default: a free one)
+  --endpoint HOST:PORT address the other side should send to (default: NAT check)
+  --lan CIDR,...       LAN subnets of this side to share
+  --stun HOST:PORT,... STUN servers for the NAT check
+  --name DISPLAY       how this machine introduces itself (default: hostname)
+  --reply-qr FILE.png  also write the reply as a QR code image
+  --json               print the result as JSON
+`,
+			run: cmdAccept},
+		{name: "list", args: "", summary: "list the tunnels", run: cmdList},
+		{name: "show", args: "NAME", summary: "print a tunnel's config without its private key", run: cmdShow},
+		{name: "export", args: "NAME [--private-key] [-o FILE]",
+			summary: "print a tunnel as a wg-quick file for stock WireGuard tools",
+			help: `Without --private-key the PrivateKey line is a comment saying how to add it.
+
+  --private-key  include the private key (keep the file secret; needs root or
+                 group wgpunch when a daemon runs)
+  -o FILE        write to FILE (mode 0600) instead of standard output
+`,
+			run: cmdExport},
+		{name: "remove", args: "NAME [--yes]",
+			summary: "take a tunnel down and delete it with its keys",
+			help: `Asks for confirmation on a terminal; elsewhere --yes is required.
+
+  --yes  do not ask
+`,
+			run: cmdRemove},
+		{name: "rename", args: "OLD NEW", summary: "rename a tunnel (a running tunnel is restarted under the new name)", run: cmdRename},
+		{name: "set-port", args: "NAME PORT", summary: "change a tunnel's UDP listen port (the other side must be told)", run: cmdSetPort},
+		{name: "up", args: "NAME", summary: "bring a tunnel up (needs the daemon); it comes back after a restart", run: cmdUp},
+		{name: "down", args: "NAME", summary: "take a tunnel down (needs the daemon)", run: cmdDown},
+		{name: "status", args: "[NAME] [--json] [--watch]",
+			summary: "show tunnels, peers, handshakes, traffic and warnings",
+			help: `  --json   print one JSON object (with --watch: one per line, every second)
+  --watch  redraw every second until Ctrl-C
+`,
+			run: cmdStatus},
+		{name: "natcheck", args: "[--port N] [--stun HOST:PORT,...] [--json]",
+			summary: "find this machine's public address and whether its NAT can be punched",
+			help: `  --port N             local UDP port to test from (default: a free one)
+  --stun HOST:PORT,... STUN servers (default: settings, else built-in public ones)
+  --json               print the report as JSON
+`,
+			run: cmdNATCheck},
+		{name: "daemon", args: "[--group G] [--no-lan]",
+			summary: "run the privileged daemon (as root; normally started by systemd)",
+			help: `Brings up the tunnels that were up when it last stopped, serves the
+socket, and on SIGTERM/SIGINT takes tunnels down (they come back next start).
+
+  --group G  members of group G may change tunnels (default: settings, else "wgpunch")
+  --no-lan   do not announce/discover tunnel ports on the LAN (mDNS)
+`,
+			run: cmdDaemon},
+		{name: "version", args: "", summary: "print the version", run: cmdVersion},
+		{name: "help", args: "[COMMAND]", summary: "show help for all or one command", run: cmdHelp},
+	}
+}
+
+func cmdHelp(c *cli, cmd *command, args []string) error {
+	if len(args) == 0 {
+		c.printUsage(c.stdout)
+		return nil
+	}
+	sub := findCommand(args[0])
+	if sub == nil {
+		return usagef(cmd, "unknown command %q", args[0])
+	}
+	c.printCommandUsage(c.stdout, sub)
+	return nil
+}
+
+func cmdVersion(c *cli, cmd *command, args []string) error {
+	if _, err := parseArgs(cmd, newFlags(cmd), args); err != nil {
+		return err
+	}
+	fmt.Fprintln(c.stdout, version.String())
+	return nil
+}
+
+func cmdInvite(c *cli, cmd *command, args []string) error {
+	fs := newFlags(cmd)
+	var port portFlag
+	var lans, stun listFlag
+	endpoint := fs.String("endpoint", "", "")
+	display := fs.String("name", "", "")
+	qr := fs.String("qr", "", "")
+	asJSON := fs.Bool("json", false, "")
+	fs.Var(&port, "port", "")
+	fs.Var(&lans, "lan", "")
+	fs.Var(&stun, "stun", "")
+	pos, err := parseArgs(cmd, fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(cmd, pos, 1, 1); err != nil {
+		return err
+	}
+	ctl, local, err := c.controller()
+	if err != nil {
+		return err
+	}
+	if local {
+		c.localNote()
+	}
+	ctx, cancel := signalContext()
+	defer cancel()
+	res, err := ctl.Invite(ctx, control.InviteRequest{
+		Name: pos[0], DisplayName: *display, Port: uint16(port), Endpoint: *endpoint, LANs: lans, STUN: stun,
+	})
+	if err != nil {
+		return err
+	}
+	if *qr != "" {
+		if err := writeFile(*qr, res.QRPNG, 0o600); err != nil {
+			return fmt.Errorf("the invite was made, but %w", err)
+		}
+	}
+	if *asJSON {
+		res.QRPNG = nil
+		return printJSON(c.stdout, res)
+	}
+	fmt.Fprintln(c.stdout, res.Token)
+	c.note("Invite for tunnel %s: this machine listens on UDP port %d, announced as %s.", res.Tunnel, res.ListenPort, res.Endpoint)
+	if res.NAT != nil {
+		c.note("NAT check: %s (%s) — %s", res.NAT.Verdict, res.NAT.Mapping, res.NAT.Message)
+	}
+	for _, n := range res.Notes {
+		c.note("note: %s", n)
+	}
+	if *qr != "" {
+		c.note("QR code written to %s.", *qr)
+	}
+	c.note("Send the line above to the other computer; it runs: wgpunch accept NAME LINE")
+	c.note("Then take its reply here with: wgpunch accept %s REPLY", res.Tunnel)
+	return nil
+}
+
+func (c *cli) localNote() {
+	dir := c.stateDir
+	if dir == "" {
+		dir = "the default state directory"
+	}
+	c.note("note: no WG Punch daemon answers on %s; working on %s directly", c.socket, dir)
+}
+
+func cmdAccept(c *cli, cmd *command, args []string) error {
+	fs := newFlags(cmd)
+	var port portFlag
+	var lans, stun listFlag
+	endpoint := fs.String("endpoint", "", "")
+	display := fs.String("name", "", "")
+	qr := fs.String("qr", "", "")
+	replyQR := fs.String("reply-qr", "", "")
+	asJSON := fs.Bool("json", false, "")
+	fs.Var(&port, "port", "")
+	fs.Var(&lans, "lan", "")
+	fs.Var(&stun, "stun", "")
+	pos, err := parseArgs(cmd, fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(cmd, pos, 1, -1); err != nil {
+		return err
+	}
+	name := pos[0]
+	tokArgs := pos[1:]
+	// "wgpunch accept TOKEN": a reply needs no tunnel name.
+	if len(pos) == 1 && conf.ValidateName(name) != nil && len(name) > 15 {
+		name, tokArgs = "", pos
+	}
+	var token string
+	switch {
+	case *qr != "":
+		if len(tokArgs) > 0 {
+			return usagef(cmd, "give either TOKEN or --qr, not both")
+		}
+		t, err := invite.DecodeQRFile(*qr)
+		if err != nil {
+			return fmt.Errorf("%w: read QR code %s: %v; use a sharp, uncropped picture, or paste the text line instead", control.ErrInvalidInput, *qr, err)
+		}
+		token = t
+	case len(tokArgs) == 0 || len(tokArgs) == 1 && tokArgs[0] == "-":
+		t, err := c.readToken()
+		if err != nil {
+			return err
+		}
+		token = t
+	default:
+		token = strings.Join(tokArgs, "")
+	}
+	ctl, local, err := c.controller()
+	if err != nil {
+		return err
+	}
+	if local {
+		c.localNote()
+	}
+	ctx, cancel := signalContext()
+	defer cancel()
+	res, err := ctl.Accept(ctx, control.AcceptRequest{
+		Name: name, Token: token, DisplayName: *display, Port: uint16(port), Endpoint: *endpoint, LANs: lans, STUN: stun,
+	})
+	if err != nil {
+		return err
+	}
+	if *replyQR != "" && len(res.ReplyQRPNG) > 0 {
+		if err := writeFile(*replyQR, res.ReplyQRPNG, 0o600); err != nil {
+			return fmt.Errorf("the invite was accepted, but %w", err)
+		}
+	}
+	if *asJSON {
+		res.ReplyQRPNG = nil
+		if err := printJSON(c.stdout, res); err != nil {
+			return err
+		}
+	} else if res.Kind == "invite" {
+		fmt.Fprintln(c.stdout, res.Reply)
+	}
+	if res.Kind == "invite" {
+		c.note("Tunnel %s created, linked to %s.", res.Tunnel, res.PeerName)
+		if res.NAT != nil {
+			c.note("NAT check: %s (%s) — %s", res.NAT.Verdict, res.NAT.Mapping, res.NAT.Message)
+		}
+	} else {
+		c.note("%s added to tunnel %s.", res.PeerName, res.Tunnel)
+	}
+	c.note("Safety code: %s", res.SafetyCode)
+	c.note("Compare it with the code %s sees; if they differ, remove the tunnel (wgpunch remove %s --yes).", res.PeerName, res.Tunnel)
+	printWarnings(c.stderr, res.Warnings)
+	for _, n := range res.Notes {
+		c.note("note: %s", n)
+	}
+	if res.Kind == "invite" {
+		if *replyQR != "" {
+			c.note("Reply QR code written to %s.", *replyQR)
+		}
+		c.note("Send the reply line above back to %s.", res.PeerName)
+	}
+	return nil
+}
+
+func cmdList(c *cli, cmd *command, args []string) error {
+	pos, err := parseArgs(cmd, newFlags(cmd), args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(cmd, pos, 0, 0); err != nil {
+		return err
+	}
+	ctl, _, err := c.controller()
+	if err != nil {
+		return err
+	}
+	names, err := ctl.List(context.Background())
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		fmt.Fprintln(c.stdout, n)
+	}
+	return nil
+}
+
+func oneName(c *cli, cmd *command, args []string) (control.Controller, string, error) {
+	pos, err := parseArgs(cmd, newFlags(cmd), args)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := wantArgs(cmd, pos, 1, 1); err != nil {
+		return nil, "", err
+	}
+	ctl, _, err := c.controller()
+	return ctl, pos[0], err
+}
+
+func cmdShow(c *cli, cmd *command, args []string) error {
+	ctl, name, err := oneName(c, cmd, args)
+	if err != nil {
+		return err
+	}
+	cfg, err := ctl.Show(context.Background(), name)
+	if err != nil {
+		return err
+	}
+	cfg = cfg.Redacted()
+	_, err = c.stdout.Write(cfg.Marshal())
+	return err
+}
+
+func cmdExport(c *cli, cmd *command, args []string) error {
+	fs := newFlags(cmd)
+	withKey := fs.Bool("private-key", false, "")
+	out := fs.String("o", "", "")
+	pos, err := parseArgs(cmd, fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(cmd, pos, 1, 1); err != nil {
+		return err
+	}
+	ctl, _, err := c.controller()
+	if err != nil {
+		return err
+	}
+	data, err := ctl.Export(context.Background(), pos[0], *withKey)
+	if err != nil {
+		return err
+	}
+	if *out == "" || *out == "-" {
+		_, err = c.stdout.Write(data)
+		return err
+	}
+	return writeFile(*out, data, 0o600)
+}
+
+func cmdRemove(c *cli, cmd *command, args []string) error {
+	fs := newFlags(cmd)
+	yes := fs.Bool("yes", false, "")
+	pos, err := parseArgs(cmd, fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(cmd, pos, 1, 1); err != nil {
+		return err
+	}
+	if !*yes {
+		if !isTerminal(c.stdin) {
+			return usagef(cmd, "removing %s deletes its keys for good; add --yes to confirm", pos[0])
+		}
+		fmt.Fprintf(c.stderr, "Remove tunnel %s and its keys for good? [y/N] ", pos[0])
+		var ans string
+		fmt.Fscanln(c.stdin, &ans)
+		if a := strings.ToLower(strings.TrimSpace(ans)); a != "y" && a != "yes" {
+			return errors.New("not removed")
+		}
+	}
+	ctl, _, err := c.controller()
+	if err != nil {
+		return err
+	}
+	if err := ctl.Remove(context.Background(), pos[0]); err != nil {
+		return err
+	}
+	c.note("Tunnel %s removed.", pos[0])
+	return nil
+}
+
+func cmdRename(c *cli, cmd *command, args []string) error {
+	pos, err := parseArgs(cmd, newFlags(cmd), args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(cmd, pos, 2, 2); err != nil {
+		return err
+	}
+	ctl, _, err := c.controller()
+	if err != nil {
+		return err
+	}
+	return ctl.Rename(context.Background(), pos[0], pos[1])
+}
+
+func cmdSetPort(c *cli, cmd *command, args []string) error {
+	pos, err := parseArgs(cmd, newFlags(cmd), args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(cmd, pos, 2, 2); err != nil {
+		return err
+	}
+	port, err := parsePort(pos[1])
+	if err != nil {
+		return usagef(cmd, "%v", err)
+	}
+	ctl, _, err := c.controller()
+	if err != nil {
+		return err
+	}
+	if err := ctl.SetListenPort(context.Background(), pos[0], port); err != nil {
+		return err
+	}
+	c.note("Tunnel %s now uses UDP port %d. Tell the other side: send a new invite, or they update the endpoint's port.", pos[0], port)
+	return nil
+}
+
+func cmdUp(c *cli, cmd *command, args []string) error {
+	ctl, name, err := oneName(c, cmd, args)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := signalContext()
+	defer cancel()
+	if err := ctl.Up(ctx, name); err != nil {
+		return err
+	}
+	c.note("Tunnel %s is up. Watch it with: wgpunch status %s --watch", name, name)
+	return nil
+}
+
+func cmdDown(c *cli, cmd *command, args []string) error {
+	ctl, name, err := oneName(c, cmd, args)
+	if err != nil {
+		return err
+	}
+	return ctl.Down(context.Background(), name)
+}
+
+func cmdNATCheck(c *cli, cmd *command, args []string) error {
+	fs := newFlags(cmd)
+	var port portFlag
+	var stun listFlag
+	fs.Var(&port, "port", "")
+	fs.Var(&stun, "stun", "")
+	asJSON := fs.Bool("json", false, "")
+	pos, err := parseArgs(cmd, fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(cmd, pos, 0, 0); err != nil {
+		return err
+	}
+	ctl, _, err := c.controller()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := signalContext()
+	defer cancel()
+	rep, err := ctl.NATCheck(ctx, control.NATCheckRequest{Port: uint16(port), STUN: stun})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(c.stdout, rep)
+	}
+	printNAT(c.stdout, rep)
+	return nil
+}
+
+func printNAT(w interface{ Write([]byte) (int, error) }, r *natcheck.Report) {
+	pub := r.PublicEndpoint
+	if pub == "" {
+		pub = "unknown"
+	}
+	fmt.Fprintf(w, "Public endpoint: %s (from local port %d)\n", pub, r.LocalPort)
+	fmt.Fprintf(w, "NAT mapping:     %s (port preserved: %v, CGNAT: %v, UDP blocked: %v)\n", r.Mapping, r.PortPreserved, r.CGNAT, r.UDPBlocked)
+	fmt.Fprintf(w, "Verdict:         %s — %s\n", r.Verdict, r.Message)
+	for _, s := range r.Servers {
+		if s.Error != "" {
+			fmt.Fprintf(w, "  %-28s error: %s\n", s.Server, s.Error)
+		} else {
+			fmt.Fprintf(w, "  %-28s saw %s (%d ms)\n", s.Server, s.Mapped, s.RTTMilli)
+		}
+	}
+}
+
+func cmdDaemon(c *cli, cmd *command, args []string) error {
+	fs := newFlags(cmd)
+	group := fs.String("group", "", "")
+	noLAN := fs.Bool("no-lan", false, "")
+	pos, err := parseArgs(cmd, fs, args)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(cmd, pos, 0, 0); err != nil {
+		return err
+	}
+	ctx, cancel := signalContext()
+	defer cancel()
+	logf := func(format string, args ...any) {
+		fmt.Fprintf(c.stderr, "wgpunch daemon: "+format+"\n", args...)
+	}
+	err = control.RunDaemon(ctx, control.DaemonOptions{
+		StateDir: c.stateDir, Socket: c.socket, Group: *group, NoLAN: *noLAN, Logf: logf,
+	})
+	return err
+}

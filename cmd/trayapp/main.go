@@ -1,0 +1,34 @@
+// Command wgpunch is WG Punch: a tray app and CLI that links two computers
+// behind ordinary NATs with a direct WireGuard tunnel.
+//
+//	wgpunch                      starts the GUI
+//	wgpunch [global flags] COMMAND [ARGS]   see `wgpunch help`
+package main
+
+import (
+	"io"
+	"os"
+
+	"github.com/wgpunch/wgpunch/tunnel/control"
+)
+
+// guiOptions is what the GUI (gui.go) gets from main.
+type guiOptions struct {
+	// StateDir is --state-dir ("" when not given).
+	StateDir string
+	// Socket is the daemon socket (--socket or control.DefaultSocket()).
+	Socket string
+	// Connect returns the daemon Client if a daemon answers on Socket,
+	// otherwise a local Service on the state directory that can edit
+	// tunnels but not bring them up (Up/Down return control.ErrNeedDaemon).
+	Connect func() (control.Controller, error)
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run is main without os.Exit, for tests.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return newCLI(stdin, stdout, stderr).main(args)
+}

@@ -1,0 +1,226 @@
+package installer
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// unitValues returns the values of key in the [Service] section of a unit.
+func unitValues(t *testing.T, unit, key string) []string {
+	t.Helper()
+	f, err := os.Open(unit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var vals []string
+	section := ""
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if strings.HasPrefix(line, "[") {
+			section = line
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if ok && section == "[Service]" && strings.TrimSpace(k) == key {
+			vals = append(vals, strings.TrimSpace(v))
+		}
+	}
+	return vals
+}
+
+// execStartArgv turns an ExecStart= value into argv: systemd's "-", "@",
+// ":", "+" and "!" prefixes are dropped; the value must not rely on shell
+// quoting or variables (WG Punch's unit does not).
+func execStartArgv(t *testing.T, v string) []string {
+	t.Helper()
+	v = strings.TrimLeft(v, "-@:+!")
+	if strings.ContainsAny(v, `"'$%`) {
+		t.Fatalf("ExecStart=%s uses quoting, variables or specifiers this test does not expand", v)
+	}
+	return strings.Fields(v)
+}
+
+func groupExists(name string) bool {
+	return exec.Command("getent", "group", name).Run() == nil
+}
+
+func TestLinuxDeb(t *testing.T) {
+	requireDistTests(t, "make", "dpkg", "dpkg-deb", "rsvg-convert", "getent")
+	tmp := t.TempDir()
+	dist := filepath.Join(tmp, "dist")
+	run(t, true, "make", "-f", "mk/dist.mk", "dist-linux", "DIST="+dist, "LINUX_TAGS=nogui", "VERSION=0.1.0", "COMMIT="+testCommit)
+	deb := filepath.Join(dist, "linux", "wgpunch_0.1.0_"+goarch()+".deb")
+
+	info := run(t, true, "dpkg-deb", "--info", deb)
+	mustContain(t, "deb control", info, "Package: wgpunch", "Version: 0.1.0", "Depends: libc6", "postinst", "postrm", "prerm")
+	contents := run(t, true, "dpkg-deb", "--contents", deb)
+	files := []string{
+		"/usr/bin/wgpunch",
+		"/usr/lib/systemd/system/wgpunch.service",
+		"/usr/share/applications/io.github.wgpunch.desktop",
+		"/etc/xdg/autostart/io.github.wgpunch.desktop",
+		"/usr/share/icons/hicolor/scalable/apps/wgpunch.svg",
+		"/usr/share/icons/hicolor/48x48/apps/wgpunch.png",
+		"/usr/share/icons/hicolor/128x128/apps/wgpunch.png",
+		"/usr/share/icons/hicolor/256x256/apps/wgpunch.png",
+		"/usr/share/icons/hicolor/512x512/apps/wgpunch.png",
+	}
+	for _, f := range files {
+		mustContain(t, "deb contents", contents, "."+f)
+	}
+	if t.Failed() {
+		return
+	}
+
+	// Installing changes this machine: only when it is safe to undo.
+	if os.Geteuid() != 0 {
+		t.Skip("installing the .deb needs root")
+	}
+	if exec.Command("dpkg", "-s", "wgpunch").Run() == nil {
+		t.Skip("a wgpunch package is already installed; not touching it")
+	}
+	for _, p := range []string{"/usr/bin/wgpunch", "/var/lib/wgpunch", "/run/wgpunch"} {
+		if _, err := os.Lstat(p); err == nil {
+			t.Skipf("%s exists (another wgpunch in use on this machine); not installing over it", p)
+		}
+	}
+	groupBefore := groupExists("wgpunch")
+	t.Cleanup(func() {
+		exec.Command("dpkg", "--purge", "wgpunch").Run()
+		os.RemoveAll("/run/wgpunch")
+		if !groupBefore && groupExists("wgpunch") {
+			exec.Command("groupdel", "wgpunch").Run()
+		}
+	})
+
+	run(t, true, "dpkg", "-i", deb)
+	for _, f := range files {
+		if _, err := os.Stat(f); err != nil {
+			t.Errorf("after dpkg -i: %v", err)
+		}
+	}
+	if !groupExists("wgpunch") {
+		t.Error("postinst did not create the wgpunch group")
+	}
+	out := run(t, true, "/usr/bin/wgpunch", "--version")
+	mustContain(t, "wgpunch --version", out, "0.1.0", testCommit)
+	desktop, _ := os.ReadFile("/usr/share/applications/io.github.wgpunch.desktop")
+	mustContain(t, "desktop entry", string(desktop), "Exec=wgpunch", "Icon=wgpunch", "Type=Application")
+	if v, err := exec.Command("desktop-file-validate", "/usr/share/applications/io.github.wgpunch.desktop").CombinedOutput(); err == nil || len(v) > 0 {
+		if len(v) > 0 {
+			t.Errorf("desktop-file-validate: %s", v)
+		}
+	}
+
+	// systemd is not PID 1 here: start the daemon with the unit's own
+	// ExecStart line, after creating what systemd would (RuntimeDirectory=,
+	// StateDirectory=), then talk to it with the CLI.
+	unit := "/usr/lib/systemd/system/wgpunch.service"
+	starts := unitValues(t, unit, "ExecStart")
+	if len(starts) != 1 {
+		t.Fatalf("unit has ExecStart=%q, want one line", starts)
+	}
+	argv := execStartArgv(t, starts[0])
+	if argv[0] != "/usr/bin/wgpunch" {
+		t.Errorf("ExecStart runs %q, want the packaged /usr/bin/wgpunch", argv[0])
+	}
+	for _, d := range unitValues(t, unit, "RuntimeDirectory") {
+		for _, name := range strings.Fields(d) {
+			os.MkdirAll(filepath.Join("/run", name), 0o755)
+		}
+	}
+	for _, d := range unitValues(t, unit, "StateDirectory") {
+		for _, name := range strings.Fields(d) {
+			os.MkdirAll(filepath.Join("/var/lib", name), 0o700)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	daemon := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	daemonLog, _ := os.Create(filepath.Join(tmp, "daemon.log"))
+	daemon.Stdout, daemon.Stderr = daemonLog, daemonLog
+	if err := daemon.Start(); err != nil {
+		t.Fatalf("start %q: %v", argv, err)
+	}
+	stopped := false
+	stop := func() {
+		if !stopped {
+			cancel()
+			daemon.Wait()
+			stopped = true
+		}
+	}
+	t.Cleanup(stop)
+
+	var status string
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		c := exec.Command("/usr/bin/wgpunch", "status")
+		b, err := c.CombinedOutput()
+		status = string(b)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(daemonLog.Name())
+			t.Fatalf("wgpunch status never succeeded against the daemon: %v\n%s\ndaemon log:\n%s", err, status, log)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	if sock := "/run/wgpunch/wgpunch.sock"; !isSocket(sock) {
+		t.Errorf("no daemon socket at %s", sock)
+	}
+	stop()
+
+	run(t, true, "dpkg", "-r", "wgpunch")
+	for _, f := range files {
+		if f == "/etc/xdg/autostart/io.github.wgpunch.desktop" {
+			continue // a conffile: stays until purge, as Debian wants
+		}
+		if _, err := os.Stat(f); !os.IsNotExist(err) {
+			t.Errorf("after dpkg -r, %s still exists (%v)", f, err)
+		}
+	}
+	if !groupExists("wgpunch") {
+		t.Error("dpkg -r removed the wgpunch group; only purge should")
+	}
+	run(t, true, "dpkg", "--purge", "wgpunch")
+	if _, err := os.Stat("/etc/xdg/autostart/io.github.wgpunch.desktop"); !os.IsNotExist(err) {
+		t.Errorf("after purge the autostart entry is still there (%v)", err)
+	}
+	if _, err := os.Stat("/var/lib/wgpunch"); !os.IsNotExist(err) {
+		t.Errorf("after purge /var/lib/wgpunch is still there (%v)", err)
+	}
+	if !groupBefore && groupExists("wgpunch") {
+		t.Error("dpkg --purge left the wgpunch group")
+	}
+}
+
+func isSocket(path string) bool {
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode()&os.ModeSocket == 0 {
+		return false
+	}
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
+
+func goarch() string {
+	out, err := exec.Command("go", "env", "GOARCH").Output()
+	if err != nil {
+		return "amd64"
+	}
+	return strings.TrimSpace(string(out))
+}

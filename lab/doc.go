@@ -1,0 +1,36 @@
+// Package lab holds WG Punch's network-namespace lab: end-to-end tests and
+// benchmarks that run the real wgpunch binary, real wireguard-go, coturn STUN
+// servers and iptables NAT routers, each in network namespaces the tests
+// create and delete themselves.
+//
+// Topology (every address lives only inside namespaces the lab creates):
+//
+//	host a1 192.168.1.10 ─┐                              ┌─ host b1 192.168.2.10
+//	host a2 192.168.1.11 ─┤ router A                     │ router B
+//	                     lan0 ── wan0 203.0.113.1 ─┐  ┌─ wan0 203.0.113.2
+//	                                               │  │
+//	                             internet: br0 203.0.113.254/24,
+//	                             STUN (coturn) on 198.51.100.1 and 198.51.100.2:3478
+//
+// Routers masquerade the LAN behind their WAN address and drop every
+// unsolicited packet arriving on the WAN (INPUT and FORWARD), like home
+// routers. A router can be made symmetric (MASQUERADE --random-fully),
+// block outbound UDP, or "reboot" (forwarding dropped, conntrack flushed).
+//
+// Each host runs in its own network namespace and its own mount namespace,
+// with a private tmpfs on /var/run/wireguard, so two hosts can both have a
+// tunnel named "office" without their UAPI sockets colliding. A long-lived
+// per-host process holds those namespaces; every command for the host runs
+// through nsenter into it.
+//
+// The tests need root, iproute2 (ip netns), iptables, conntrack, coturn,
+// wireguard-go, wireguard-tools, netcat-openbsd, iputils-ping, util-linux
+// (nsenter, unshare, setpriv) and iperf3 (benchmarks); otherwise they skip
+// and say what is missing. Run them with
+//
+//	go test -count=1 -v -timeout 20m ./lab/
+//
+// and the benchmarks with
+//
+//	go test -run='^$' -bench=. -benchtime=1x -timeout 20m ./lab/
+package lab

@@ -1,0 +1,215 @@
+package lab
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Bounds for the scenarios. Generous: they catch "never", not "slow";
+// the benchmarks measure how fast.
+const (
+	connectBound = 30 * time.Second // second side up -> first ping
+	recoverBound = 60 * time.Second // routers back -> ping again
+	staleBound   = 90 * time.Second // peer gone -> status stale (monitor: 17 s without rx)
+)
+
+// TestWGPunchOffices is issue 3: two offices behind home NATs linked with
+// the CLI only, then the things that happen to real tunnels.
+func TestWGPunchOffices(t *testing.T) {
+	l := New(t)
+	needWGPunch(t)
+	in := l.Internet()
+	oa := in.Office("a", 1, NATHome)
+	ob := in.Office("b", 2, NATHome)
+	a, b := oa.Host("a1"), ob.Host("b1")
+	a.StartDaemon()
+	b.StartDaemon()
+	const name = "office"
+	var res *linkResult
+
+	ok := t.Run("exchange and connect with the CLI", func(t *testing.T) {
+		res = Link(t, a, b, name,
+			linkOpts{Port: 51820, Endpoint: oa.WAN + ":51820"},
+			linkOpts{Port: 51820, Endpoint: ob.WAN + ":51820"})
+		if res.APort != 51820 || res.BPort != 51820 {
+			t.Errorf("listen ports %d/%d, want the --port 51820 both", res.APort, res.BPort)
+		}
+		a.MustWGP("up", name)
+		// Only a is up: it keeps trying, so it is "connecting".
+		if st := a.TunnelStatus(name); !st.Up || st.Peers[0].State != "connecting" {
+			t.Errorf("%s right after up, peer not up yet: up=%v state=%q, want up and connecting", a.Name, st.Up, st.Peers[0].State)
+		}
+		start := time.Now()
+		b.MustWGP("up", name)
+		if _, err := a.WaitPing(res.BAddr, connectBound); err != nil {
+			t.Fatalf("%v\nrouter a conntrack:\n%s\nrouter b conntrack:\n%s", err, oa.Conntrack(), ob.Conntrack())
+		}
+		t.Logf("first ping %v after the second side's up", time.Since(start).Round(time.Millisecond))
+		if !b.Ping(res.AAddr) {
+			t.Errorf("%s cannot ping %s through the tunnel", b.Name, res.AAddr)
+		}
+		for _, c := range []struct {
+			src, dst *Host
+			addr     string
+			port     int
+		}{{a, b, res.BAddr, 5001}, {b, a, res.AAddr, 5002}} {
+			if err := TCPTransfer(c.src, c.dst, c.addr, c.port, 1<<20); err != nil {
+				t.Error(err)
+			}
+		}
+		for _, h := range []*Host{a, b} {
+			if _, err := h.WaitState(name, "connected", 15*time.Second); err != nil {
+				t.Error(err)
+			}
+		}
+		if ep := a.TunnelStatus(name).Peers[0].Endpoint; ep != ob.WAN+":51820" {
+			t.Errorf("%s sees peer endpoint %q, want %s:51820", a.Name, ep, ob.WAN)
+		}
+		// The daemon's device is visible to stock `wg` in the host's own
+		// /var/run/wireguard.
+		dump, err := a.WGShow(name)
+		if err != nil || !strings.Contains(dump, b.TunnelStatus(name).PublicKey) {
+			t.Errorf("wg show %s on %s: %v\n%s", name, a.Name, err, dump)
+		}
+	})
+	if !ok {
+		t.FailNow()
+	}
+
+	t.Run("both routers reboot", func(t *testing.T) {
+		Reboot(2*time.Second, oa, ob)
+		d, err := a.WaitPing(res.BAddr, recoverBound)
+		if err != nil {
+			t.Fatalf("tunnel did not recover after both routers rebooted: %v", err)
+		}
+		t.Logf("ping works again %v after the routers came back", d.Round(time.Millisecond))
+		if !b.Ping(res.AAddr) {
+			t.Errorf("%s cannot ping %s after the reboot", b.Name, res.AAddr)
+		}
+		for _, h := range []*Host{a, b} {
+			if _, err := h.WaitState(name, "connected", 20*time.Second); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+
+	t.Run("unprivileged user cannot change tunnels", func(t *testing.T) {
+		for _, cmd := range [][]string{{"down", name}, {"up", name}, {"remove", name}} {
+			_, stderr, err := a.WGPAs(cmd...)
+			if err == nil {
+				t.Errorf("uid 65534: wgpunch %s succeeded", strings.Join(cmd, " "))
+			}
+			if !strings.Contains(strings.ToLower(stderr), "permission denied") {
+				t.Errorf("uid 65534: wgpunch %s: stderr %q, want it to say permission denied", strings.Join(cmd, " "), stderr)
+			}
+		}
+		if st := a.TunnelStatus(name); !st.Up || len(st.Peers) != 1 {
+			t.Errorf("after refused commands: up=%v peers=%d, want still up with its peer", st.Up, len(st.Peers))
+		}
+		if !a.Ping(res.BAddr) {
+			t.Error("tunnel stopped working after refused commands")
+		}
+	})
+
+	t.Run("peer goes down and up", func(t *testing.T) {
+		b.MustWGP("down", name)
+		if st := b.TunnelStatus(name); st.Up || slices.Contains(b.Links(), name) {
+			t.Errorf("%s after down: up=%v links=%v", b.Name, st.Up, b.Links())
+		}
+		// Nobody may bring it back either.
+		if _, stderr, err := b.WGPAs("up", name); err == nil || !strings.Contains(strings.ToLower(stderr), "permission denied") {
+			t.Errorf("uid 65534: up %s: err %v stderr %q, want permission denied", name, err, stderr)
+		}
+		if b.TunnelStatus(name).Up {
+			t.Errorf("uid 65534 brought %s up", name)
+		}
+		d, err := a.WaitState(name, "stale", staleBound)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s saw its peer go stale %v after the peer went down", a.Name, d.Round(time.Second))
+		start := time.Now()
+		b.MustWGP("up", name)
+		if _, err := a.WaitState(name, "connected", connectBound); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("connected again %v after the peer came back", time.Since(start).Round(time.Millisecond))
+		if _, err := b.WaitPing(res.AAddr, connectBound); err != nil {
+			t.Error(err)
+		}
+	})
+
+	t.Run("stock WireGuard peer", func(t *testing.T) {
+		full := b.MustWGP("export", name, "--private-key")
+		public := b.MustWGP("export", name)
+		priv := regexp.MustCompile(`(?m)^\s*PrivateKey\s*=\s*(\S+)`).FindStringSubmatch(full)
+		if priv == nil {
+			t.Fatalf("export --private-key has no PrivateKey:\n%s", full)
+		}
+		if strings.Contains(public, priv[1]) {
+			t.Fatal("export without --private-key contains the private key")
+		}
+		confPath := filepath.Join(b.Dir, name+".conf")
+		if err := os.WriteFile(confPath, []byte(full), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		stripped := b.Must("wg-quick", "strip", confPath)
+		addrs, routes := exportAddrs(full)
+		if len(addrs) == 0 || len(routes) == 0 {
+			t.Fatalf("export lacks Address or AllowedIPs:\n%s", public)
+		}
+		b.MustWGP("down", name)
+		st, err := b.StockUp(name, stripped, addrs, routes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Down()
+		if _, err := a.WaitPing(res.BAddr, connectBound); err != nil {
+			t.Fatalf("WG Punch -> stock wireguard-go: %v", err)
+		}
+		if !b.Ping(res.AAddr) {
+			t.Errorf("stock wireguard-go -> WG Punch: cannot ping %s", res.AAddr)
+		}
+		if err := TCPTransfer(b, a, res.AAddr, 5003, 1<<20); err != nil {
+			t.Error(err)
+		}
+		if err := TCPTransfer(a, b, res.BAddr, 5004, 1<<20); err != nil {
+			t.Error(err)
+		}
+		if _, err := a.WaitState(name, "connected", 15*time.Second); err != nil {
+			t.Error(err)
+		}
+		if err := st.Down(); err != nil {
+			t.Errorf("stop stock wireguard-go: %v", err)
+		}
+	})
+
+	t.Run("nothing left behind", func(t *testing.T) {
+		a.MustWGP("down", name)
+		if st := a.TunnelStatus(name); st.Up || st.Peers[0].State != "down" {
+			t.Errorf("%s after down: up=%v state=%q, want down", a.Name, st.Up, st.Peers[0].State)
+		}
+		for _, h := range []*Host{a, b} {
+			if err := h.StopDaemon(); err != nil {
+				t.Errorf("%s: daemon did not exit cleanly on SIGTERM: %v", h.Name, err)
+			}
+			if links := h.Links(); !slices.Equal(links, []string{"lo", "eth0"}) {
+				t.Errorf("%s: interfaces left: %v, want [lo eth0]", h.Name, links)
+			}
+			if s := h.UAPISockets(); len(s) != 0 {
+				t.Errorf("%s: UAPI sockets left in /var/run/wireguard: %v", h.Name, s)
+			}
+			if _, err := os.Stat(h.Socket); err == nil {
+				t.Errorf("%s: control socket %s left after the daemon stopped", h.Name, h.Socket)
+			}
+			if out, _ := l.Run("ip", "netns", "pids", h.NS); len(strings.Fields(out)) != 1 {
+				t.Errorf("%s: processes in its namespace besides the namespace holder: %v", h.Name, strings.Fields(out))
+			}
+		}
+	})
+}

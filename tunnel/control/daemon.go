@@ -1,0 +1,127 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/wgpunch/wgpunch/tunnel/engine"
+	"github.com/wgpunch/wgpunch/tunnel/lanpeers"
+	"github.com/wgpunch/wgpunch/tunnel/store"
+	"golang.zx2c4.com/wireguard/wgctrl"
+)
+
+// DaemonOptions configure RunDaemon. Zero fields mean the defaults.
+type DaemonOptions struct {
+	StateDir string // default store.DefaultDir()
+	Socket   string // default DefaultSocket()
+	Group    string // default: settings "group", else DefaultGroup
+	// NoLAN turns off LAN discovery (mDNS).
+	NoLAN bool
+	// Logf receives the daemon's log lines; never keys. nil: discard.
+	Logf func(format string, args ...any)
+}
+
+// ErrNotRoot is returned by RunDaemon when not run by root.
+var ErrNotRoot = errors.New("the WG Punch daemon must run as root: it creates network interfaces; run: sudo wgpunch daemon  (or: sudo systemctl start wgpunch)")
+
+// RunDaemon runs the privileged daemon until ctx ends: it opens the state
+// directory and the engine, brings up the tunnels that were up last time,
+// and serves the Controller on the socket. When ctx ends it takes every
+// tunnel down WITHOUT forgetting they were up (so they come back on the next
+// start) and removes the socket.
+func RunDaemon(ctx context.Context, opts DaemonOptions) error {
+	logf := opts.Logf
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	if runtime.GOOS != "windows" && os.Geteuid() != 0 {
+		return ErrNotRoot
+	}
+	if opts.StateDir == "" {
+		opts.StateDir = store.DefaultDir()
+	}
+	if opts.Socket == "" {
+		opts.Socket = DefaultSocket()
+	}
+	st, err := store.Open(opts.StateDir)
+	if err != nil {
+		return fmt.Errorf("open state directory: %w", err)
+	}
+	group := opts.Group
+	if group == "" {
+		set, err := st.LoadSettings()
+		if err != nil {
+			logf("settings: %v (using defaults)", err)
+		}
+		group = set.Group
+	}
+	if group == "" {
+		group = DefaultGroup
+	}
+	ln, err := Listen(opts.Socket)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+
+	eng, err := engine.New(engine.Options{Logf: logf})
+	if err != nil {
+		return fmt.Errorf("start the tunnel engine: %w", err)
+	}
+	defer eng.Close()
+	wg, err := wgctrl.New()
+	var svcOpts = ServiceOptions{Store: st, Engine: eng, Logf: logf}
+	if err != nil {
+		logf("wgctrl: %v (status will show tunnels without counters)", err)
+	} else {
+		defer wg.Close()
+		svcOpts.Reader = wg
+	}
+	svc, err := NewService(svcOpts)
+	if err != nil {
+		return err
+	}
+	if !opts.NoLAN {
+		lanCtx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		d, err := lanpeers.Start(lanCtx, lanpeers.Options{
+			Host:  svc.opts.Hostname,
+			Ports: svc.LocalTunnels,
+			Logf:  logf,
+		})
+		if err != nil {
+			logf("LAN discovery off: %v", err)
+		} else {
+			defer d.Close()
+			svc.SetLAN(d)
+		}
+	}
+	if err := svc.RestoreUp(ctx); err != nil {
+		logf("some tunnels did not come back up: %v", err)
+	}
+	abs, _ := filepath.Abs(opts.StateDir)
+	srv := NewServer(ServerOptions{Controller: svc, Group: group, StateDir: abs, Engine: true, Logf: logf})
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	logf("daemon ready: socket %s, state %s, group %q may change tunnels", opts.Socket, abs, group)
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+		logf("stopping")
+	case serveErr = <-errc:
+		logf("serve: %v", serveErr)
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(sctx)
+	if err := svc.Shutdown(); err != nil {
+		logf("take tunnels down: %v", err)
+	}
+	return serveErr
+}

@@ -1,0 +1,285 @@
+package control
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/user"
+	"strconv"
+	"time"
+
+	"github.com/wgpunch/wgpunch/internal/version"
+)
+
+// ServerOptions configure a Server.
+type ServerOptions struct {
+	// Controller does the work (normally the daemon's *Service).
+	Controller Controller
+	// Group's members (and root) may change tunnels; "": DefaultGroup.
+	Group string
+	// StateDir and Engine are reported by /v1/ping.
+	StateDir string
+	Engine   bool
+	// Authorize overrides the uid/group check for calls that change
+	// tunnels or reveal secrets; it returns nil to allow. Optional.
+	Authorize func(c Cred) error
+	// Logf receives diagnostics; never keys. nil: discard.
+	Logf func(format string, args ...any)
+}
+
+// Server serves a Controller over HTTP+JSON on a Unix socket.
+//
+// Privileges: every local user who can connect may call ping, list, show,
+// status, watch, free-port and export without the private key (nothing
+// secret). Calls that change tunnels or reveal secrets — invite, accept,
+// remove, rename, set-port, natcheck, up, down, and export with the
+// private key — are allowed only to uid 0 and to members of Group (primary
+// group or a supplementary group of the calling process, read from
+// SO_PEERCRED and /proc/PID/status). Others get 403 "permission denied".
+type Server struct {
+	opts ServerOptions
+	hs   *http.Server
+}
+
+type credKey struct{}
+
+// NewServer returns a Server; call Serve with a listener from Listen.
+func NewServer(opts ServerOptions) *Server {
+	if opts.Group == "" {
+		opts.Group = DefaultGroup
+	}
+	if opts.Logf == nil {
+		opts.Logf = func(string, ...any) {}
+	}
+	s := &Server{opts: opts}
+	mux := http.NewServeMux()
+	s.routes(mux)
+	base, cancel := context.WithCancel(context.Background())
+	s.hs = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return base },
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			return context.WithValue(ctx, credKey{}, peerCred(c))
+		},
+	}
+	s.hs.RegisterOnShutdown(cancel) // ends watch streams
+	return s
+}
+
+// Serve answers requests on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	err := s.hs.Serve(ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting, ends watch streams and waits for calls to finish.
+func (s *Server) Shutdown(ctx context.Context) error {
+	return s.hs.Shutdown(ctx)
+}
+
+// authorize returns nil if the caller may change tunnels.
+func (s *Server) authorize(r *http.Request) error {
+	c, _ := r.Context().Value(credKey{}).(Cred)
+	if s.opts.Authorize != nil {
+		return s.opts.Authorize(c)
+	}
+	if !c.Known {
+		return fmt.Errorf("%w: cannot tell which user is calling, so only read-only requests are allowed", ErrPermission)
+	}
+	if c.UID == 0 {
+		return nil
+	}
+	who := strconv.FormatUint(uint64(c.UID), 10)
+	if u, err := user.LookupId(who); err == nil {
+		who = u.Username
+	}
+	g, err := user.LookupGroup(s.opts.Group)
+	if err != nil {
+		return fmt.Errorf("%w: only root may change tunnels, because group %q does not exist; an administrator can allow you with: sudo groupadd --system %s && sudo usermod -aG %s %s (then log out and in)",
+			ErrPermission, s.opts.Group, s.opts.Group, s.opts.Group, who)
+	}
+	gid, err := strconv.ParseUint(g.Gid, 10, 32)
+	if err == nil && inGroup(c, uint32(gid)) {
+		return nil
+	}
+	return fmt.Errorf("%w: only root and members of group %q may change tunnels; ask an administrator to run: sudo usermod -aG %s %s (then log out and in)",
+		ErrPermission, s.opts.Group, s.opts.Group, who)
+}
+
+func (s *Server) routes(mux *http.ServeMux) {
+	ctl := s.opts.Controller
+	read := func(pattern string, h func(w http.ResponseWriter, r *http.Request) (any, error)) {
+		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) { s.reply(w, r, h) })
+	}
+	write := func(pattern string, h func(w http.ResponseWriter, r *http.Request) (any, error)) {
+		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			if err := s.authorize(r); err != nil {
+				s.logDenied(r, err)
+				writeErr(w, err)
+				return
+			}
+			s.reply(w, r, h)
+		})
+	}
+
+	read("GET /v1/ping", func(w http.ResponseWriter, r *http.Request) (any, error) {
+		return &PingInfo{
+			Version:    version.Version,
+			StateDir:   s.opts.StateDir,
+			PID:        os.Getpid(),
+			Engine:     s.opts.Engine,
+			Group:      s.opts.Group,
+			Privileged: s.authorize(r) == nil,
+		}, nil
+	})
+	read("GET /v1/list", func(w http.ResponseWriter, r *http.Request) (any, error) {
+		return ctl.List(r.Context())
+	})
+	read("GET /v1/show", func(w http.ResponseWriter, r *http.Request) (any, error) {
+		return ctl.Show(r.Context(), r.URL.Query().Get("name"))
+	})
+	read("GET /v1/status", func(w http.ResponseWriter, r *http.Request) (any, error) {
+		return ctl.Status(r.Context(), r.URL.Query().Get("name"))
+	})
+	read("GET /v1/free-port", func(w http.ResponseWriter, r *http.Request) (any, error) {
+		p, err := ctl.FreePort(r.Context())
+		return &portResult{Port: p}, err
+	})
+	read("POST /v1/export", func(w http.ResponseWriter, r *http.Request) (any, error) {
+		var b exportBody
+		if err := decodeBody(r, &b); err != nil {
+			return nil, err
+		}
+		if b.PrivateKey {
+			if err := s.authorize(r); err != nil {
+				s.logDenied(r, err)
+				return nil, err
+			}
+		}
+		data, err := ctl.Export(r.Context(), b.Name, b.PrivateKey)
+		return &exportResult{Config: data}, err
+	})
+	mux.HandleFunc("GET /v1/watch", s.watch)
+
+	write("POST /v1/invite", func(w http.ResponseWriter, r *http.Request) (any, error) {
+		var req InviteRequest
+		if err := decodeBody(r, &req); err != nil {
+			return nil, err
+		}
+		return ctl.Invite(r.Context(), req)
+	})
+	write("POST /v1/accept", func(w http.ResponseWriter, r *http.Request) (any, error) {
+		var req AcceptRequest
+		if err := decodeBody(r, &req); err != nil {
+			return nil, err
+		}
+		return ctl.Accept(r.Context(), req)
+	})
+	write("POST /v1/remove", func(w http.ResponseWriter, r *http.Request) (any, error) {
+		var b nameBody
+		if err := decodeBody(r, &b); err != nil {
+			return nil, err
+		}
+		return struct{}{}, ctl.Remove(r.Context(), b.Name)
+	})
+	write("POST /v1/rename", func(w http.ResponseWriter, r *http.Request) (any, error) {
+		var b renameBody
+		if err := decodeBody(r, &b); err != nil {
+			return nil, err
+		}
+		return struct{}{}, ctl.Rename(r.Context(), b.Old, b.New)
+	})
+	write("POST /v1/set-port", func(w http.ResponseWriter, r *http.Request) (any, error) {
+		var b portBody
+		if err := decodeBody(r, &b); err != nil {
+			return nil, err
+		}
+		return struct{}{}, ctl.SetListenPort(r.Context(), b.Name, b.Port)
+	})
+	write("POST /v1/natcheck", func(w http.ResponseWriter, r *http.Request) (any, error) {
+		var req NATCheckRequest
+		if err := decodeBody(r, &req); err != nil {
+			return nil, err
+		}
+		return ctl.NATCheck(r.Context(), req)
+	})
+	write("POST /v1/up", func(w http.ResponseWriter, r *http.Request) (any, error) {
+		var b nameBody
+		if err := decodeBody(r, &b); err != nil {
+			return nil, err
+		}
+		return struct{}{}, ctl.Up(r.Context(), b.Name)
+	})
+	write("POST /v1/down", func(w http.ResponseWriter, r *http.Request) (any, error) {
+		var b nameBody
+		if err := decodeBody(r, &b); err != nil {
+			return nil, err
+		}
+		return struct{}{}, ctl.Down(r.Context(), b.Name)
+	})
+}
+
+func (s *Server) logDenied(r *http.Request, err error) {
+	c, _ := r.Context().Value(credKey{}).(Cred)
+	s.opts.Logf("denied %s %s to uid %d pid %d", r.Method, r.URL.Path, c.UID, c.PID)
+}
+
+const maxBody = 1 << 20
+
+func decodeBody(r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxBody))
+	if err := dec.Decode(v); err != nil {
+		return invalidf("bad request body: %v", err)
+	}
+	return nil
+}
+
+func (s *Server) reply(w http.ResponseWriter, r *http.Request, h func(w http.ResponseWriter, r *http.Request) (any, error)) {
+	v, err := h(w, r)
+	if err != nil {
+		if code, _ := errCode(err); code == "internal" {
+			s.opts.Logf("%s %s: %v", r.Method, r.URL.Path, err)
+		}
+		writeErr(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeErr(w http.ResponseWriter, err error) {
+	code, status := errCode(err)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(&errorBody{Error: err.Error(), Code: code})
+}
+
+// watch streams one JSON Report per line until the client goes away.
+func (s *Server) watch(w http.ResponseWriter, r *http.Request) {
+	ch, err := s.opts.Controller.Watch(r.Context())
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	_ = rc.Flush()
+	enc := json.NewEncoder(w)
+	for rep := range ch {
+		if err := enc.Encode(rep); err != nil {
+			return
+		}
+		if err := rc.Flush(); err != nil {
+			return
+		}
+	}
+}

@@ -1,0 +1,620 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/wgpunch/wgpunch/tunnel/conf"
+	"github.com/wgpunch/wgpunch/tunnel/engine"
+	"github.com/wgpunch/wgpunch/tunnel/lanpeers"
+	"github.com/wgpunch/wgpunch/tunnel/monitor"
+	"github.com/wgpunch/wgpunch/tunnel/natcheck"
+	"github.com/wgpunch/wgpunch/tunnel/ports"
+	"github.com/wgpunch/wgpunch/tunnel/store"
+	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
+)
+
+// LANPeers is what the Service needs from LAN discovery; *lanpeers.Discovery
+// satisfies it.
+type LANPeers interface {
+	Peers() []lanpeers.Announcement
+}
+
+// ServiceOptions configure a Service. Store is required; everything else
+// has a default.
+type ServiceOptions struct {
+	Store *store.Store
+	// Engine brings tunnels up. nil: Up and Down fail with ErrNeedDaemon
+	// (the CLI without a daemon edits configs only).
+	Engine engine.Engine
+	// NoEngineHint replaces the "how to start the daemon" text of the
+	// ErrNeedDaemon error when Engine is nil.
+	NoEngineHint string
+	// Reader reads live WireGuard devices for Status. nil: tunnels read as down.
+	Reader monitor.DeviceReader
+	// LAN lists other WG Punch machines on the LAN (may be nil; see SetLAN).
+	LAN LANPeers
+	// Logf receives diagnostics; never keys. nil: discard.
+	Logf func(format string, args ...any)
+	// Now is the clock; nil: time.Now.
+	Now func() time.Time
+
+	// Hooks, for tests. nil: the real thing.
+	NATCheck func(ctx context.Context, opts natcheck.Options) (*natcheck.Report, error)
+	PortFree func(port uint16) bool
+	NetInfo  NetInfo
+	Hostname string // default os.Hostname()
+	// WatchInterval is how often Watch subscribers get a report; 0: 1 s.
+	WatchInterval time.Duration
+}
+
+// Service is the in-process Controller: it owns the state directory and,
+// in the daemon, the engine. Mutations are serialized; Status runs
+// alongside them.
+type Service struct {
+	opts ServiceOptions
+	st   *store.Store
+	eng  engine.Engine
+	mon  *monitor.Monitor
+	net  NetInfo
+
+	mu sync.Mutex // serializes changes to configs and to the running set
+
+	upMu  sync.RWMutex
+	up    map[string]string // tunnel -> interface, tunnels we brought up
+	upErr map[string]string // tunnel -> why the last Up failed
+
+	lanMu sync.RWMutex
+	lan   LANPeers
+
+	monMu sync.Mutex // monitor.Snapshot is stateful
+
+	watchMu   sync.Mutex
+	watchers  map[chan *Report]struct{}
+	watchStop chan struct{}
+}
+
+var _ Controller = (*Service)(nil)
+
+// NewService returns a Service on opts.Store.
+func NewService(opts ServiceOptions) (*Service, error) {
+	if opts.Store == nil {
+		return nil, errors.New("control: NewService needs a Store")
+	}
+	if opts.Logf == nil {
+		opts.Logf = func(string, ...any) {}
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.NATCheck == nil {
+		opts.NATCheck = natcheck.Check
+	}
+	if opts.PortFree == nil {
+		opts.PortFree = ports.Free
+	}
+	if opts.NetInfo == nil {
+		opts.NetInfo = osNetInfo{}
+	}
+	if opts.Hostname == "" {
+		h, err := os.Hostname()
+		if err != nil || h == "" {
+			h = "wgpunch"
+		}
+		opts.Hostname = h
+	}
+	if opts.WatchInterval <= 0 {
+		opts.WatchInterval = time.Second
+	}
+	reader := opts.Reader
+	if reader == nil {
+		reader = noReader{}
+	}
+	s := &Service{
+		opts:     opts,
+		st:       opts.Store,
+		eng:      opts.Engine,
+		net:      opts.NetInfo,
+		mon:      monitor.New(monitor.Options{Reader: reader, Now: opts.Now}),
+		up:       map[string]string{},
+		upErr:    map[string]string{},
+		lan:      opts.LAN,
+		watchers: map[chan *Report]struct{}{},
+	}
+	return s, nil
+}
+
+type noReader struct{}
+
+func (noReader) Device(name string) (*wgtypes.Device, error) {
+	return nil, fmt.Errorf("device %q: %w", name, os.ErrNotExist)
+}
+
+// SetLAN sets (or clears, with nil) the LAN discovery once it has started.
+func (s *Service) SetLAN(l LANPeers) {
+	s.lanMu.Lock()
+	s.lan = l
+	s.lanMu.Unlock()
+}
+
+func (s *Service) lanPeers() []lanpeers.Announcement {
+	s.lanMu.RLock()
+	l := s.lan
+	s.lanMu.RUnlock()
+	if l == nil {
+		return nil
+	}
+	return l.Peers()
+}
+
+// StateDir is the directory the Service keeps tunnels in.
+func (s *Service) StateDir() string { return s.st.Dir() }
+
+// HasEngine says whether Up and Down can work.
+func (s *Service) HasEngine() bool { return s.eng != nil }
+
+// LocalTunnels lists every stored tunnel and its ListenPort (for LAN
+// announcements and port-sharing warnings).
+func (s *Service) LocalTunnels() []ports.LocalTunnel {
+	cfgs, _ := s.loadAll()
+	out := make([]ports.LocalTunnel, 0, len(cfgs))
+	for _, c := range cfgs {
+		out = append(out, ports.LocalTunnel{Name: c.Name, Port: c.Interface.ListenPort})
+	}
+	return out
+}
+
+// ---- errors --------------------------------------------------------------
+
+func invalidf(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidInput}, args...)...)
+}
+
+func notFound(name string) error {
+	return fmt.Errorf("%w %q (the tunnels are listed by: wgpunch list)", ErrNotFound, name)
+}
+
+func (s *Service) needDaemon() error {
+	if s.opts.NoEngineHint != "" {
+		return fmt.Errorf("%w: %s", ErrNeedDaemon, s.opts.NoEngineHint)
+	}
+	return fmt.Errorf("%w (socket %s); start it with: sudo systemctl start wgpunch  (or: sudo wgpunch daemon)", ErrNeedDaemon, DefaultSocket())
+}
+
+// load reads one tunnel, turning store errors into Controller errors.
+func (s *Service) load(name string) (*conf.Config, error) {
+	if err := conf.ValidateName(name); err != nil {
+		return nil, invalidf("tunnel name %q: %v", name, err)
+	}
+	cfg, err := s.st.Load(name)
+	if err != nil {
+		return nil, s.loadErr(name, err)
+	}
+	return cfg, nil
+}
+
+func (s *Service) loadErr(name string, err error) error {
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
+		return notFound(name)
+	}
+	var pe *conf.ParseError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%w: the config file of tunnel %q in %s is broken: %v; fix it in a text editor, or delete it with: wgpunch remove %s",
+			ErrInvalidInput, name, s.st.Dir(), pe, name)
+	}
+	return fmt.Errorf("load tunnel %q: %w", name, err)
+}
+
+// loadAll reads every tunnel that parses; broken ones are reported by name.
+func (s *Service) loadAll() ([]*conf.Config, map[string]error) {
+	names, err := s.st.List()
+	if err != nil {
+		return nil, map[string]error{"": err}
+	}
+	var cfgs []*conf.Config
+	var bad map[string]error
+	for _, n := range names {
+		c, err := s.st.Load(n)
+		if err != nil {
+			if bad == nil {
+				bad = map[string]error{}
+			}
+			bad[n] = s.loadErr(n, err)
+			continue
+		}
+		cfgs = append(cfgs, c)
+	}
+	return cfgs, bad
+}
+
+// ---- running set -----------------------------------------------------------
+
+func (s *Service) ifaceOf(name string) (string, bool) {
+	s.upMu.RLock()
+	defer s.upMu.RUnlock()
+	i, ok := s.up[name]
+	return i, ok
+}
+
+func (s *Service) upSnapshot() map[string]string {
+	s.upMu.RLock()
+	defer s.upMu.RUnlock()
+	m := make(map[string]string, len(s.up))
+	for k, v := range s.up {
+		m[k] = v
+	}
+	return m
+}
+
+func (s *Service) runningIfaces() map[string]bool {
+	m := map[string]bool{}
+	for _, i := range s.upSnapshot() {
+		m[i] = true
+	}
+	return m
+}
+
+func (s *Service) setUp(name, iface string) {
+	s.upMu.Lock()
+	s.up[name] = iface
+	delete(s.upErr, name)
+	s.upMu.Unlock()
+}
+
+func (s *Service) setDown(name string) {
+	s.upMu.Lock()
+	delete(s.up, name)
+	delete(s.upErr, name)
+	s.upMu.Unlock()
+}
+
+func (s *Service) setUpErr(name string, err error) {
+	s.upMu.Lock()
+	s.upErr[name] = err.Error()
+	s.upMu.Unlock()
+}
+
+// saveUpSet records which tunnels are up so a restarted daemon restores them.
+func (s *Service) saveUpSet() {
+	up := s.upSnapshot()
+	names := make([]string, 0, len(up))
+	for n := range up {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	if err := s.st.SaveUpSet(names); err != nil {
+		s.opts.Logf("save up-set: %v", err)
+	}
+}
+
+// ---- simple calls ------------------------------------------------------------
+
+// List returns the tunnel names, sorted.
+func (s *Service) List(ctx context.Context) ([]string, error) {
+	names, err := s.st.List()
+	if err != nil {
+		return nil, fmt.Errorf("list tunnels in %s: %w", s.st.Dir(), err)
+	}
+	slices.Sort(names)
+	if names == nil {
+		names = []string{}
+	}
+	return names, nil
+}
+
+// Show returns the config without its private key.
+func (s *Service) Show(ctx context.Context, name string) (*conf.Config, error) {
+	cfg, err := s.load(name)
+	if err != nil {
+		return nil, err
+	}
+	return cfg.Redacted(), nil
+}
+
+// Export returns a wg-quick file.
+func (s *Service) Export(ctx context.Context, name string, withPrivateKey bool) ([]byte, error) {
+	cfg, err := s.load(name)
+	if err != nil {
+		return nil, err
+	}
+	return cfg.MarshalExport(withPrivateKey), nil
+}
+
+// Remove takes the tunnel down if it is up and deletes it.
+func (s *Service) Remove(ctx context.Context, name string) error {
+	if err := conf.ValidateName(name); err != nil {
+		return invalidf("tunnel name %q: %v", name, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.ifaceOf(name); ok {
+		if err := s.eng.Down(name); err != nil {
+			return fmt.Errorf("take tunnel %q down before removing it: %w", name, err)
+		}
+		s.setDown(name)
+		s.saveUpSet()
+	}
+	if err := s.st.Remove(name); err != nil {
+		if errors.Is(err, store.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
+			return notFound(name)
+		}
+		return fmt.Errorf("remove tunnel %q: %w", name, err)
+	}
+	s.upMu.Lock()
+	delete(s.upErr, name)
+	s.upMu.Unlock()
+	return nil
+}
+
+// Rename renames a tunnel. A running tunnel is taken down, renamed and
+// brought up again under its new name (the interface is named after it).
+func (s *Service) Rename(ctx context.Context, oldName, newName string) error {
+	if err := conf.ValidateName(newName); err != nil {
+		return invalidf("new tunnel name %q: %v", newName, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := s.load(oldName); err != nil {
+		return err
+	}
+	if oldName == newName {
+		return nil
+	}
+	if _, err := s.st.Load(newName); err == nil {
+		return fmt.Errorf("%w: %q; pick another name or remove that one first (wgpunch remove %s)", ErrExists, newName, newName)
+	}
+	_, wasUp := s.ifaceOf(oldName)
+	if wasUp {
+		if err := s.eng.Down(oldName); err != nil {
+			return fmt.Errorf("take tunnel %q down to rename it: %w", oldName, err)
+		}
+		s.setDown(oldName)
+	}
+	if err := s.st.Rename(oldName, newName); err != nil {
+		if wasUp {
+			s.upLocked(oldName)
+			s.saveUpSet()
+		}
+		if errors.Is(err, store.ErrExists) {
+			return fmt.Errorf("%w: %q; pick another name", ErrExists, newName)
+		}
+		return fmt.Errorf("rename tunnel %q to %q: %w", oldName, newName, err)
+	}
+	if wasUp {
+		err := s.upLocked(newName)
+		s.saveUpSet()
+		if err != nil {
+			return fmt.Errorf("renamed %q to %q, but bringing it up again failed: %w", oldName, newName, err)
+		}
+	}
+	return nil
+}
+
+// SetListenPort changes a tunnel's port; a running tunnel gets it at once.
+func (s *Service) SetListenPort(ctx context.Context, name string, port uint16) error {
+	if port == 0 {
+		return invalidf("port 0 is not allowed: WG Punch needs a fixed port (1-65535) for hole punching")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cfg, err := s.load(name)
+	if err != nil {
+		return err
+	}
+	if cfg.Interface.ListenPort == port {
+		return nil
+	}
+	cfgs, _ := s.loadAll()
+	if _, err := s.checkPort(port, name, cfgs); err != nil {
+		return err
+	}
+	cfg.Interface.ListenPort = port
+	if err := cfg.Validate(); err != nil {
+		return invalidf("%v", err)
+	}
+	if _, ok := s.ifaceOf(name); ok {
+		if _, err := s.eng.Up(cfg); err != nil {
+			return fmt.Errorf("apply port %d to running tunnel %q: %w (nothing was changed)", port, name, err)
+		}
+	}
+	if err := s.st.Save(cfg); err != nil {
+		return fmt.Errorf("save tunnel %q: %w", name, err)
+	}
+	return nil
+}
+
+// FreePort picks a port free here, unused by our tunnels and not announced
+// on the LAN.
+func (s *Service) FreePort(ctx context.Context) (uint16, error) {
+	cfgs, _ := s.loadAll()
+	return s.pickPort(cfgs)
+}
+
+// NATCheck runs a STUN check.
+func (s *Service) NATCheck(ctx context.Context, req NATCheckRequest) (*natcheck.Report, error) {
+	port := req.Port
+	if port == 0 {
+		cfgs, _ := s.loadAll()
+		p, err := s.pickPort(cfgs)
+		if err != nil {
+			return nil, err
+		}
+		port = p
+	} else if !s.opts.PortFree(port) {
+		return nil, fmt.Errorf("%w: UDP port %d is busy, so the check cannot run from it; leave --port out or pick another", ErrPortInUse, port)
+	}
+	servers, err := s.stunServers(req.STUN)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := s.opts.NATCheck(ctx, natcheck.Options{LocalPort: port, Servers: servers, Logf: s.opts.Logf})
+	if err != nil {
+		return nil, fmt.Errorf("NAT check from port %d: %w", port, err)
+	}
+	return rep, nil
+}
+
+func (s *Service) stunServers(req []string) ([]string, error) {
+	if len(req) > 0 {
+		for _, srv := range req {
+			if _, err := conf.ParseEndpoint(srv); err != nil {
+				return nil, invalidf("STUN server %q: %v; give HOST:PORT, e.g. stun.example.org:3478", srv, err)
+			}
+		}
+		return req, nil
+	}
+	set, err := s.st.LoadSettings()
+	if err != nil {
+		s.opts.Logf("load settings: %v (using default STUN servers)", err)
+	}
+	if len(set.STUNServers) > 0 {
+		return set.STUNServers, nil
+	}
+	return natcheck.DefaultServers, nil
+}
+
+// ---- up / down -------------------------------------------------------------
+
+// Up brings a tunnel up (or re-applies its config) and remembers it.
+func (s *Service) Up(ctx context.Context, name string) error {
+	if s.eng == nil {
+		return s.needDaemon()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	err := s.upLocked(name)
+	s.saveUpSet()
+	return err
+}
+
+func (s *Service) upLocked(name string) error {
+	cfg, err := s.load(name)
+	if err != nil {
+		return err
+	}
+	if _, running := s.ifaceOf(name); !running {
+		cfgs, _ := s.loadAll()
+		for _, c := range cfgs {
+			if c.Name != name && c.Interface.ListenPort == cfg.Interface.ListenPort {
+				if _, ok := s.ifaceOf(c.Name); ok {
+					err := fmt.Errorf("%w: tunnel %q uses port %d too and is up; give one of them another port: wgpunch set-port %s PORT", ErrPortInUse, c.Name, cfg.Interface.ListenPort, name)
+					s.setUpErr(name, err)
+					return err
+				}
+			}
+		}
+		if cfg.Interface.ListenPort != 0 && !s.opts.PortFree(cfg.Interface.ListenPort) {
+			sugg := ""
+			if p, err := s.pickPort(cfgs); err == nil {
+				sugg = fmt.Sprintf(" (%d is free)", p)
+			}
+			err := fmt.Errorf("%w: UDP port %d of tunnel %q is used by another program; stop it or move the tunnel: wgpunch set-port %s PORT%s — the other side must then be told the new port (send a new invite)",
+				ErrPortInUse, cfg.Interface.ListenPort, name, name, sugg)
+			s.setUpErr(name, err)
+			return err
+		}
+	}
+	iface, err := s.eng.Up(cfg)
+	if err != nil {
+		err = fmt.Errorf("bring tunnel %q up: %w", name, err)
+		s.setUpErr(name, err)
+		return err
+	}
+	s.setUp(name, iface)
+	s.opts.Logf("tunnel %s up on %s, port %d, %d peer(s)", name, iface, cfg.Interface.ListenPort, len(cfg.Peers))
+	return nil
+}
+
+// Down takes a tunnel down and forgets it should be up.
+func (s *Service) Down(ctx context.Context, name string) error {
+	if s.eng == nil {
+		return s.needDaemon()
+	}
+	if err := conf.ValidateName(name); err != nil {
+		return invalidf("tunnel name %q: %v", name, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.ifaceOf(name); !ok {
+		if _, err := s.load(name); err != nil {
+			return err
+		}
+		if !slices.Contains(s.eng.Running(), name) {
+			return nil // already down
+		}
+	}
+	if err := s.eng.Down(name); err != nil {
+		return fmt.Errorf("take tunnel %q down: %w", name, err)
+	}
+	s.setDown(name)
+	s.saveUpSet()
+	s.opts.Logf("tunnel %s down", name)
+	return nil
+}
+
+// RestoreUp brings up the tunnels that were up when the daemon last ran.
+// Failures are logged and shown in Status; the up-set keeps them.
+func (s *Service) RestoreUp(ctx context.Context) error {
+	if s.eng == nil {
+		return s.needDaemon()
+	}
+	names, err := s.st.LoadUpSet()
+	if err != nil {
+		return fmt.Errorf("load the list of tunnels to restore: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var errs []error
+	for _, n := range names {
+		if err := s.upLocked(n); err != nil {
+			s.opts.Logf("restore tunnel %s: %v", n, err)
+			if errors.Is(err, ErrNotFound) {
+				continue // removed meanwhile; dropped from the set below
+			}
+			errs = append(errs, err) // stays in the up-set: a later restart tries again
+		}
+	}
+	// The up-set is rewritten only with tunnels that exist; failed ones stay.
+	keep := map[string]bool{}
+	for n := range s.upSnapshot() {
+		keep[n] = true
+	}
+	for _, n := range names {
+		if _, err := s.st.Load(n); err == nil {
+			keep[n] = true
+		}
+	}
+	list := make([]string, 0, len(keep))
+	for n := range keep {
+		list = append(list, n)
+	}
+	slices.Sort(list)
+	if err := s.st.SaveUpSet(list); err != nil {
+		s.opts.Logf("save up-set: %v", err)
+	}
+	return errors.Join(errs...)
+}
+
+// Shutdown takes every tunnel down without forgetting that it was up, so
+// the next daemon start restores it.
+func (s *Service) Shutdown() error {
+	s.stopWatchers()
+	if s.eng == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var errs []error
+	for name := range s.upSnapshot() {
+		if err := s.eng.Down(name); err != nil {
+			errs = append(errs, fmt.Errorf("take tunnel %q down: %w", name, err))
+		}
+		s.setDown(name)
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,212 @@
+package control
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/wgpunch/wgpunch/tunnel/conf"
+	"github.com/wgpunch/wgpunch/tunnel/invite"
+	"github.com/wgpunch/wgpunch/tunnel/natcheck"
+	"github.com/wgpunch/wgpunch/tunnel/ports"
+)
+
+// Status returns every tunnel (name == "") or one, with warnings.
+func (s *Service) Status(ctx context.Context, name string) (*Report, error) {
+	all, bad := s.loadAll()
+	var cfgs []*conf.Config
+	if name != "" {
+		cfg, err := s.load(name)
+		if err != nil {
+			return nil, err
+		}
+		cfgs = []*conf.Config{cfg}
+		bad = nil
+	} else {
+		cfgs = all
+	}
+	up := s.upSnapshot()
+	s.monMu.Lock()
+	rep := s.mon.Snapshot(cfgs, up)
+	s.monMu.Unlock()
+	if rep == nil {
+		rep = &Report{}
+	}
+	warn := s.warnings(all, up)
+	s.upMu.RLock()
+	for i := range rep.Tunnels {
+		t := &rep.Tunnels[i]
+		t.Warnings = append(t.Warnings, warn[t.Name]...)
+		if t.Error == "" {
+			t.Error = s.upErr[t.Name]
+		}
+		if t.Warnings == nil {
+			t.Warnings = []Warning{}
+		}
+		if t.Peers == nil {
+			t.Peers = []PeerStatus{}
+		}
+		if own, err := conf.ParseKey(t.PublicKey); err == nil {
+			for j := range t.Peers {
+				if pk, err := conf.ParseKey(t.Peers[j].PublicKey); err == nil && t.Peers[j].SafetyCode == "" {
+					t.Peers[j].SafetyCode = invite.SafetyCode(own, pk)
+				}
+			}
+		}
+	}
+	s.upMu.RUnlock()
+	for n, err := range bad {
+		if n == "" {
+			return nil, fmt.Errorf("list tunnels in %s: %w", s.st.Dir(), err)
+		}
+		rep.Tunnels = append(rep.Tunnels, TunnelStatus{Name: n, Error: err.Error(), Peers: []PeerStatus{}, Warnings: []Warning{}})
+	}
+	slices.SortFunc(rep.Tunnels, func(a, b TunnelStatus) int { return strings.Compare(a.Name, b.Name) })
+	if rep.Tunnels == nil {
+		rep.Tunnels = []TunnelStatus{}
+	}
+	return rep, nil
+}
+
+// warnings computes port-shared, nat-fail and subnet-overlap warnings by
+// tunnel name.
+func (s *Service) warnings(cfgs []*conf.Config, up map[string]string) map[string][]Warning {
+	out := map[string][]Warning{}
+	local := make([]ports.LocalTunnel, 0, len(cfgs))
+	var peers []ports.PeerEndpoint
+	for _, c := range cfgs {
+		local = append(local, ports.LocalTunnel{Name: c.Name, Port: c.Interface.ListenPort})
+		for _, p := range c.Peers {
+			if p.Endpoint.IsZero() {
+				continue
+			}
+			pn := p.Meta.Name
+			if pn == "" {
+				pn = p.PublicKey.String()[:8]
+			}
+			peers = append(peers, ports.PeerEndpoint{Tunnel: c.Name, Peer: pn, Endpoint: p.Endpoint.String()})
+		}
+	}
+	suggest := func() uint16 {
+		p, err := s.pickPort(cfgs)
+		if err != nil {
+			return 0
+		}
+		return p
+	}
+	for name, ws := range ports.Warnings(s.opts.Hostname, local, s.lanPeers(), peers, suggest) {
+		out[name] = append(out[name], ws...)
+	}
+
+	ours := map[string]bool{}
+	for _, i := range up {
+		ours[i] = true
+	}
+	var routes []LocalRoute
+	for _, r := range s.net.Routes() {
+		if !ours[r.Iface] {
+			routes = append(routes, r)
+		}
+	}
+	for _, c := range cfgs {
+		for _, p := range c.Peers {
+			who := p.Meta.Name
+			if who == "" {
+				who = "peer " + p.PublicKey.String()[:8]
+			}
+			if p.Meta.NATVerdict == string(natcheck.VerdictFail) {
+				if w := natFailWarning(who, p.Meta.NATVerdict, p.Meta.NATMapping); w != nil {
+					out[c.Name] = append(out[c.Name], *w)
+				}
+			}
+			for _, l := range p.Meta.LANs {
+				if q, ok := overlapsAny(l, c.Interface.Meta.LANs); ok {
+					out[c.Name] = append(out[c.Name], Warning{Code: "subnet-overlap",
+						Message: fmt.Sprintf("%s shares LAN %s, which overlaps this machine's shared LAN %s; one side should stop sharing it or renumber", who, l, q)})
+					continue
+				}
+				for _, r := range routes {
+					if l.Overlaps(r.Prefix) {
+						out[c.Name] = append(out[c.Name], Warning{Code: "subnet-overlap",
+							Message: fmt.Sprintf("%s shares LAN %s, which overlaps %s on this machine's %s; addresses there are ambiguous — one side should stop sharing it or renumber", who, l, r.Prefix, r.Iface)})
+						break
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// Watch sends a fresh Report about once a second until ctx ends. All
+// subscribers share one poller, which runs only while someone watches.
+// Reports are shared between subscribers: do not modify them.
+func (s *Service) Watch(ctx context.Context) (<-chan *Report, error) {
+	ch := make(chan *Report, 1)
+	s.watchMu.Lock()
+	s.watchers[ch] = struct{}{}
+	if s.watchStop == nil {
+		stop := make(chan struct{})
+		s.watchStop = stop
+		go s.watchLoop(stop)
+	}
+	s.watchMu.Unlock()
+	go func() {
+		<-ctx.Done()
+		s.watchMu.Lock()
+		defer s.watchMu.Unlock()
+		if _, ok := s.watchers[ch]; ok {
+			delete(s.watchers, ch)
+			close(ch)
+		}
+		if len(s.watchers) == 0 && s.watchStop != nil {
+			close(s.watchStop)
+			s.watchStop = nil
+		}
+	}()
+	return ch, nil
+}
+
+func (s *Service) watchLoop(stop chan struct{}) {
+	t := time.NewTicker(s.opts.WatchInterval)
+	defer t.Stop()
+	for {
+		rep, err := s.Status(context.Background(), "")
+		if err != nil {
+			s.opts.Logf("watch: %v", err)
+		} else {
+			s.watchMu.Lock()
+			for ch := range s.watchers {
+				select { // keep only the newest report for slow readers
+				case <-ch:
+				default:
+				}
+				select {
+				case ch <- rep:
+				default:
+				}
+			}
+			s.watchMu.Unlock()
+		}
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (s *Service) stopWatchers() {
+	s.watchMu.Lock()
+	defer s.watchMu.Unlock()
+	for ch := range s.watchers {
+		delete(s.watchers, ch)
+		close(ch)
+	}
+	if s.watchStop != nil {
+		close(s.watchStop)
+		s.watchStop = nil
+	}
+}

@@ -1,0 +1,706 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+	"golang.zx2c4.com/wireguard/conn"
+	"golang.zx2c4.com/wireguard/device"
+	"golang.zx2c4.com/wireguard/ipc"
+	"golang.zx2c4.com/wireguard/tun"
+	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
+
+	"github.com/wgpunch/wgpunch/tunnel/conf"
+)
+
+// DefaultMTU is the interface MTU when the config sets none (wg-quick's
+// default for an IPv4/IPv6 path of 1500).
+const DefaultMTU = 1420
+
+// socketDir is where wireguard-go's ipc package puts UAPI sockets; `wg` and
+// wgctrl look there.
+const socketDir = "/var/run/wireguard"
+
+// resolveTimeout bounds one DNS lookup of a peer's endpoint host.
+const resolveTimeout = 5 * time.Second
+
+// resolveRetry is how often unresolved endpoint hostnames are retried while
+// the tunnel is up.
+const resolveRetry = 10 * time.Second
+
+// New returns the Linux engine: an embedded wireguard-go device per tunnel,
+// a UAPI socket in /var/run/wireguard so `wg show` and wgctrl see it, and
+// addresses and routes set with netlink. It needs CAP_NET_ADMIN and
+// /dev/net/tun.
+//
+// The kernel WireGuard module is not used even when present: one code path
+// for every machine, and wgctrl reads the userspace device the same way.
+func New(opts Options) (Engine, error) {
+	logf := opts.Logf
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	if _, err := os.Stat("/dev/net/tun"); err != nil {
+		return nil, fmt.Errorf("open /dev/net/tun: %w (load the tun module: modprobe tun)", err)
+	}
+	return &linuxEngine{logf: logf, tunnels: make(map[string]*tunnel)}, nil
+}
+
+type linuxEngine struct {
+	logf func(string, ...any)
+
+	op sync.Mutex // serializes Up, Down and Close
+
+	mu      sync.Mutex // guards tunnels; never held across slow work
+	tunnels map[string]*tunnel
+}
+
+// tunnel is one running interface.
+type tunnel struct {
+	name string
+	tun  tun.Device
+	dev  *device.Device
+	uapi net.Listener
+
+	port   uint16
+	mtu    int
+	peers  map[wgtypes.Key]bool
+	addrs  []netip.Prefix
+	routes []netip.Prefix
+
+	stop      chan struct{} // closed on Down; ends the helper goroutines
+	resolver  chan struct{} // closed to stop the current resolveLater
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+}
+
+func (e *linuxEngine) Up(cfg *conf.Config) (string, error) {
+	if cfg == nil {
+		return "", errors.New("bring tunnel up: no config")
+	}
+	if err := checkConfig(cfg); err != nil {
+		return "", fmt.Errorf("bring tunnel %q up: %w", cfg.Name, err)
+	}
+	// DNS lookups may take seconds: do them before taking any lock.
+	endpoints, unresolved := resolveEndpoints(cfg, e.logf)
+
+	e.op.Lock()
+	defer e.op.Unlock()
+	if t := e.lookup(cfg.Name); t != nil {
+		if err := e.apply(t, cfg, false, endpoints, unresolved); err != nil {
+			return "", fmt.Errorf("reconfigure tunnel %q: %w", cfg.Name, err)
+		}
+		return t.name, nil
+	}
+	t, err := e.create(cfg, endpoints, unresolved)
+	if err != nil {
+		return "", fmt.Errorf("bring tunnel %q up: %w", cfg.Name, err)
+	}
+	e.mu.Lock()
+	e.tunnels[cfg.Name] = t
+	e.mu.Unlock()
+	go e.watch(cfg.Name, t)
+	return t.name, nil
+}
+
+func (e *linuxEngine) lookup(name string) *tunnel {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.tunnels[name]
+}
+
+// forget drops name from the running set if it still maps to t.
+func (e *linuxEngine) forget(name string, t *tunnel) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.tunnels[name] == t {
+		delete(e.tunnels, name)
+	}
+}
+
+// watch notices a device that stopped on its own (its interface was
+// deleted, say) and cleans up after it, so Running stays true.
+func (e *linuxEngine) watch(name string, t *tunnel) {
+	select {
+	case <-t.stop:
+		return
+	case <-t.dev.Wait():
+	}
+	select {
+	case <-t.stop:
+		return // Down closed it
+	default:
+	}
+	e.logf("tunnel %s: interface %s went away; tunnel is down", name, t.name)
+	e.forget(name, t)
+	t.close()
+}
+
+func (e *linuxEngine) Down(name string) error {
+	e.op.Lock()
+	defer e.op.Unlock()
+	t := e.lookup(name)
+	if t == nil {
+		return fmt.Errorf("take tunnel %q down: it is not up", name)
+	}
+	e.forget(name, t)
+	if err := t.close(); err != nil {
+		return fmt.Errorf("take tunnel %q down: %w", name, err)
+	}
+	return nil
+}
+
+func (e *linuxEngine) Running() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	names := make([]string, 0, len(e.tunnels))
+	for n := range e.tunnels {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func (e *linuxEngine) Close() error {
+	e.op.Lock()
+	defer e.op.Unlock()
+	e.mu.Lock()
+	ts := e.tunnels
+	e.tunnels = make(map[string]*tunnel)
+	e.mu.Unlock()
+	var errs []error
+	for _, t := range ts {
+		errs = append(errs, t.close())
+	}
+	return errors.Join(errs...)
+}
+
+// create makes the TUN device, the wireguard-go device and its UAPI socket,
+// then applies cfg. On failure everything made so far is removed.
+func (e *linuxEngine) create(cfg *conf.Config, endpoints map[wgtypes.Key]netip.AddrPort, unresolved map[wgtypes.Key]conf.Endpoint) (_ *tunnel, err error) {
+	mtu := int(cfg.Interface.MTU)
+	if mtu == 0 {
+		mtu = DefaultMTU
+	}
+	if l, err := netlink.LinkByName(cfg.Name); err == nil {
+		return nil, fmt.Errorf("an interface named %q already exists (type %s; wg-quick or another program may have it up): take it down first, e.g. wg-quick down %s", cfg.Name, l.Type(), cfg.Name)
+	}
+	tdev, err := tun.CreateTUN(cfg.Name, mtu)
+	if err != nil {
+		return nil, fmt.Errorf("create interface %q: %w", cfg.Name, err)
+	}
+	name, err := tdev.Name()
+	if err != nil {
+		tdev.Close()
+		return nil, fmt.Errorf("create interface %q: %w", cfg.Name, err)
+	}
+	t := &tunnel{
+		name:  name,
+		tun:   tdev,
+		mtu:   mtu,
+		peers: make(map[wgtypes.Key]bool),
+		stop:  make(chan struct{}),
+	}
+	logger := &device.Logger{
+		// Verbose lines are per-packet chatter; errors go to the daemon
+		// log. wireguard-go never prints key material (peers appear as
+		// "peer(AbCd…wXyZ)" abbreviations of the public key).
+		Verbosef: device.DiscardLogf,
+		Errorf: func(format string, args ...any) {
+			e.logf("wireguard %s: "+format, append([]any{name}, args...)...)
+		},
+	}
+	t.dev = device.NewDevice(tdev, conn.NewDefaultBind(), logger)
+	defer func() {
+		if err != nil {
+			t.close()
+		}
+	}()
+
+	f, err := ipc.UAPIOpen(name)
+	if err != nil {
+		return nil, fmt.Errorf("open control socket %s/%s.sock: %w", socketDir, name, err)
+	}
+	t.uapi, err = ipc.UAPIListen(name, f)
+	f.Close() // UAPIListen holds its own copy of the descriptor
+	if err != nil {
+		os.Remove(socketPath(name))
+		return nil, fmt.Errorf("listen on control socket %s/%s.sock: %w", socketDir, name, err)
+	}
+	t.wg.Add(1)
+	go func() {
+		defer t.wg.Done()
+		for {
+			c, err := t.uapi.Accept()
+			if err != nil {
+				return
+			}
+			go t.dev.IpcHandle(c)
+		}
+	}()
+
+	if err := e.apply(t, cfg, true, endpoints, unresolved); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// apply configures t for cfg: keys, port and peers through UAPI, MTU,
+// addresses and routes through netlink, then kicks a handshake to every
+// peer with an endpoint. fresh is true for a device that was just created.
+func (e *linuxEngine) apply(t *tunnel, cfg *conf.Config, fresh bool, endpoints map[wgtypes.Key]netip.AddrPort, unresolved map[wgtypes.Key]conf.Endpoint) error {
+	link, err := netlink.LinkByName(t.name)
+	if err != nil {
+		return fmt.Errorf("find interface %q: %w", t.name, err)
+	}
+
+	uapi := uapiConfig(cfg, t, fresh, endpoints)
+	if err := t.dev.IpcSet(uapi); err != nil {
+		if !fresh && cfg.Interface.ListenPort != t.port {
+			// A failed rebind leaves the device without a socket:
+			// go back to the port that worked.
+			if rerr := t.dev.IpcSet(fmt.Sprintf("listen_port=%d\n", t.port)); rerr != nil {
+				e.logf("tunnel %s: restore listen port %d: %v", t.name, t.port, rerr)
+			}
+		}
+		return fmt.Errorf("configure WireGuard on %q: %w", t.name, uapiError(err, cfg.Interface.ListenPort))
+	}
+	t.port = cfg.Interface.ListenPort
+	t.peers = make(map[wgtypes.Key]bool, len(cfg.Peers))
+	for _, p := range cfg.Peers {
+		t.peers[p.PublicKey] = true
+	}
+
+	mtu := int(cfg.Interface.MTU)
+	if mtu == 0 {
+		mtu = DefaultMTU
+	}
+	if mtu != link.Attrs().MTU {
+		if err := netlink.LinkSetMTU(link, mtu); err != nil {
+			return fmt.Errorf("set MTU %d on %q: %w", mtu, t.name, err)
+		}
+	}
+	t.mtu = mtu
+
+	if err := setAddresses(link, t, cfg.Interface.Addresses); err != nil {
+		return err
+	}
+	if err := netlink.LinkSetUp(link); err != nil {
+		return fmt.Errorf("set interface %q up: %w", t.name, err)
+	}
+	if err := t.dev.Up(); err != nil {
+		return fmt.Errorf("start WireGuard on %q: %w", t.name, uapiError(err, cfg.Interface.ListenPort))
+	}
+	// wireguard-go falls back to a random port after a failed bind (the
+	// link-up event races with the Up above), so check what it got.
+	if want := cfg.Interface.ListenPort; want != 0 {
+		got, err := listenPort(t.dev)
+		if err != nil {
+			return fmt.Errorf("read listen port of %q: %w", t.name, err)
+		}
+		if got != want {
+			return fmt.Errorf("start WireGuard on %q: %w", t.name, uapiError(unix.EADDRINUSE, want))
+		}
+	}
+	if err := e.setRoutes(link, t, cfg); err != nil {
+		return err
+	}
+
+	// Hole punching needs both sides to send at once: do not wait for the
+	// first keepalive or for traffic. SendKeepalive stages a keepalive; with
+	// no session yet that starts a handshake initiation right away.
+	for _, p := range cfg.Peers {
+		if _, ok := endpoints[p.PublicKey]; ok {
+			if peer := t.dev.LookupPeer(device.NoisePublicKey(p.PublicKey)); peer != nil {
+				peer.SendKeepalive()
+			}
+		}
+	}
+	if t.resolver != nil {
+		close(t.resolver)
+		t.resolver = nil
+	}
+	if len(unresolved) > 0 {
+		t.resolver = make(chan struct{})
+		t.wg.Add(1)
+		go e.resolveLater(t, unresolved, t.resolver)
+	}
+	return nil
+}
+
+// checkConfig rejects what would make the device half-configured. The full
+// validation is conf's; this guards the engine on its own.
+func checkConfig(cfg *conf.Config) error {
+	if err := checkName(cfg.Name); err != nil {
+		return err
+	}
+	if cfg.Interface.PrivateKey == (wgtypes.Key{}) {
+		return errors.New("the interface has no private key: generate one or restore the config file")
+	}
+	if m := cfg.Interface.MTU; m != 0 && (m < 576 || m > 9000) {
+		return fmt.Errorf("MTU %d is out of range: use 1280..1500 (or leave it empty for %d)", m, DefaultMTU)
+	}
+	seen := make(map[wgtypes.Key]bool)
+	for i, p := range cfg.Peers {
+		if p.PublicKey == (wgtypes.Key{}) {
+			return fmt.Errorf("peer %d has no public key: paste the peer's key or remove the peer", i+1)
+		}
+		if seen[p.PublicKey] {
+			return fmt.Errorf("peer %d repeats the public key of an earlier peer: remove one of them", i+1)
+		}
+		seen[p.PublicKey] = true
+		if !p.Endpoint.IsZero() && p.Endpoint.Port == 0 {
+			return fmt.Errorf("peer %d endpoint %q has no port: write it as host:port", i+1, p.Endpoint.Host)
+		}
+	}
+	return nil
+}
+
+// checkName applies Linux interface name rules.
+func checkName(name string) error {
+	if name == "" || len(name) > 15 {
+		return fmt.Errorf("tunnel name %q must be 1 to 15 characters", name)
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_=+.-", r)) {
+			return fmt.Errorf("tunnel name %q may only use letters, digits and _=+.-", name)
+		}
+	}
+	return nil
+}
+
+// uapiConfig renders cfg as a UAPI "set" operation. For a fresh device it
+// replaces all peers; on a running one it removes peers no longer present and
+// updates the rest in place, so live sessions survive a re-apply.
+func uapiConfig(cfg *conf.Config, t *tunnel, fresh bool, endpoints map[wgtypes.Key]netip.AddrPort) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "private_key=%x\n", cfg.Interface.PrivateKey[:])
+	if fresh || cfg.Interface.ListenPort != t.port {
+		// Setting listen_port rebinds the socket; skip it when unchanged.
+		fmt.Fprintf(&b, "listen_port=%d\n", cfg.Interface.ListenPort)
+	}
+	if fresh {
+		b.WriteString("replace_peers=true\n")
+	} else {
+		want := make(map[wgtypes.Key]bool, len(cfg.Peers))
+		for _, p := range cfg.Peers {
+			want[p.PublicKey] = true
+		}
+		old := make([]wgtypes.Key, 0, len(t.peers))
+		for k := range t.peers {
+			if !want[k] {
+				old = append(old, k)
+			}
+		}
+		slices.SortFunc(old, func(a, b wgtypes.Key) int { return strings.Compare(a.String(), b.String()) })
+		for _, k := range old {
+			fmt.Fprintf(&b, "public_key=%x\nremove=true\n", k[:])
+		}
+	}
+	for _, p := range cfg.Peers {
+		fmt.Fprintf(&b, "public_key=%x\n", p.PublicKey[:])
+		if p.PresharedKey != nil {
+			fmt.Fprintf(&b, "preshared_key=%x\n", p.PresharedKey[:])
+		} else {
+			fmt.Fprintf(&b, "preshared_key=%x\n", make([]byte, wgtypes.KeyLen))
+		}
+		if ap, ok := endpoints[p.PublicKey]; ok {
+			fmt.Fprintf(&b, "endpoint=%s\n", ap)
+		}
+		fmt.Fprintf(&b, "persistent_keepalive_interval=%d\n", p.PersistentKeepalive)
+		b.WriteString("replace_allowed_ips=true\n")
+		for _, ip := range p.AllowedIPs {
+			fmt.Fprintf(&b, "allowed_ip=%s\n", ip.Masked())
+		}
+	}
+	return b.String()
+}
+
+// listenPort reads the UDP port dev is bound to.
+func listenPort(dev *device.Device) (uint16, error) {
+	get, err := dev.IpcGet()
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.Lines(get) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "listen_port="); ok {
+			p, err := strconv.ParseUint(v, 10, 16)
+			return uint16(p), err
+		}
+		if strings.HasPrefix(line, "public_key=") {
+			break // peers follow; the device has no port
+		}
+	}
+	return 0, nil
+}
+
+// uapiError turns wireguard-go's errors into advice.
+func uapiError(err error, port uint16) error {
+	var ie *device.IPCError
+	if errors.As(err, &ie) && ie.ErrorCode() == ipc.IpcErrorPortInUse || errors.Is(err, unix.EADDRINUSE) {
+		return fmt.Errorf("UDP port %d is already in use by another program or tunnel: pick another listen port: %w", port, err)
+	}
+	return err
+}
+
+// resolveEndpoints looks up every peer endpoint. IP literals never fail;
+// hostnames that do not resolve now are returned in unresolved and retried
+// while the tunnel is up (a dynamic DNS name may not resolve at boot).
+func resolveEndpoints(cfg *conf.Config, logf func(string, ...any)) (map[wgtypes.Key]netip.AddrPort, map[wgtypes.Key]conf.Endpoint) {
+	res := make(map[wgtypes.Key]netip.AddrPort)
+	var unresolved map[wgtypes.Key]conf.Endpoint
+	for _, p := range cfg.Peers {
+		if p.Endpoint.IsZero() {
+			continue
+		}
+		ap, err := resolve(p.Endpoint)
+		if err != nil {
+			logf("tunnel %s: peer %s: %v (will retry every %s)", cfg.Name, peerLabel(p), err, resolveRetry)
+			if unresolved == nil {
+				unresolved = make(map[wgtypes.Key]conf.Endpoint)
+			}
+			unresolved[p.PublicKey] = p.Endpoint
+			continue
+		}
+		res[p.PublicKey] = ap
+	}
+	return res, unresolved
+}
+
+func resolve(ep conf.Endpoint) (netip.AddrPort, error) {
+	host := strings.TrimSuffix(strings.TrimPrefix(ep.Host, "["), "]")
+	if a, err := netip.ParseAddr(host); err == nil {
+		return netip.AddrPortFrom(a.Unmap(), ep.Port), nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), resolveTimeout)
+	defer cancel()
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("resolve endpoint host %q: %w", host, err)
+	}
+	if len(addrs) == 0 {
+		return netip.AddrPort{}, fmt.Errorf("resolve endpoint host %q: no addresses", host)
+	}
+	// Prefer IPv4: that is what NATs punch and what invites carry.
+	for _, a := range addrs {
+		if a.Unmap().Is4() {
+			return netip.AddrPortFrom(a.Unmap(), ep.Port), nil
+		}
+	}
+	return netip.AddrPortFrom(addrs[0], ep.Port), nil
+}
+
+// resolveLater retries endpoint hostnames that did not resolve at up time
+// and sets each on its peer once it does.
+func (e *linuxEngine) resolveLater(t *tunnel, pending map[wgtypes.Key]conf.Endpoint, stop <-chan struct{}) {
+	defer t.wg.Done()
+	tick := time.NewTicker(resolveRetry)
+	defer tick.Stop()
+	for len(pending) > 0 {
+		select {
+		case <-t.stop:
+			return
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+		for k, ep := range pending {
+			ap, err := resolve(ep)
+			if err != nil {
+				continue
+			}
+			set := fmt.Sprintf("public_key=%x\nupdate_only=true\nendpoint=%s\n", k[:], ap)
+			if err := t.dev.IpcSet(set); err != nil {
+				e.logf("tunnel %s: set resolved endpoint %s: %v", t.name, ap, err)
+				continue
+			}
+			e.logf("tunnel %s: endpoint %s resolved to %s", t.name, ep.Host, ap)
+			if peer := t.dev.LookupPeer(device.NoisePublicKey(k)); peer != nil {
+				peer.SendKeepalive()
+			}
+			delete(pending, k)
+		}
+	}
+}
+
+func peerLabel(p conf.Peer) string {
+	if p.Meta.Name != "" {
+		return fmt.Sprintf("%q", p.Meta.Name)
+	}
+	return p.PublicKey.String()
+}
+
+// setAddresses makes the interface carry exactly want.
+func setAddresses(link netlink.Link, t *tunnel, want []netip.Prefix) error {
+	have, err := netlink.AddrList(link, netlink.FAMILY_ALL)
+	if err != nil && !errors.Is(err, netlink.ErrDumpInterrupted) {
+		return fmt.Errorf("list addresses of %q: %w", t.name, err)
+	}
+	haveSet := make(map[netip.Prefix]netlink.Addr)
+	for _, a := range have {
+		if p, ok := toPrefix(a.IPNet); ok && !p.Addr().IsLinkLocalUnicast() {
+			haveSet[p] = a
+		}
+	}
+	for _, p := range want {
+		if _, ok := haveSet[p]; ok {
+			delete(haveSet, p)
+			continue
+		}
+		a := &netlink.Addr{IPNet: toIPNet(p)}
+		if p.Addr().Is6() {
+			a.Flags = unix.IFA_F_NODAD // a tunnel has no neighbours to collide with
+		}
+		if err := netlink.AddrAdd(link, a); err != nil && !errors.Is(err, unix.EEXIST) {
+			return fmt.Errorf("add address %s to %q: %w", p, t.name, err)
+		}
+	}
+	for p, a := range haveSet {
+		if err := netlink.AddrDel(link, &a); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) {
+			return fmt.Errorf("remove address %s from %q: %w", p, t.name, err)
+		}
+	}
+	t.addrs = slices.Clone(want)
+	return nil
+}
+
+// routePrefixes lists the routes cfg needs: every peer AllowedIP that the
+// interface's own address prefixes do not already cover. Default routes are
+// left out: WG Punch links machines, it does not carry all traffic, and a
+// default route through the tunnel would also swallow the tunnel's own UDP.
+func routePrefixes(cfg *conf.Config, logf func(string, ...any)) []netip.Prefix {
+	var out []netip.Prefix
+	seen := make(map[netip.Prefix]bool)
+	for _, p := range cfg.Peers {
+		for _, ip := range p.AllowedIPs {
+			ip = ip.Masked()
+			if seen[ip] {
+				continue
+			}
+			seen[ip] = true
+			if ip.Bits() == 0 {
+				logf("tunnel %s: not routing %s through the tunnel: full-tunnel (default route) is not supported", cfg.Name, ip)
+				continue
+			}
+			if covered(ip, cfg.Interface.Addresses) {
+				continue
+			}
+			out = append(out, ip)
+		}
+	}
+	return out
+}
+
+// covered reports whether an interface address prefix contains ip: the
+// kernel already routes it to the interface.
+func covered(ip netip.Prefix, addrs []netip.Prefix) bool {
+	for _, a := range addrs {
+		a = a.Masked()
+		if a.Addr().Is4() == ip.Addr().Is4() && a.Bits() <= ip.Bits() && a.Contains(ip.Addr()) {
+			return true
+		}
+	}
+	return false
+}
+
+// setRoutes adds the routes cfg needs and removes ones a previous apply
+// added that are no longer wanted. A destination already routed elsewhere
+// (a LAN that overlaps one of ours) is logged and skipped, not stolen.
+func (e *linuxEngine) setRoutes(link netlink.Link, t *tunnel, cfg *conf.Config) error {
+	want := routePrefixes(cfg, e.logf)
+	var added []netip.Prefix
+	for _, p := range want {
+		r := &netlink.Route{LinkIndex: link.Attrs().Index, Dst: toIPNet(p), Scope: netlink.SCOPE_LINK}
+		if slices.Contains(t.routes, p) {
+			added = append(added, p)
+			continue
+		}
+		if err := netlink.RouteAdd(r); err != nil {
+			if errors.Is(err, unix.EEXIST) {
+				e.logf("tunnel %s: route to %s already exists on another interface; not routing it through the tunnel (the subnets overlap)", t.name, p)
+				continue
+			}
+			return fmt.Errorf("add route %s via %q: %w", p, t.name, err)
+		}
+		added = append(added, p)
+	}
+	for _, p := range t.routes {
+		if slices.Contains(want, p) {
+			continue
+		}
+		r := &netlink.Route{LinkIndex: link.Attrs().Index, Dst: toIPNet(p), Scope: netlink.SCOPE_LINK}
+		if err := netlink.RouteDel(r); err != nil && !errors.Is(err, unix.ESRCH) {
+			e.logf("tunnel %s: remove route %s: %v", t.name, p, err)
+		}
+	}
+	t.routes = added
+	return nil
+}
+
+// close removes the device, its interface (and with it addresses and
+// routes) and its UAPI socket.
+func (t *tunnel) close() error {
+	t.closeOnce.Do(func() { t.closeErr = t.doClose() })
+	return t.closeErr
+}
+
+func (t *tunnel) doClose() error {
+	close(t.stop)
+	var errs []error
+	if t.uapi != nil {
+		if err := t.uapi.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, fmt.Errorf("close control socket of %q: %w", t.name, err))
+		}
+	}
+	// Closing the device closes the TUN; a non-persistent TUN interface
+	// vanishes with its last descriptor.
+	t.dev.Close()
+	if link, err := netlink.LinkByName(t.name); err == nil {
+		if _, ok := link.(*netlink.Tuntap); ok {
+			if err := netlink.LinkDel(link); err != nil && !errors.Is(err, unix.ENODEV) {
+				errs = append(errs, fmt.Errorf("delete interface %q: %w", t.name, err))
+			}
+		}
+	}
+	if err := os.Remove(socketPath(t.name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		errs = append(errs, fmt.Errorf("remove control socket: %w", err))
+	}
+	t.wg.Wait()
+	return errors.Join(errs...)
+}
+
+func socketPath(name string) string { return socketDir + "/" + name + ".sock" }
+
+// toIPNet converts p as is: an interface address keeps its host bits.
+func toIPNet(p netip.Prefix) *net.IPNet {
+	bits := 32
+	if p.Addr().Is6() {
+		bits = 128
+	}
+	return &net.IPNet{IP: net.IP(p.Addr().AsSlice()), Mask: net.CIDRMask(p.Bits(), bits)}
+}
+
+func toPrefix(n *net.IPNet) (netip.Prefix, bool) {
+	if n == nil {
+		return netip.Prefix{}, false
+	}
+	a, ok := netip.AddrFromSlice(n.IP)
+	if !ok {
+		return netip.Prefix{}, false
+	}
+	ones, _ := n.Mask.Size()
+	return netip.PrefixFrom(a.Unmap(), ones), true
+}

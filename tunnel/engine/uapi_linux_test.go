@@ -1,0 +1,163 @@
+package engine
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
+
+	"github.com/wgpunch/wgpunch/tunnel/conf"
+)
+
+func testKey(seed byte) wgtypes.Key {
+	var k wgtypes.Key
+	for i := range k {
+		k[i] = seed + byte(i)
+	}
+	return k
+}
+
+func pfx(ss ...string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range ss {
+		out = append(out, netip.MustParsePrefix(s))
+	}
+	return out
+}
+
+func unitConfig() *conf.Config {
+	psk := testKey(200)
+	return &conf.Config{
+		Name: "home",
+		Interface: conf.Interface{
+			PrivateKey: testKey(1),
+			ListenPort: 51820,
+			Addresses:  pfx("10.77.12.1/24", "fd77::1/64"),
+		},
+		Peers: []conf.Peer{
+			{
+				PublicKey:           testKey(100),
+				Endpoint:            conf.Endpoint{Host: "198.51.100.7", Port: 51821},
+				AllowedIPs:          pfx("10.77.12.2/32", "192.168.5.0/24", "fd77::2/128"),
+				PersistentKeepalive: 5,
+			},
+			{
+				PublicKey:    testKey(150),
+				PresharedKey: &psk,
+				AllowedIPs:   pfx("10.77.12.3/32", "192.168.5.7/24", "10.8.0.0/16"),
+			},
+		},
+	}
+}
+
+func TestUAPIConfigFresh(t *testing.T) {
+	cfg := unitConfig()
+	eps := map[wgtypes.Key]netip.AddrPort{testKey(100): netip.MustParseAddrPort("198.51.100.7:51821")}
+	got := uapiConfig(cfg, &tunnel{}, true, eps)
+	k := func(seed byte) string { x := testKey(seed); return fmt.Sprintf("%x", x[:]) }
+	want := "private_key=" + k(1) + "\n" +
+		"listen_port=51820\n" +
+		"replace_peers=true\n" +
+		"public_key=" + k(100) + "\n" +
+		"preshared_key=" + strings.Repeat("0", 64) + "\n" +
+		"endpoint=198.51.100.7:51821\n" +
+		"persistent_keepalive_interval=5\n" +
+		"replace_allowed_ips=true\n" +
+		"allowed_ip=10.77.12.2/32\nallowed_ip=192.168.5.0/24\nallowed_ip=fd77::2/128\n" +
+		"public_key=" + k(150) + "\n" +
+		"preshared_key=" + k(200) + "\n" +
+		"persistent_keepalive_interval=0\n" +
+		"replace_allowed_ips=true\n" +
+		"allowed_ip=10.77.12.3/32\nallowed_ip=192.168.5.0/24\nallowed_ip=10.8.0.0/16\n"
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("uapiConfig (-want +got):\n%s", diff)
+	}
+}
+
+// On a running device, only removed peers are removed and an unchanged
+// port is not set again (that would rebind the socket).
+func TestUAPIConfigReapply(t *testing.T) {
+	cfg := unitConfig()
+	gone := testKey(77)
+	tn := &tunnel{port: 51820, peers: map[wgtypes.Key]bool{testKey(100): true, gone: true}}
+	got := uapiConfig(cfg, tn, false, nil)
+	if strings.Contains(got, "listen_port=") || strings.Contains(got, "replace_peers") {
+		t.Errorf("re-apply with the same port rebinds or replaces peers:\n%s", got)
+	}
+	if want := fmt.Sprintf("public_key=%x\nremove=true\n", gone[:]); !strings.Contains(got, want) {
+		t.Errorf("re-apply does not remove the dropped peer:\n%s", got)
+	}
+	if strings.Count(got, "remove=true") != 1 {
+		t.Errorf("re-apply removes more than the dropped peer:\n%s", got)
+	}
+	tn.port = 51000
+	if got := uapiConfig(cfg, tn, false, nil); !strings.Contains(got, "listen_port=51820\n") {
+		t.Errorf("changed port not set:\n%s", got)
+	}
+}
+
+func TestRoutePrefixes(t *testing.T) {
+	cfg := unitConfig()
+	cfg.Peers = append(cfg.Peers, conf.Peer{PublicKey: testKey(180), AllowedIPs: pfx("0.0.0.0/0", "10.8.0.0/16")})
+	var logged []string
+	got := routePrefixes(cfg, func(f string, a ...any) { logged = append(logged, fmt.Sprintf(f, a...)) })
+	// 10.77.12.x/32 and fd77::2/128 are inside the interface prefixes;
+	// 10.8.0.0/16 appears twice; 0.0.0.0/0 is never routed.
+	want := pfx("192.168.5.0/24", "10.8.0.0/16")
+	if diff := cmp.Diff(want, got, cmp.Comparer(func(a, b netip.Prefix) bool { return a == b })); diff != "" {
+		t.Errorf("routePrefixes (-want +got):\n%s", diff)
+	}
+	if len(logged) != 1 || !strings.Contains(logged[0], "0.0.0.0/0") {
+		t.Errorf("default route not reported: %q", logged)
+	}
+}
+
+func TestCheckConfig(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(*conf.Config)
+		want   string // substring; "" means valid
+	}{
+		{"valid", func(*conf.Config) {}, ""},
+		{"long name", func(c *conf.Config) { c.Name = "abcdefghijklmnop" }, "1 to 15 characters"},
+		{"bad name", func(c *conf.Config) { c.Name = "a/b" }, "may only use"},
+		{"no key", func(c *conf.Config) { c.Interface.PrivateKey = wgtypes.Key{} }, "no private key"},
+		{"mtu", func(c *conf.Config) { c.Interface.MTU = 100 }, "MTU 100 is out of range"},
+		{"peer no key", func(c *conf.Config) { c.Peers[1].PublicKey = wgtypes.Key{} }, "peer 2 has no public key"},
+		{"dup peer", func(c *conf.Config) { c.Peers[1].PublicKey = c.Peers[0].PublicKey }, "peer 2 repeats"},
+		{"no port", func(c *conf.Config) { c.Peers[0].Endpoint.Port = 0 }, "has no port"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := unitConfig()
+			tt.change(cfg)
+			err := checkConfig(cfg)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("checkConfig: %v, want nil", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("checkConfig: %v, want error containing %q", err, tt.want)
+			}
+			if err != nil && strings.Contains(err.Error(), cfg.Interface.PrivateKey.String()) {
+				t.Errorf("error shows the private key: %v", err)
+			}
+		})
+	}
+}
+
+func TestResolveLiteral(t *testing.T) {
+	for _, tt := range []struct{ host, want string }{
+		{"198.51.100.7", "198.51.100.7:51820"},
+		{"2001:db8::1", "[2001:db8::1]:51820"},
+		{"[2001:db8::1]", "[2001:db8::1]:51820"},
+		{"::ffff:198.51.100.7", "198.51.100.7:51820"},
+	} {
+		got, err := resolve(conf.Endpoint{Host: tt.host, Port: 51820})
+		if err != nil || got.String() != tt.want {
+			t.Errorf("resolve(%q) = %v, %v; want %s", tt.host, got, err, tt.want)
+		}
+	}
+}

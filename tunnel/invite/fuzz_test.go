@@ -1,0 +1,88 @@
+package invite
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// FuzzDecode feeds arbitrary text to Decode: it must not panic, every error
+// must be a *DecodeError with a known kind and a message, and whatever
+// decodes must re-encode to a token that decodes to the same message and
+// encodes to the same token again.
+func FuzzDecode(f *testing.F) {
+	inv := mustEncode(f, testInvite())
+	rep := mustEncode(f, testReply())
+	for _, s := range []string{
+		inv, rep, mustEncode(f, worstInvite()),
+		strings.ToLower(inv), "<" + inv + ">.", inv[:40] + "\n" + inv[40:] + " thanks",
+		inv[:len(inv)/2], inv + "AAAA", "WGP1I-", "WGP2R-AAAA", "WGP1X-ABCD", "",
+		"hello", "WGP", "wgp1i-0o1l8b", "WGP1R-" + inv[6:],
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(checkDecode)
+}
+
+// FuzzPayload seals arbitrary payloads with a valid checksum, so the
+// fuzzer reaches the content parser and validators that random text
+// almost never gets past the checksum to.
+func FuzzPayload(f *testing.F) {
+	f.Add(true, testInvite().marshal())
+	f.Add(false, testReply().marshal())
+	f.Add(true, worstInvite().marshal())
+	f.Add(false, []byte{})
+	f.Fuzz(func(t *testing.T, invite bool, payload []byte) {
+		if len(payload) > 0xffff {
+			return
+		}
+		kind := byte(kindReply)
+		if invite {
+			kind = kindInvite
+		}
+		checkDecode(t, seal(kind, payload))
+	})
+}
+
+func checkDecode(t *testing.T, s string) {
+	{
+		m, err := Decode(s)
+		if err != nil {
+			var de *DecodeError
+			if !errors.As(err, &de) || de.Kind < KindNotInvite || de.Kind > KindInvalid || de.Msg == "" {
+				t.Fatalf("Decode(%q) error %#v", s, err)
+			}
+			if m != nil {
+				t.Fatalf("Decode(%q) returned a message and an error", s)
+			}
+			return
+		}
+		if (m.Invite == nil) == (m.Reply == nil) {
+			t.Fatalf("Decode(%q) = %+v, want exactly one of Invite and Reply", s, m)
+		}
+		var enc interface{ Encode() (string, error) } = m.Reply
+		if m.Invite != nil {
+			enc = m.Invite
+		}
+		tok, err := enc.Encode()
+		if err != nil {
+			t.Fatalf("Decode(%q) accepted a message Encode rejects: %v", s, err)
+		}
+		m2, err := Decode(tok)
+		if err != nil {
+			t.Fatalf("Decode(Encode(Decode(%q))) = %v", s, err)
+		}
+		if diff := cmp.Diff(m, m2, cmpOpts); diff != "" {
+			t.Fatalf("decode(encode(x)) changed (-first +second):\n%s", diff)
+		}
+		var enc2 interface{ Encode() (string, error) } = m2.Reply
+		if m2.Invite != nil {
+			enc2 = m2.Invite
+		}
+		if tok2, _ := enc2.Encode(); tok2 != tok {
+			t.Fatalf("encoding not stable: %q then %q", tok, tok2)
+		}
+	}
+}

@@ -1,0 +1,110 @@
+// Package invite is how two WG Punch users introduce their machines to each
+// other: the inviter sends an invite, the invitee answers with a reply.
+//
+// Each message is one line of text such as
+//
+//	WGP1I-AAVQ7…
+//
+// that survives chat apps and e-mail: no spaces, a recognisable prefix with a
+// format version, a compact binary payload in upper-case base32 (which also
+// fits the QR code alphanumeric mode) and a checksum, so a truncated or
+// mistyped paste is caught and named as such. docs/invite-format.md documents
+// the format byte by byte.
+//
+// Messages carry public keys only: the types have no field for a private key.
+package invite
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"net/netip"
+
+	"github.com/wgpunch/wgpunch/tunnel/conf"
+	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
+)
+
+// Limits of the content of a message. Encode and Decode reject more.
+const (
+	MaxNameRunes    = 32  // display name, in runes (and at most 4 bytes each)
+	MaxLANs         = 16  // shared LAN subnets
+	MaxHostLen      = 100 // host name of an endpoint (dynamic DNS), in bytes
+	MaxNATStringLen = 32  // NAT mapping/verdict strings that have no short code
+	MaxTokenLen     = 16 << 10
+)
+
+// IDLen is the length of an invite ID as made by NewID: 16 lower-case hex
+// digits (64 random bits).
+const IDLen = 16
+
+// Invite is what the inviter sends: who it is, where to reach it and the
+// tunnel addressing it proposes.
+type Invite struct {
+	// ID is a random identifier (NewID) that the reply quotes back.
+	ID string
+	// Name is the inviter's display name: at most MaxNameRunes printable
+	// runes, may be empty.
+	Name      string
+	PublicKey wgtypes.Key
+	// Endpoint is the inviter's public IP:port (zero: unknown);
+	// LANEndpoint its LAN IP:port (zero: none), used when both machines
+	// are on one LAN.
+	Endpoint, LANEndpoint conf.Endpoint
+	// Subnet is the proposed tunnel subnet, e.g. 10.77.12.0/24.
+	// InviterAddress is the inviter's own tunnel address and
+	// InviteeAddress the one it gives the other side, e.g. 10.77.12.1/24
+	// and 10.77.12.2/24; both lie inside Subnet and differ.
+	Subnet, InviterAddress, InviteeAddress netip.Prefix
+	// LANs are the inviter's LAN subnets it shares (at most MaxLANs).
+	LANs []netip.Prefix
+	// NATMapping and NATVerdict are the inviter's last NAT check result
+	// (natcheck.Mapping and natcheck.Verdict values); empty: not checked.
+	NATMapping, NATVerdict string
+}
+
+// Reply is what the invitee sends back.
+type Reply struct {
+	// InviteID is the ID of the invite this reply answers.
+	InviteID string
+	// Name is the invitee's display name (see Invite.Name).
+	Name      string
+	PublicKey wgtypes.Key
+	// Endpoint and LANEndpoint are as in Invite.
+	Endpoint, LANEndpoint conf.Endpoint
+	// LANs are the invitee's LAN subnets it shares.
+	LANs []netip.Prefix
+	// NATMapping and NATVerdict are as in Invite.
+	NATMapping, NATVerdict string
+}
+
+// Message is a decoded token: exactly one of Invite and Reply is set.
+type Message struct {
+	Invite *Invite
+	Reply  *Reply
+}
+
+// NewID returns a fresh random invite ID: 16 lower-case hex digits.
+func NewID() string {
+	var b [IDLen / 2]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("invite: crypto/rand failed: " + err.Error()) // never on supported platforms
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// Encode validates the invite and returns its one-line token ("WGP1I-…").
+// The error says which field is wrong.
+func (i *Invite) Encode() (string, error) {
+	if err := i.validate(); err != nil {
+		return "", err
+	}
+	return seal(kindInvite, i.marshal()), nil
+}
+
+// Encode validates the reply and returns its one-line token ("WGP1R-…").
+// The error says which field is wrong.
+func (r *Reply) Encode() (string, error) {
+	if err := r.validate(); err != nil {
+		return "", err
+	}
+	return seal(kindReply, r.marshal()), nil
+}

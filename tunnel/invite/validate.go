@@ -1,0 +1,223 @@
+package invite
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/wgpunch/wgpunch/tunnel/conf"
+	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
+)
+
+// validate checks everything Encode writes and Decode accepts.
+func (i *Invite) validate() error {
+	if err := validateID("invite ID", i.ID); err != nil {
+		return err
+	}
+	if err := validateCommon(i.Name, i.PublicKey, i.Endpoint, i.LANEndpoint, i.LANs, i.NATMapping, i.NATVerdict); err != nil {
+		return err
+	}
+	if err := validateSubnet(i.Subnet); err != nil {
+		return err
+	}
+	if err := validateHost("inviter address", i.Subnet, i.InviterAddress); err != nil {
+		return err
+	}
+	if err := validateHost("invitee address", i.Subnet, i.InviteeAddress); err != nil {
+		return err
+	}
+	if i.InviterAddress.Addr() == i.InviteeAddress.Addr() {
+		return fmt.Errorf("inviter and invitee have the same tunnel address %s", i.InviterAddress.Addr())
+	}
+	for _, l := range i.LANs {
+		if l.Overlaps(i.Subnet) {
+			return fmt.Errorf("shared LAN %s overlaps the tunnel subnet %s", l, i.Subnet)
+		}
+	}
+	return nil
+}
+
+func (r *Reply) validate() error {
+	if err := validateID("invite ID", r.InviteID); err != nil {
+		return err
+	}
+	return validateCommon(r.Name, r.PublicKey, r.Endpoint, r.LANEndpoint, r.LANs, r.NATMapping, r.NATVerdict)
+}
+
+func validateCommon(name string, key wgtypes.Key, ep, lanEP conf.Endpoint, lans []netip.Prefix, mapping, verdict string) error {
+	if err := validateName(name); err != nil {
+		return err
+	}
+	if key == (wgtypes.Key{}) {
+		return errors.New("public key is all zeros")
+	}
+	if err := validateEndpoint("public endpoint", ep); err != nil {
+		return err
+	}
+	if err := validateEndpoint("LAN endpoint", lanEP); err != nil {
+		return err
+	}
+	if err := validateLANs(lans); err != nil {
+		return err
+	}
+	if err := validateNAT("NAT mapping", mapping); err != nil {
+		return err
+	}
+	return validateNAT("NAT verdict", verdict)
+}
+
+func validateID(what, id string) error {
+	if len(id) != IDLen || strings.Trim(id, "0123456789abcdef") != "" {
+		return fmt.Errorf("%s %q: want %d lower-case hex digits (see NewID)", what, id, IDLen)
+	}
+	return nil
+}
+
+func validateName(name string) error {
+	if !utf8.ValidString(name) {
+		return errors.New("name is not valid UTF-8")
+	}
+	if n := utf8.RuneCountInString(name); n > MaxNameRunes {
+		return fmt.Errorf("name is %d characters long, at most %d allowed", n, MaxNameRunes)
+	}
+	for _, c := range name {
+		if !unicode.IsPrint(c) {
+			return fmt.Errorf("name contains the non-printable character %U", c)
+		}
+	}
+	if strings.TrimSpace(name) != name {
+		return errors.New("name starts or ends with a space")
+	}
+	return nil
+}
+
+func validateEndpoint(what string, e conf.Endpoint) error {
+	if e == (conf.Endpoint{}) {
+		return nil
+	}
+	if e.Port == 0 {
+		return fmt.Errorf("%s %q: port must be 1..65535", what, e.Host)
+	}
+	if e.Host == "" {
+		return fmt.Errorf("%s: port %d without an address", what, e.Port)
+	}
+	if a, err := netip.ParseAddr(e.Host); err == nil {
+		switch {
+		case a.Zone() != "":
+			return fmt.Errorf("%s %s: an IPv6 zone means nothing to the other machine", what, e.Host)
+		case a.IsUnspecified(), a.IsMulticast():
+			return fmt.Errorf("%s %s: not a unicast address", what, e.Host)
+		}
+		return nil
+	}
+	if err := validateHostname(e.Host); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
+// validateHostname accepts DNS names: dot-separated labels of letters,
+// digits and inner hyphens, 1..63 bytes each, 253 in total.
+func validateHostname(h string) error {
+	if len(h) > MaxHostLen {
+		return fmt.Errorf("host name is %d bytes long, at most %d allowed", len(h), MaxHostLen)
+	}
+	for _, l := range strings.Split(strings.TrimSuffix(h, "."), ".") {
+		ok := len(l) >= 1 && len(l) <= 63 && l[0] != '-' && l[len(l)-1] != '-'
+		for j := 0; ok && j < len(l); j++ {
+			c := l[j]
+			ok = c == '-' || c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+		}
+		if !ok {
+			return fmt.Errorf("%q is neither an IP address nor a valid host name", h)
+		}
+	}
+	return nil
+}
+
+func validatePrefix(what string, p netip.Prefix) error {
+	switch {
+	case !p.IsValid():
+		return fmt.Errorf("%s is missing or invalid", what)
+	case p.Addr().Zone() != "":
+		return fmt.Errorf("%s %s: zones are not allowed", what, p)
+	case p.Addr().Is4In6():
+		return fmt.Errorf("%s %s: use the plain IPv4 form", what, p)
+	case p.Masked() != p:
+		return fmt.Errorf("%s %s is not canonical (did you mean %s?)", what, p, p.Masked())
+	}
+	return nil
+}
+
+func validateSubnet(s netip.Prefix) error {
+	if err := validatePrefix("tunnel subnet", s); err != nil {
+		return err
+	}
+	if s.Bits() < 8 || s.Bits() > s.Addr().BitLen()-2 {
+		return fmt.Errorf("tunnel subnet %s: prefix length must be 8..%d", s, s.Addr().BitLen()-2)
+	}
+	return nil
+}
+
+// validateHost checks a tunnel address (e.g. 10.77.12.2/24) of subnet.
+func validateHost(what string, subnet, a netip.Prefix) error {
+	switch {
+	case !a.IsValid():
+		return fmt.Errorf("%s is missing or invalid", what)
+	case a.Addr().Zone() != "" || a.Addr().Is4In6():
+		return fmt.Errorf("%s %s is not a plain address", what, a)
+	case !subnet.Contains(a.Addr()):
+		return fmt.Errorf("%s %s is outside the tunnel subnet %s", what, a.Addr(), subnet)
+	case a.Bits() < subnet.Bits():
+		return fmt.Errorf("%s %s: prefix is wider than the tunnel subnet %s", what, a, subnet)
+	case a.Addr() == subnet.Addr():
+		return fmt.Errorf("%s %s is the subnet's network address", what, a.Addr())
+	case a.Addr().Is4() && a.Addr() == lastAddr(subnet):
+		return fmt.Errorf("%s %s is the subnet's broadcast address", what, a.Addr())
+	}
+	return nil
+}
+
+func lastAddr(p netip.Prefix) netip.Addr {
+	b := p.Addr().AsSlice()
+	for i := p.Bits(); i < len(b)*8; i++ {
+		b[i/8] |= 0x80 >> (i % 8)
+	}
+	a, _ := netip.AddrFromSlice(b)
+	return a
+}
+
+func validateLANs(lans []netip.Prefix) error {
+	if len(lans) > MaxLANs {
+		return fmt.Errorf("%d shared LANs, at most %d allowed", len(lans), MaxLANs)
+	}
+	seen := make(map[netip.Prefix]bool, len(lans))
+	for _, l := range lans {
+		if err := validatePrefix("shared LAN", l); err != nil {
+			return err
+		}
+		if l.Bits() == 0 {
+			return fmt.Errorf("shared LAN %s would route all traffic through the tunnel", l)
+		}
+		if seen[l] {
+			return fmt.Errorf("shared LAN %s is listed twice", l)
+		}
+		seen[l] = true
+	}
+	return nil
+}
+
+func validateNAT(what, s string) error {
+	if len(s) > MaxNATStringLen {
+		return fmt.Errorf("%s is %d bytes long, at most %d allowed", what, len(s), MaxNATStringLen)
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c > '~' {
+			return fmt.Errorf("%s %q: only printable ASCII without spaces allowed", what, s)
+		}
+	}
+	return nil
+}

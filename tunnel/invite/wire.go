@@ -1,0 +1,356 @@
+package invite
+
+import (
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/netip"
+
+	"github.com/wgpunch/wgpunch/tunnel/conf"
+	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
+)
+
+// Wire format (docs/invite-format.md has the full description):
+//
+//	token   = "WGP" version kind "-" base32(frame)   ; upper case, no padding
+//	frame   = length:uint16be payload checksum:4
+//	checksum = SHA-256("WGP" version kind || payload)[:4]
+
+const (
+	formatVersion = 1
+	kindInvite    = 'I'
+	kindReply     = 'R'
+	checksumLen   = 4
+	headerLen     = 2
+)
+
+var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// tag is the token prefix without the dash, e.g. "WGP1I"; the checksum
+// covers it so an invite cannot be relabelled as a reply.
+func tag(kind byte) string { return fmt.Sprintf("WGP%d%c", formatVersion, kind) }
+
+func checksum(kind byte, payload []byte) []byte {
+	h := sha256.New()
+	h.Write([]byte(tag(kind)))
+	h.Write(payload)
+	return h.Sum(nil)[:checksumLen]
+}
+
+func seal(kind byte, payload []byte) string {
+	frame := make([]byte, 0, headerLen+len(payload)+checksumLen)
+	frame = binary.BigEndian.AppendUint16(frame, uint16(len(payload)))
+	frame = append(frame, payload...)
+	frame = append(frame, checksum(kind, payload)...)
+	return tag(kind) + "-" + b32.EncodeToString(frame)
+}
+
+// Endpoint kinds.
+const (
+	epNone = 0
+	epIPv4 = 1
+	epIPv6 = 2
+	epHost = 3
+)
+
+// NAT codes: one byte, high nibble mapping, low nibble verdict. natString
+// means the string follows as len:u8 bytes (mapping first, then verdict).
+var (
+	natMappings = []string{"", "none", "endpoint-independent", "endpoint-dependent", "unknown"}
+	natVerdicts = []string{"", "ok", "warning", "fail"}
+)
+
+const natString = 0xF
+
+type writer struct{ b []byte }
+
+func (w *writer) byte(c byte)    { w.b = append(w.b, c) }
+func (w *writer) bytes(p []byte) { w.b = append(w.b, p...) }
+func (w *writer) str8(s string)  { w.byte(byte(len(s))); w.b = append(w.b, s...) }
+
+func (w *writer) id(s string) {
+	p, _ := hex.DecodeString(s) // validated
+	w.bytes(p)
+}
+
+func (w *writer) endpoint(e conf.Endpoint) {
+	if e == (conf.Endpoint{}) {
+		w.byte(epNone)
+		return
+	}
+	if a, err := netip.ParseAddr(e.Host); err == nil {
+		if a.Is4() {
+			w.byte(epIPv4)
+		} else {
+			w.byte(epIPv6)
+		}
+		w.bytes(a.AsSlice())
+	} else {
+		w.byte(epHost)
+		w.str8(e.Host)
+	}
+	w.b = binary.BigEndian.AppendUint16(w.b, e.Port)
+}
+
+// prefixCode packs family and length: 0..32 for IPv4, 64+0..128 for IPv6.
+func prefixCode(p netip.Prefix) byte {
+	if p.Addr().Is4() {
+		return byte(p.Bits())
+	}
+	return byte(64 + p.Bits())
+}
+
+// prefix writes a canonical prefix: code, then only the bytes the mask covers.
+func (w *writer) prefix(p netip.Prefix) {
+	w.byte(prefixCode(p))
+	w.bytes(p.Addr().AsSlice()[:(p.Bits()+7)/8])
+}
+
+// hostIn writes an address inside subnet: its prefix length, then the
+// address bytes the subnet's whole bytes do not already fix.
+func (w *writer) hostIn(subnet, a netip.Prefix) {
+	w.byte(byte(a.Bits()))
+	w.bytes(a.Addr().AsSlice()[subnet.Bits()/8:])
+}
+
+func (w *writer) prefixes(ps []netip.Prefix) {
+	w.byte(byte(len(ps)))
+	for _, p := range ps {
+		w.prefix(p)
+	}
+}
+
+func (w *writer) nat(mapping, verdict string) {
+	m, mok := indexOf(natMappings, mapping)
+	v, vok := indexOf(natVerdicts, verdict)
+	if mok && vok {
+		w.byte(byte(m<<4 | v))
+		return
+	}
+	w.byte(natString<<4 | natString)
+	w.str8(mapping)
+	w.str8(verdict)
+}
+
+func indexOf(list []string, s string) (int, bool) {
+	for i, x := range list {
+		if x == s {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+func (i *Invite) marshal() []byte {
+	var w writer
+	w.id(i.ID)
+	w.bytes(i.PublicKey[:])
+	w.endpoint(i.Endpoint)
+	w.endpoint(i.LANEndpoint)
+	w.prefix(i.Subnet)
+	w.hostIn(i.Subnet, i.InviterAddress)
+	w.hostIn(i.Subnet, i.InviteeAddress)
+	w.prefixes(i.LANs)
+	w.str8(i.Name)
+	w.nat(i.NATMapping, i.NATVerdict)
+	return w.b
+}
+
+func (r *Reply) marshal() []byte {
+	var w writer
+	w.id(r.InviteID)
+	w.bytes(r.PublicKey[:])
+	w.endpoint(r.Endpoint)
+	w.endpoint(r.LANEndpoint)
+	w.prefixes(r.LANs)
+	w.str8(r.Name)
+	w.nat(r.NATMapping, r.NATVerdict)
+	return w.b
+}
+
+// reader reads a payload whose checksum matched; running out of bytes
+// therefore means a broken encoder, reported as invalid content.
+type reader struct {
+	b   []byte
+	err error
+}
+
+var errShort = errors.New("content ends early")
+
+func (r *reader) next(n int) []byte {
+	if r.err != nil {
+		return nil
+	}
+	if n > len(r.b) {
+		r.err = errShort
+		return nil
+	}
+	p := r.b[:n]
+	r.b = r.b[n:]
+	return p
+}
+
+func (r *reader) byte() byte {
+	p := r.next(1)
+	if p == nil {
+		return 0
+	}
+	return p[0]
+}
+
+func (r *reader) fail(format string, args ...any) {
+	if r.err == nil {
+		r.err = fmt.Errorf(format, args...)
+	}
+}
+
+func (r *reader) str8() string { return string(r.next(int(r.byte()))) }
+
+func (r *reader) id() string { return hex.EncodeToString(r.next(IDLen / 2)) }
+
+func (r *reader) key() wgtypes.Key {
+	var k wgtypes.Key
+	copy(k[:], r.next(len(k)))
+	return k
+}
+
+func (r *reader) endpoint(what string) conf.Endpoint {
+	var e conf.Endpoint
+	switch t := r.byte(); t {
+	case epNone:
+		return e
+	case epIPv4, epIPv6:
+		n := 4
+		if t == epIPv6 {
+			n = 16
+		}
+		if p := r.next(n); p != nil {
+			a, _ := netip.AddrFromSlice(p)
+			e.Host = a.String()
+		}
+	case epHost:
+		e.Host = r.str8()
+	default:
+		r.fail("%s: unknown address type %d", what, t)
+		return e
+	}
+	if p := r.next(2); p != nil {
+		e.Port = binary.BigEndian.Uint16(p)
+	}
+	return e
+}
+
+func (r *reader) prefix(what string) netip.Prefix {
+	c := int(r.byte())
+	bitLen, bits := 32, c
+	if c >= 64 {
+		bitLen, bits = 128, c-64
+	}
+	if bits > bitLen {
+		r.fail("%s: bad prefix length code %d", what, c)
+		return netip.Prefix{}
+	}
+	var a [16]byte
+	p := r.next((bits + 7) / 8)
+	if p == nil {
+		return netip.Prefix{}
+	}
+	copy(a[:], p)
+	var addr netip.Addr
+	if bitLen == 32 {
+		addr = netip.AddrFrom4([4]byte(a[:4]))
+	} else {
+		addr = netip.AddrFrom16(a)
+	}
+	return netip.PrefixFrom(addr, bits)
+}
+
+func (r *reader) hostIn(what string, subnet netip.Prefix) netip.Prefix {
+	bits := int(r.byte())
+	if !subnet.IsValid() {
+		return netip.Prefix{}
+	}
+	a := subnet.Addr().AsSlice()
+	p := r.next(len(a) - subnet.Bits()/8)
+	if p == nil {
+		return netip.Prefix{}
+	}
+	copy(a[subnet.Bits()/8:], p)
+	addr, _ := netip.AddrFromSlice(a)
+	if bits > addr.BitLen() {
+		r.fail("%s: prefix length %d is longer than the address", what, bits)
+		return netip.Prefix{}
+	}
+	return netip.PrefixFrom(addr, bits)
+}
+
+func (r *reader) prefixes(what string) []netip.Prefix {
+	n := int(r.byte())
+	if n > MaxLANs {
+		r.fail("%s: %d subnets, at most %d allowed", what, n, MaxLANs)
+		return nil
+	}
+	var ps []netip.Prefix
+	for range n {
+		ps = append(ps, r.prefix(what))
+	}
+	return ps
+}
+
+func (r *reader) nat() (mapping, verdict string) {
+	c := r.byte()
+	m, v := int(c>>4), int(c&0xF)
+	if m == natString && v == natString {
+		return r.str8(), r.str8()
+	}
+	if m >= len(natMappings) || v >= len(natVerdicts) {
+		r.fail("NAT check result: unknown code %#02x", c)
+		return "", ""
+	}
+	return natMappings[m], natVerdicts[v]
+}
+
+func (r *reader) end() error {
+	if r.err == nil && len(r.b) > 0 {
+		r.err = fmt.Errorf("%d unexpected bytes after the content", len(r.b))
+	}
+	return r.err
+}
+
+func unmarshalInvite(b []byte) (*Invite, error) {
+	r := reader{b: b}
+	i := &Invite{}
+	i.ID = r.id()
+	i.PublicKey = r.key()
+	i.Endpoint = r.endpoint("public endpoint")
+	i.LANEndpoint = r.endpoint("LAN endpoint")
+	i.Subnet = r.prefix("tunnel subnet")
+	i.InviterAddress = r.hostIn("inviter address", i.Subnet)
+	i.InviteeAddress = r.hostIn("invitee address", i.Subnet)
+	i.LANs = r.prefixes("shared LANs")
+	i.Name = r.str8()
+	i.NATMapping, i.NATVerdict = r.nat()
+	if err := r.end(); err != nil {
+		return nil, err
+	}
+	return i, i.validate()
+}
+
+func unmarshalReply(b []byte) (*Reply, error) {
+	r := reader{b: b}
+	rp := &Reply{}
+	rp.InviteID = r.id()
+	rp.PublicKey = r.key()
+	rp.Endpoint = r.endpoint("public endpoint")
+	rp.LANEndpoint = r.endpoint("LAN endpoint")
+	rp.LANs = r.prefixes("shared LANs")
+	rp.Name = r.str8()
+	rp.NATMapping, rp.NATVerdict = r.nat()
+	if err := r.end(); err != nil {
+		return nil, err
+	}
+	return rp, rp.validate()
+}

@@ -1,0 +1,82 @@
+package natcheck
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestJudge(t *testing.T) {
+	const public1, public2 = "192.0.2.10:3478", "198.51.100.20:19302"
+	locals := []netip.Addr{netip.MustParseAddr("192.168.1.5"), netip.MustParseAddr("127.0.0.1")}
+	tests := []struct {
+		name    string
+		local   uint16
+		answers []answer // server, mapped
+		want    summary
+		inMsg   string
+	}{{
+		name:    "public address on an interface",
+		local:   51820,
+		answers: []answer{{server: ap(public1), mapped: ap("192.168.1.5:51820")}, {server: ap(public2), mapped: ap("192.168.1.5:51820")}},
+		want:    summary{"192.168.1.5:51820", MappingNone, true, false, false, VerdictOK},
+		inMsg:   "No NAT",
+	}, {
+		name:    "no NAT is clear from one answer",
+		local:   51820,
+		answers: []answer{{server: ap(public1), mapped: ap("192.168.1.5:51820")}},
+		want:    summary{"192.168.1.5:51820", MappingNone, true, false, false, VerdictOK},
+		inMsg:   "UDP port 51820",
+	}, {
+		name:    "local address but port changed: a NAT on this machine",
+		local:   51820,
+		answers: []answer{{server: ap(public1), mapped: ap("192.168.1.5:6000")}, {server: ap(public2), mapped: ap("192.168.1.5:6000")}},
+		want:    summary{"192.168.1.5:6000", MappingEndpointIndependent, false, false, false, VerdictOK},
+	}, {
+		name:    "port preserved",
+		local:   51820,
+		answers: []answer{{server: ap(public1), mapped: ap("203.0.113.1:51820")}, {server: ap(public2), mapped: ap("203.0.113.1:51820")}},
+		want:    summary{"203.0.113.1:51820", MappingEndpointIndependent, true, false, false, VerdictOK},
+		inMsg:   "same public address 203.0.113.1:51820",
+	}, {
+		name:    "public server sees a private address: double NAT",
+		local:   51820,
+		answers: []answer{{server: ap(public1), mapped: ap("10.0.0.9:51820")}, {server: ap(public2), mapped: ap("10.0.0.9:51820")}},
+		want:    summary{"10.0.0.9:51820", MappingEndpointIndependent, true, false, false, VerdictWarning},
+		inMsg:   "double NAT",
+	}, {
+		name:    "private server sees a private address: fine (a lab)",
+		local:   51820,
+		answers: []answer{{server: ap("10.99.0.1:3478"), mapped: ap("10.0.0.9:51820")}, {server: ap("10.99.0.2:3478"), mapped: ap("10.0.0.9:51820")}},
+		want:    summary{"10.0.0.9:51820", MappingEndpointIndependent, true, false, false, VerdictOK},
+	}, {
+		name:    "CGNAT beats everything",
+		local:   51820,
+		answers: []answer{{server: ap(public1), mapped: ap("100.100.1.1:1024")}, {server: ap(public2), mapped: ap("100.100.1.1:1025")}},
+		want:    summary{"100.100.1.1:1024", MappingEndpointDependent, false, false, true, VerdictFail},
+		inMsg:   noPunch,
+	}, {
+		name:    "server itself in 100.64/10: not CGNAT",
+		local:   51820,
+		answers: []answer{{server: ap("100.64.0.1:3478"), mapped: ap("100.100.1.1:51820")}, {server: ap("100.64.0.2:3478"), mapped: ap("100.100.1.1:51820")}},
+		want:    summary{"100.100.1.1:51820", MappingEndpointIndependent, true, false, false, VerdictOK},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &Report{LocalPort: tt.local}
+			for i := range tt.answers {
+				tt.answers[i].index = i
+				r.Servers = append(r.Servers, ServerResult{Server: tt.answers[i].server.String()})
+			}
+			judge(r, tt.answers, locals)
+			if diff := cmp.Diff(tt.want, summarize(r)); diff != "" {
+				t.Errorf("report (-want +got):\n%s\nmessage: %s", diff, r.Message)
+			}
+			if !strings.Contains(r.Message, tt.inMsg) {
+				t.Errorf("message %q does not contain %q", r.Message, tt.inMsg)
+			}
+		})
+	}
+}

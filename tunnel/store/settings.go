@@ -1,0 +1,116 @@
+package store
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/wgpunch/wgpunch/tunnel/conf"
+)
+
+// Settings are the daemon-wide settings in settings.json.
+type Settings struct {
+	// STUNServers are host:port STUN servers for NAT checks. Empty means the
+	// built-in list (natcheck.DefaultServers).
+	STUNServers []string `json:"stun_servers"`
+	// Group is the Unix group whose members may control the daemon; empty
+	// means only root.
+	Group string `json:"group"`
+}
+
+// Validate checks that server entries are non-empty single words and the
+// group name has no spaces.
+func (st Settings) Validate() error {
+	for i, s := range st.STUNServers {
+		if s == "" || strings.ContainsAny(s, " \t\r\n,") || len(s) > 260 {
+			return fmt.Errorf("STUN server %d (%q) is not a host:port", i+1, s)
+		}
+	}
+	if strings.ContainsAny(st.Group, " \t\r\n:,") || len(st.Group) > 64 {
+		return fmt.Errorf("group %q is not a valid group name", st.Group)
+	}
+	return nil
+}
+
+// LoadSettings reads settings.json; a missing file gives zero Settings. A
+// broken file is an error naming it, and is left as it is.
+func (s *Store) LoadSettings() (Settings, error) {
+	var st Settings
+	path := filepath.Join(s.dir, settingsFile)
+	if err := readJSON(path, &st); err != nil {
+		return Settings{}, err
+	}
+	if err := st.Validate(); err != nil {
+		return Settings{}, fmt.Errorf("%s: %v (fix or remove %s)", path, err, path)
+	}
+	return st, nil
+}
+
+// SaveSettings atomically writes settings.json (0600).
+func (s *Store) SaveSettings(st Settings) error {
+	if err := st.Validate(); err != nil {
+		return fmt.Errorf("save settings: %w", err)
+	}
+	return s.writeJSON(settingsFile, st)
+}
+
+// LoadUpSet returns the tunnels the daemon had up (up.json); nil if none.
+func (s *Store) LoadUpSet() ([]string, error) {
+	var names []string
+	path := filepath.Join(s.dir, upFile)
+	if err := readJSON(path, &names); err != nil {
+		return nil, err
+	}
+	for _, n := range names {
+		if err := conf.ValidateName(n); err != nil {
+			return nil, fmt.Errorf("%s: %v (fix or remove %s)", path, err, path)
+		}
+	}
+	return names, nil
+}
+
+// SaveUpSet atomically records the tunnels that are up.
+func (s *Store) SaveUpSet(names []string) error {
+	for _, n := range names {
+		if err := conf.ValidateName(n); err != nil {
+			return fmt.Errorf("save up set: %w", err)
+		}
+	}
+	if names == nil {
+		names = []string{}
+	}
+	return s.writeJSON(upFile, names)
+}
+
+func readJSON(path string, v any) error {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("%s: not valid JSON: %v (fix or remove %s)", path, err, path)
+	}
+	return nil
+}
+
+func (s *Store) writeJSON(name string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", name, err)
+	}
+	data = append(data, '\n')
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return WriteFileAtomic(filepath.Join(s.dir, name), data, filePerm)
+}

@@ -1,0 +1,270 @@
+package winsvc
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/windows"
+	"golang.org/x/sys/windows/svc"
+	"golang.org/x/sys/windows/svc/mgr"
+	"golang.zx2c4.com/wireguard/windows/services"
+)
+
+// SCM does the privileged work with the service manager; it must run
+// elevated (or as SYSTEM).
+type SCM struct {
+	Layout    Layout
+	Exe       string // this program, as the services run it
+	Protector Protector
+	Logf      func(format string, args ...any)
+}
+
+// DefaultLayout is below %ProgramFiles%\WG Punch.
+func DefaultLayout() (Layout, error) {
+	pf, err := windows.KnownFolderPath(windows.FOLDERID_ProgramFiles, windows.KF_FLAG_DEFAULT)
+	if err != nil {
+		return Layout{}, fmt.Errorf("find Program Files: %w", err)
+	}
+	return Layout{Root: DefaultRoot(pf)}, nil
+}
+
+// NewSCM returns an SCM for this executable at the default layout.
+func NewSCM(logf func(string, ...any)) (*SCM, error) {
+	l, err := DefaultLayout()
+	if err != nil {
+		return nil, err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find own executable: %w", err)
+	}
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	return &SCM{Layout: l, Exe: exe, Protector: DPAPI{}, Logf: logf}, nil
+}
+
+// EnsureDataDir creates Root\Data with DataDirSDDL (re-applied if it
+// exists, refusing reparse points) and its Configurations directory.
+func EnsureDataDir(l Layout) error {
+	if err := os.MkdirAll(l.Root, 0o755); err != nil { // inherits Program Files' ACL
+		return fmt.Errorf("create %q: %w", l.Root, err)
+	}
+	sd, err := windows.SecurityDescriptorFromString(DataDirSDDL)
+	if err != nil {
+		return fmt.Errorf("parse data directory SDDL: %w", err)
+	}
+	sa := &windows.SecurityAttributes{Length: uint32(unsafe.Sizeof(windows.SecurityAttributes{})), SecurityDescriptor: sd}
+	data := l.DataDir()
+	data16, err := windows.UTF16PtrFromString(data)
+	if err != nil {
+		return err
+	}
+	if err := windows.CreateDirectory(data16, sa); err != nil && err != windows.ERROR_ALREADY_EXISTS {
+		return fmt.Errorf("create %q: %w", data, err)
+	}
+	h, err := windows.CreateFile(data16, windows.READ_CONTROL|windows.WRITE_OWNER|windows.WRITE_DAC,
+		windows.FILE_SHARE_READ|windows.FILE_SHARE_WRITE|windows.FILE_SHARE_DELETE, nil, windows.OPEN_EXISTING,
+		windows.FILE_FLAG_BACKUP_SEMANTICS|windows.FILE_FLAG_OPEN_REPARSE_POINT|windows.FILE_ATTRIBUTE_DIRECTORY, 0)
+	if err != nil {
+		return fmt.Errorf("open %q: %w", data, err)
+	}
+	defer windows.CloseHandle(h)
+	var fi windows.ByHandleFileInformation
+	if err := windows.GetFileInformationByHandle(h, &fi); err != nil {
+		return fmt.Errorf("stat %q: %w", data, err)
+	}
+	if fi.FileAttributes&windows.FILE_ATTRIBUTE_DIRECTORY == 0 || fi.FileAttributes&windows.FILE_ATTRIBUTE_REPARSE_POINT != 0 {
+		return fmt.Errorf("%q is not a plain directory: remove it and try again", data)
+	}
+	if err := windows.SetKernelObjectSecurity(h, windows.DACL_SECURITY_INFORMATION|windows.GROUP_SECURITY_INFORMATION|
+		windows.OWNER_SECURITY_INFORMATION|windows.PROTECTED_DACL_SECURITY_INFORMATION, sd); err != nil {
+		return fmt.Errorf("lock down %q: %w", data, err)
+	}
+	if err := os.MkdirAll(l.ConfigDir(), 0o700); err != nil {
+		return fmt.Errorf("create %q: %w", l.ConfigDir(), err)
+	}
+	return nil
+}
+
+func writeSealed(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// Install implements Privileged.
+func (s *SCM) Install(name string, wgQuick []byte) error {
+	spec, err := SpecFor(s.Layout, s.Exe, name)
+	if err != nil {
+		return err
+	}
+	sealed, err := Seal(s.Protector, name, wgQuick)
+	if err != nil {
+		return err
+	}
+	if err := EnsureDataDir(s.Layout); err != nil {
+		return err
+	}
+	m, err := mgr.Connect()
+	if err != nil {
+		return fmt.Errorf("connect to the service manager (run as administrator): %w", err)
+	}
+	defer m.Disconnect()
+	if err := removeService(m, spec.Name); err != nil {
+		return err
+	}
+	if err := writeSealed(spec.Args[1], sealed); err != nil {
+		return fmt.Errorf("store config: %w", err)
+	}
+	service, err := m.CreateService(spec.Name, spec.Exe, mgr.Config{
+		ServiceType:  windows.SERVICE_WIN32_OWN_PROCESS,
+		StartType:    mgr.StartAutomatic,
+		ErrorControl: mgr.ErrorNormal,
+		Dependencies: spec.Dependencies,
+		DisplayName:  spec.DisplayName,
+		Description:  spec.Description,
+		SidType:      windows.SERVICE_SID_TYPE_UNRESTRICTED,
+	}, spec.Args...)
+	if err != nil {
+		return fmt.Errorf("create service %s: %w", spec.Name, err)
+	}
+	defer service.Close()
+	if err := service.Start(); err != nil {
+		return fmt.Errorf("start service %s: %w", spec.Name, err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		st, err := service.Query()
+		if err != nil {
+			return fmt.Errorf("query service %s: %w", spec.Name, err)
+		}
+		switch st.State {
+		case svc.Running:
+			s.Logf("service %s running", spec.Name)
+			return nil
+		case svc.Stopped:
+			why := error(windows.Errno(st.Win32ExitCode))
+			if st.Win32ExitCode == uint32(windows.ERROR_SERVICE_SPECIFIC_ERROR) {
+				why = services.Error(st.ServiceSpecificExitCode)
+			}
+			return fmt.Errorf("tunnel service %s stopped at start: %w (see the log in %s)", spec.Name, why, s.Layout.LogPath())
+		}
+	}
+	return fmt.Errorf("tunnel service %s did not start within 30 s", spec.Name)
+}
+
+// removeService stops and deletes a service and waits until it is gone.
+func removeService(m *mgr.Mgr, name string) error {
+	service, err := m.OpenService(name)
+	if err == windows.ERROR_SERVICE_DOES_NOT_EXIST {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("open service %s: %w", name, err)
+	}
+	service.Control(svc.Stop) // an already stopped service says so; fine
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		st, err := service.Query()
+		if err != nil || st.State == svc.Stopped {
+			break
+		}
+	}
+	err = service.Delete()
+	service.Close()
+	if err != nil && err != windows.ERROR_SERVICE_MARKED_FOR_DELETE {
+		return fmt.Errorf("delete service %s: %w", name, err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(300 * time.Millisecond) {
+		s, err := m.OpenService(name)
+		if err == windows.ERROR_SERVICE_DOES_NOT_EXIST {
+			return nil
+		}
+		if err == nil {
+			s.Close()
+		}
+	}
+	return fmt.Errorf("service %s is still marked for deletion: close services.msc and try again", name)
+}
+
+// Remove implements Privileged.
+func (s *SCM) Remove(name string) error {
+	spec, err := SpecFor(s.Layout, s.Exe, name)
+	if err != nil {
+		return err
+	}
+	m, err := mgr.Connect()
+	if err != nil {
+		return fmt.Errorf("connect to the service manager (run as administrator): %w", err)
+	}
+	defer m.Disconnect()
+	if err := removeService(m, spec.Name); err != nil {
+		return err
+	}
+	if err := os.Remove(spec.Args[1]); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("delete stored config: %w", err)
+	}
+	return nil
+}
+
+// Installed implements Privileged.
+func (s *SCM) Installed() ([]string, error) { return listTunnels(false) }
+
+// RunningTunnels lists the tunnels whose service is running or starting.
+// It needs no administrator.
+func RunningTunnels() ([]string, error) { return listTunnels(true) }
+
+func listTunnels(runningOnly bool) ([]string, error) {
+	h, err := windows.OpenSCManager(nil, nil, windows.SC_MANAGER_CONNECT|windows.SC_MANAGER_ENUMERATE_SERVICE)
+	if err != nil {
+		return nil, fmt.Errorf("connect to the service manager: %w", err)
+	}
+	m := &mgr.Mgr{Handle: h}
+	defer m.Disconnect()
+	all, err := m.ListServices()
+	if err != nil {
+		return nil, fmt.Errorf("list services: %w", err)
+	}
+	var names []string
+	for _, svcName := range all {
+		name, ok := TunnelOfService(svcName)
+		if !ok {
+			continue
+		}
+		if runningOnly {
+			n16, err := windows.UTF16PtrFromString(svcName)
+			if err != nil {
+				continue
+			}
+			sh, err := windows.OpenService(h, n16, windows.SERVICE_QUERY_STATUS)
+			if err != nil {
+				continue
+			}
+			var st windows.SERVICE_STATUS
+			err = windows.QueryServiceStatus(sh, &st)
+			windows.CloseServiceHandle(sh)
+			if err != nil || (st.CurrentState != windows.SERVICE_RUNNING && st.CurrentState != windows.SERVICE_START_PENDING) {
+				continue
+			}
+		}
+		names = append(names, name)
+	}
+	return names, nil
+}

@@ -1,0 +1,326 @@
+// Package ui is WG Punch's window, link wizard and tray. It talks only to a
+// control.Controller and never imports a Fyne driver, so it is tested
+// headless with fyne.io/fyne/v2/test.
+package ui
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/wgpunch/wgpunch/tunnel/control"
+)
+
+// Options configure the UI.
+type Options struct {
+	// Connect returns the controller: the daemon's client or an in-process
+	// service. It is called again by the Retry button.
+	Connect func() (control.Controller, error)
+	// Icons for the window and tray; zero fields get placeholders.
+	Icons Icons
+	// Now is the clock (tests); default time.Now.
+	Now func() time.Time
+	// NoAnimation turns off pulses (golden tests).
+	NoAnimation bool
+	// Sync runs controller calls inline instead of on goroutines, so
+	// headless tests are deterministic.
+	Sync bool
+}
+
+// App is the running UI: main window, tray and notifications.
+type App struct {
+	fyne    fyne.App
+	opts    Options
+	icons   Icons
+	now     func() time.Time
+	animate bool
+
+	win     fyne.Window
+	list    *tunnelList
+	status  *widget.Label
+	content *fyne.Container
+
+	mu     sync.Mutex
+	ctl    control.Controller
+	cancel context.CancelFunc
+
+	last     *control.Report
+	tray     TrayModel
+	trayOK   bool
+	trayMenu *fyne.Menu
+	wizard   *wizardView
+}
+
+// New builds the UI on a Fyne app; Start shows it.
+func New(fa fyne.App, opts Options) *App {
+	a := &App{fyne: fa, opts: opts, icons: opts.Icons.withDefaults(), now: opts.Now, animate: !opts.NoAnimation}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	fa.SetIcon(a.icons.App)
+	a.win = fa.NewWindow("WG Punch")
+	a.win.SetIcon(a.icons.App)
+	a.win.Resize(fyne.NewSize(820, 560))
+	a.list = newTunnelList(a)
+	a.status = widget.NewLabel("")
+	a.status.Wrapping = fyne.TextWrapWord
+	a.status.Hide()
+	a.content = container.NewStack()
+	a.win.SetContent(a.content)
+	return a
+}
+
+// Window is the main window.
+func (a *App) Window() fyne.Window { return a.win }
+
+// Controller is the current controller (nil before a successful connect).
+func (a *App) Controller() control.Controller {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.ctl
+}
+
+// Start connects to the controller and shows the main window (or the
+// "service not running" screen). With a desktop app it also sets up the tray
+// and keeps running in it when the window is closed.
+func (a *App) Start() {
+	if d, ok := a.fyne.(desktop.App); ok {
+		a.trayOK = true
+		d.SetSystemTrayIcon(a.icons.Off)
+		a.applyTray(nil, true)
+		a.win.SetCloseIntercept(a.win.Hide)
+	}
+	a.connect()
+	a.win.Show()
+}
+
+// Stop ends the watch loop.
+func (a *App) Stop() {
+	a.mu.Lock()
+	if a.cancel != nil {
+		a.cancel()
+	}
+	a.mu.Unlock()
+}
+
+func (a *App) connect() {
+	ctl, err := a.opts.Connect()
+	if err != nil {
+		a.content.Objects = []fyne.CanvasObject{a.noService(err)}
+		a.content.Refresh()
+		return
+	}
+	a.mu.Lock()
+	a.ctl = ctl
+	a.mu.Unlock()
+	a.content.Objects = []fyne.CanvasObject{a.mainScreen()}
+	a.content.Refresh()
+	if r, err := ctl.Status(context.Background(), ""); err == nil {
+		a.Apply(r)
+	}
+	a.watch(ctl)
+}
+
+// noService is the screen shown when the controller cannot be reached.
+func (a *App) noService(err error) fyne.CanvasObject {
+	title := widget.NewLabelWithStyle("WG Punch cannot reach its service", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	why := widget.NewLabel("Reason: " + err.Error())
+	why.Wrapping = fyne.TextWrapWord
+	how := widget.NewLabel("WG Punch needs its background service to create and connect tunnels. Start it, then press Retry:\n\n" +
+		"    sudo systemctl start wgpunch\n\n" +
+		"or, without systemd, in a terminal:\n\n" +
+		"    sudo wgpunch daemon")
+	how.Wrapping = fyne.TextWrapWord
+	retry := widget.NewButtonWithIcon("Retry", theme.ViewRefreshIcon(), func() { a.connect() })
+	retry.Importance = widget.HighImportance
+	return container.NewPadded(container.NewVBox(
+		container.NewHBox(widget.NewIcon(theme.ErrorIcon()), title), why, how, container.NewHBox(retry)))
+}
+
+func (a *App) mainScreen() fyne.CanvasObject {
+	title := widget.NewLabelWithStyle("Your links", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	link := widget.NewButtonWithIcon("Link another computer…", theme.ContentAddIcon(), a.ShowWizard)
+	link.Importance = widget.HighImportance
+	top := container.NewBorder(nil, nil, title, link)
+	return container.NewBorder(container.NewVBox(top, a.status), nil, nil, nil, container.NewVScroll(container.NewPadded(a.list.box)))
+}
+
+// watch follows Controller.Watch; when it ends unexpectedly it says so and
+// reconnects every few seconds.
+func (a *App) watch(ctl control.Controller) {
+	a.mu.Lock()
+	if a.cancel != nil {
+		a.cancel()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a.cancel = cancel
+	a.mu.Unlock()
+	go func() {
+		for ctx.Err() == nil {
+			ch, err := ctl.Watch(ctx)
+			if err == nil {
+				fyne.Do(func() { a.showStatus("") })
+				for r := range ch {
+					fyne.Do(func() { a.Apply(r) })
+				}
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			msg := "Lost contact with the WG Punch service; retrying…"
+			if err != nil {
+				msg = "Cannot follow tunnel status (" + err.Error() + "); retrying…"
+			}
+			fyne.Do(func() { a.showStatus(msg) })
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(3 * time.Second):
+			}
+		}
+	}()
+}
+
+func (a *App) showStatus(msg string) {
+	if msg == "" {
+		a.status.Hide()
+		return
+	}
+	a.status.SetText(msg)
+	a.status.Show()
+}
+
+// Apply shows a report everywhere: window, tray, notifications, wizard.
+// It must run on the Fyne goroutine (Watch's goroutine uses fyne.Do).
+func (a *App) Apply(r *control.Report) {
+	now := a.now()
+	for _, n := range Transitions(a.last, r) {
+		a.fyne.SendNotification(fyne.NewNotification(n.Title, n.Body))
+	}
+	a.last = r
+	if a.win.Content() != nil && (a.win.Canvas() != nil) {
+		a.list.Update(r, now)
+	}
+	a.applyTray(r, false)
+	if a.wizard != nil {
+		a.wizard.onReport(r)
+	}
+}
+
+// applyTray rebuilds the tray menu only when its model changed.
+func (a *App) applyTray(r *control.Report, force bool) {
+	if !a.trayOK {
+		return
+	}
+	m := BuildTray(r, a.now())
+	if r == nil && force {
+		m = TrayModel{Overall: OverallOff}
+	}
+	if !force && trayEqual(m, a.tray) {
+		return
+	}
+	d := a.fyne.(desktop.App)
+	if force || m.Overall != a.tray.Overall {
+		d.SetSystemTrayIcon(a.icons.ForOverall(m.Overall))
+	}
+	a.tray = m
+	a.trayMenu = a.TrayMenu(m)
+	d.SetSystemTrayMenu(a.trayMenu)
+}
+
+func trayEqual(a, b TrayModel) bool {
+	if a.Overall != b.Overall || len(a.Items) != len(b.Items) {
+		return false
+	}
+	for i := range a.Items {
+		if a.Items[i] != b.Items[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// TrayMenu turns a tray model into a Fyne menu: one check item per tunnel
+// (clicking toggles it), then Open, Link, Quit.
+func (a *App) TrayMenu(m TrayModel) *fyne.Menu {
+	var items []*fyne.MenuItem
+	for _, it := range m.Items {
+		it := it
+		mi := fyne.NewMenuItem(it.Label, func() { a.setUp(it.Tunnel, !it.Checked, nil) })
+		mi.Checked = it.Checked
+		items = append(items, mi)
+	}
+	if len(items) > 0 {
+		items = append(items, fyne.NewMenuItemSeparator())
+	}
+	open := fyne.NewMenuItem("Open WG Punch", func() { a.win.Show(); a.win.RequestFocus() })
+	link := fyne.NewMenuItem("Link another computer…", a.ShowWizard)
+	quit := fyne.NewMenuItem("Quit", func() { a.Stop(); a.fyne.Quit() })
+	quit.IsQuit = true
+	items = append(items, open, link, fyne.NewMenuItemSeparator(), quit)
+	return fyne.NewMenu("WG Punch", items...)
+}
+
+// setUp connects or disconnects a tunnel in the background; done (may be
+// nil) runs on the Fyne goroutine afterwards.
+func (a *App) setUp(name string, on bool, done func()) {
+	ctl := a.Controller()
+	if ctl == nil {
+		return
+	}
+	a.spawn(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		var err error
+		if on {
+			err = ctl.Up(ctx, name)
+		} else {
+			err = ctl.Down(ctx, name)
+		}
+		r, _ := ctl.Status(ctx, "")
+		fyne.Do(func() {
+			if done != nil {
+				done()
+			}
+			if err != nil {
+				verb := "connect"
+				if !on {
+					verb = "disconnect"
+				}
+				a.showError(errors.New("Could not " + verb + " " + name + ": " + err.Error()))
+			}
+			if r != nil {
+				a.Apply(r)
+			}
+		})
+	})
+}
+
+// spawn runs f off the UI goroutine (inline with Options.Sync).
+func (a *App) spawn(f func()) {
+	if a.opts.Sync {
+		f()
+		return
+	}
+	go f()
+}
+
+func (a *App) refresh() {
+	ctl := a.Controller()
+	if ctl == nil {
+		return
+	}
+	a.spawn(func() {
+		r, err := ctl.Status(context.Background(), "")
+		if err == nil {
+			fyne.Do(func() { a.Apply(r) })
+		}
+	})
+}

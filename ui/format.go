@@ -1,0 +1,116 @@
+package ui
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/wgpunch/wgpunch/tunnel/control"
+	"github.com/wgpunch/wgpunch/tunnel/natcheck"
+)
+
+// HumanBytes formats a byte count in binary units: "512 B", "1.5 KiB".
+func HumanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit && exp < 4; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTP"[exp])
+}
+
+// Ago says how long ago t was: "12 s ago", "3 min ago", "never".
+func Ago(now time.Time, t *time.Time) string {
+	if t == nil || t.IsZero() {
+		return "never"
+	}
+	d := now.Sub(*t)
+	switch {
+	case d < 0:
+		return "just now"
+	case d < time.Minute:
+		return fmt.Sprintf("%d s ago", int(d/time.Second))
+	case d < time.Hour:
+		return fmt.Sprintf("%d min ago", int(d/time.Minute))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d h ago", int(d/time.Hour))
+	}
+	return fmt.Sprintf("%d days ago", int(d/(24*time.Hour)))
+}
+
+// coarseAgo is Ago in 10 s steps under a minute, so a menu built from it
+// changes at most every 10 s.
+func coarseAgo(now time.Time, t *time.Time) string {
+	if t == nil || t.IsZero() {
+		return "never"
+	}
+	d := now.Sub(*t)
+	if d >= 10*time.Second && d < time.Minute {
+		return fmt.Sprintf("%d s ago", int(d/(10*time.Second))*10)
+	}
+	return Ago(now, t)
+}
+
+// Tone is the colour family of an indicator or banner; every Tone also has
+// words so nothing depends on colour alone.
+type Tone int
+
+const (
+	ToneGrey Tone = iota
+	ToneGreen
+	ToneAmber
+	ToneRed
+)
+
+// StateWords gives a peer state's tone and its words.
+func StateWords(s control.State) (Tone, string) {
+	switch s {
+	case "connected":
+		return ToneGreen, "Connected"
+	case "connecting":
+		return ToneAmber, "Connecting…"
+	case "stale":
+		return ToneRed, "No contact"
+	}
+	return ToneGrey, "Off"
+}
+
+// VerdictWords turns a NAT check into a headline, tone and explanation.
+func VerdictWords(r *natcheck.Report) (Tone, string, string) {
+	if r == nil {
+		return ToneGrey, "Not checked", ""
+	}
+	msg := r.Message
+	switch r.Verdict {
+	case natcheck.VerdictOK:
+		if msg == "" {
+			msg = "Your router keeps the same public port for every destination, so the other computer can reach this one directly."
+		}
+		return ToneGreen, "OK: this network can link directly", msg
+	case natcheck.VerdictWarning:
+		if msg == "" {
+			msg = "A direct link may work; if it does not, try another network on one side."
+		}
+		return ToneAmber, "Maybe: a direct link may not work from here", msg
+	}
+	if msg == "" {
+		switch {
+		case r.UDPBlocked:
+			msg = "No STUN server answered: UDP seems blocked on this network."
+		case r.CGNAT:
+			msg = "Your provider shares one public address among many customers (CGNAT); nobody can reach this computer directly."
+		case r.Mapping == natcheck.MappingEndpointDependent:
+			msg = "Your router gives a new public port to every destination (symmetric NAT), so hole punching cannot work from here."
+		default:
+			msg = "A direct link cannot be made from this network."
+		}
+	}
+	return ToneRed, "Problem: this network cannot link directly", msg
+}
+
+func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }

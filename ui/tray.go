@@ -1,0 +1,157 @@
+package ui
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/wgpunch/wgpunch/tunnel/control"
+)
+
+// Overall is the tray icon's state.
+type Overall int
+
+const (
+	OverallOff        Overall = iota // no tunnel up
+	OverallConnected                 // every up tunnel has every peer connected
+	OverallConnecting                // something up is still waiting for a handshake
+	OverallProblem                   // a peer went stale, an up failed, or a warning stands
+)
+
+func (o Overall) String() string {
+	return [...]string{"off", "connected", "connecting", "problem"}[o]
+}
+
+// TrayItem is one tunnel's line in the tray menu.
+type TrayItem struct {
+	Tunnel  string
+	Label   string // "Office: connected, 4 s ago"
+	Checked bool   // the tunnel is up; clicking toggles it
+}
+
+// TrayModel is everything the tray shows, built from a status snapshot.
+type TrayModel struct {
+	Overall Overall
+	Tooltip string
+	Items   []TrayItem
+}
+
+// BuildTray turns a status report into the tray's model. Pure: the same
+// report and time give the same model, so callers rebuild the real menu
+// only when the model changes.
+func BuildTray(r *control.Report, now time.Time) TrayModel {
+	var m TrayModel
+	if r == nil {
+		m.Tooltip = "WG Punch: not connected to the service"
+		m.Overall = OverallProblem
+		return m
+	}
+	anyUp, connecting, problem := false, false, false
+	up := 0
+	for _, t := range r.Tunnels {
+		item := TrayItem{Tunnel: t.Name, Checked: t.Up}
+		state, last := tunnelState(t)
+		switch {
+		case !t.Up && t.Error != "":
+			item.Label = t.Name + ": failed to connect"
+			problem = true
+		case !t.Up:
+			item.Label = t.Name + ": off"
+		case state == "connected":
+			item.Label = fmt.Sprintf("%s: connected, %s", t.Name, coarseAgo(now, last))
+		case state == "connecting":
+			item.Label = t.Name + ": connecting…"
+			connecting = true
+		case state == "stale":
+			item.Label = fmt.Sprintf("%s: no contact since %s", t.Name, coarseAgo(now, last))
+			problem = true
+		default:
+			item.Label = t.Name + ": waiting for the other computer"
+			connecting = true
+		}
+		if t.Up {
+			anyUp = true
+			up++
+			if len(t.Warnings) > 0 {
+				problem = true
+			}
+		}
+		m.Items = append(m.Items, item)
+	}
+	switch {
+	case problem:
+		m.Overall = OverallProblem
+	case connecting:
+		m.Overall = OverallConnecting
+	case anyUp:
+		m.Overall = OverallConnected
+	default:
+		m.Overall = OverallOff
+	}
+	m.Tooltip = fmt.Sprintf("WG Punch: %d of %d links on, %s", up, len(r.Tunnels), m.Overall)
+	return m
+}
+
+// tunnelState is the worst peer state of a tunnel and the latest handshake
+// among its peers. A tunnel with no peers yet counts as "connecting".
+func tunnelState(t control.TunnelStatus) (control.State, *time.Time) {
+	if !t.Up {
+		return "down", nil
+	}
+	rank := map[control.State]int{"connected": 0, "connecting": 1, "stale": 2, "down": 3}
+	var worst control.State = "connected"
+	var last *time.Time
+	if len(t.Peers) == 0 {
+		return "", nil
+	}
+	for _, p := range t.Peers {
+		if rank[p.State] > rank[worst] {
+			worst = p.State
+		}
+		if p.LastHandshake != nil && (last == nil || p.LastHandshake.After(*last)) {
+			last = p.LastHandshake
+		}
+	}
+	return worst, last
+}
+
+// Notice is a desktop notification to send.
+type Notice struct{ Title, Body string }
+
+// Transitions compares two reports and says what the user should hear about:
+// a peer connected, dropped (tunnel went down while connected) or went stale.
+func Transitions(prev, cur *control.Report) []Notice {
+	if prev == nil || cur == nil {
+		return nil
+	}
+	old := map[string]control.State{}
+	oldUp := map[string]bool{}
+	for _, t := range prev.Tunnels {
+		oldUp[t.Name] = t.Up
+		for _, p := range t.Peers {
+			old[t.Name+"\x00"+p.PublicKey] = p.State
+		}
+	}
+	var out []Notice
+	for _, t := range cur.Tunnels {
+		for _, p := range t.Peers {
+			was, known := old[t.Name+"\x00"+p.PublicKey]
+			if !known || was == p.State {
+				continue
+			}
+			who := nameOr(p.Name)
+			switch {
+			case p.State == "connected":
+				out = append(out, Notice{t.Name + " connected", fmt.Sprintf("Linked with %s.", who)})
+			case p.State == "stale" && was == "connected":
+				out = append(out, Notice{t.Name + ": no contact", fmt.Sprintf("Nothing heard from %s for a while. Is it on and online?", who)})
+			case p.State == "down" && was == "connected":
+				if oldUp[t.Name] && !t.Up && t.Error != "" {
+					out = append(out, Notice{t.Name + " dropped", t.Error})
+				} else if !t.Up {
+					out = append(out, Notice{t.Name + " disconnected", fmt.Sprintf("The link with %s is off.", who)})
+				}
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,243 @@
+package ui
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/wgpunch/wgpunch/tunnel/control"
+)
+
+// tunnelList is the main window's body: one card per tunnel, updated in
+// place from each report so nothing flickers and pulses survive.
+type tunnelList struct {
+	app   *App
+	box   *fyne.Container
+	cards map[string]*tunnelCard
+	order []string
+	empty fyne.CanvasObject
+}
+
+func newTunnelList(a *App) *tunnelList {
+	l := &tunnelList{app: a, box: container.NewVBox(), cards: map[string]*tunnelCard{}}
+	msg := widget.NewLabel("No links yet. Use \"Link another computer…\" to connect this computer with another one.")
+	msg.Wrapping = fyne.TextWrapWord
+	l.empty = msg
+	l.box.Add(l.empty)
+	return l
+}
+
+// Update applies a report.
+func (l *tunnelList) Update(r *control.Report, now time.Time) {
+	var names []string
+	if r != nil {
+		for _, t := range r.Tunnels {
+			names = append(names, t.Name)
+		}
+	}
+	if !reflect.DeepEqual(names, l.order) {
+		l.box.RemoveAll()
+		next := map[string]*tunnelCard{}
+		for _, n := range names {
+			c := l.cards[n]
+			if c == nil {
+				c = newTunnelCard(l.app, n)
+			}
+			next[n] = c
+			l.box.Add(c.root)
+		}
+		if len(names) == 0 {
+			l.box.Add(l.empty)
+		}
+		l.cards, l.order = next, names
+	}
+	if r == nil {
+		return
+	}
+	for _, t := range r.Tunnels {
+		l.cards[t.Name].Update(t, now)
+	}
+}
+
+// tunnelCard is one tunnel: switch, details, warnings, peers.
+type tunnelCard struct {
+	app  *App
+	name string
+
+	toggle   *widget.Check
+	setting  bool // true while Update sets the switch, to ignore OnChanged
+	busy     bool
+	info     *widget.Label
+	errLabel *widget.Label
+	warnBox  *fyne.Container
+	warnings []control.Warning
+	peerBox  *fyne.Container
+	peers    map[string]*peerRow
+	peerKeys []string
+	root     fyne.CanvasObject
+}
+
+func newTunnelCard(a *App, name string) *tunnelCard {
+	c := &tunnelCard{app: a, name: name, peers: map[string]*peerRow{}}
+	c.toggle = widget.NewCheck(name, func(on bool) {
+		if c.setting {
+			return
+		}
+		c.busy = true
+		c.toggle.Disable()
+		a.setUp(c.name, on, func() {
+			c.busy = false
+			c.toggle.Enable()
+		})
+	})
+	c.info = widget.NewLabel("")
+	c.errLabel = widget.NewLabel("")
+	c.errLabel.Wrapping = fyne.TextWrapWord
+	c.errLabel.Importance = widget.DangerImportance
+	c.errLabel.Hide()
+	c.warnBox = container.NewVBox()
+	c.peerBox = container.NewVBox()
+	edit := widget.NewButtonWithIcon("Edit…", theme.DocumentCreateIcon(), func() { a.editTunnel(c.name) })
+	export := widget.NewButtonWithIcon("Export…", theme.DocumentSaveIcon(), func() { a.exportTunnel(c.name) })
+	remove := widget.NewButtonWithIcon("Remove…", theme.DeleteIcon(), func() { a.removeTunnel(c.name) })
+	header := container.NewBorder(nil, nil, container.NewHBox(c.toggle, c.info), container.NewHBox(edit, export, remove))
+	bg := canvas.NewRectangle(theme.Color(theme.ColorNameInputBackground))
+	bg.CornerRadius = 6
+	body := container.NewVBox(header, c.errLabel, c.warnBox, c.peerBox)
+	c.root = container.NewStack(bg, container.NewPadded(body))
+	return c
+}
+
+// Update applies one tunnel's status.
+func (c *tunnelCard) Update(t control.TunnelStatus, now time.Time) {
+	if !c.busy && c.toggle.Checked != t.Up {
+		c.setting = true
+		c.toggle.SetChecked(t.Up)
+		c.setting = false
+	}
+	info := fmt.Sprintf("port %d", t.ListenPort)
+	if t.Address != "" {
+		info += " · " + t.Address
+	}
+	if !t.Up {
+		info += " · off"
+	}
+	setText(c.info, info)
+	if t.Error != "" {
+		setText(c.errLabel, "Could not connect: "+t.Error)
+		c.errLabel.Show()
+	} else {
+		c.errLabel.Hide()
+	}
+	if !reflect.DeepEqual(t.Warnings, c.warnings) {
+		c.warnings = append([]control.Warning(nil), t.Warnings...)
+		c.warnBox.RemoveAll()
+		for _, w := range t.Warnings {
+			c.warnBox.Add(c.app.warningBanner(c.name, w))
+		}
+	}
+	var keys []string
+	for _, p := range t.Peers {
+		keys = append(keys, p.PublicKey)
+	}
+	if !reflect.DeepEqual(keys, c.peerKeys) {
+		c.peerBox.RemoveAll()
+		next := map[string]*peerRow{}
+		for _, k := range keys {
+			r := c.peers[k]
+			if r == nil {
+				r = newPeerRow(c.app, c.name)
+			}
+			next[k] = r
+			c.peerBox.Add(r.root)
+		}
+		if len(keys) == 0 {
+			c.peerBox.Add(widget.NewLabel("No peer yet: this link waits for the other computer's reply."))
+		}
+		c.peers, c.peerKeys = next, keys
+	}
+	for _, p := range t.Peers {
+		c.peers[p.PublicKey].Update(p, now)
+	}
+}
+
+// warningBanner shows a warning with its fix as a button.
+func (a *App) warningBanner(tunnel string, w control.Warning) fyne.CanvasObject {
+	tone := ToneAmber
+	if w.Code == "nat-fail" {
+		tone = ToneRed
+	}
+	bg := canvas.NewRectangle(toneBackground(tone))
+	bg.CornerRadius = 4
+	msg := widget.NewLabel("Warning: " + w.Message)
+	msg.Wrapping = fyne.TextWrapWord
+	var fix fyne.CanvasObject
+	if w.FixPort != 0 {
+		port := w.FixPort
+		fix = widget.NewButton(fmt.Sprintf("Use port %d", port), func() { a.setPort(tunnel, port) })
+	}
+	icon := widget.NewIcon(theme.WarningIcon())
+	if tone == ToneRed {
+		icon = widget.NewIcon(theme.ErrorIcon())
+	}
+	var right fyne.CanvasObject
+	if fix != nil {
+		right = container.NewCenter(fix)
+	}
+	return container.NewStack(bg, container.NewBorder(nil, nil, icon, right, msg))
+}
+
+// peerRow is one peer under a tunnel.
+type peerRow struct {
+	app       *App
+	tunnel    string
+	peer      control.PeerStatus
+	ind       *Indicator
+	name      *widget.Label
+	handshake *widget.Label
+	traffic   *widget.Label
+	endpoint  *widget.Label
+	root      fyne.CanvasObject
+}
+
+func newPeerRow(a *App, tunnel string) *peerRow {
+	r := &peerRow{app: a, tunnel: tunnel, ind: NewIndicator(),
+		name: widget.NewLabel(""), handshake: widget.NewLabel(""), traffic: widget.NewLabel(""), endpoint: widget.NewLabel("")}
+	r.ind.animate = a.animate
+	r.name.TextStyle = fyne.TextStyle{Bold: true}
+	safety := widget.NewButton("Safety code", func() { a.showSafetyCode(r.peer) })
+	rdp := widget.NewButtonWithIcon("Remote desktop…", theme.ComputerIcon(), func() { a.remoteDesktop(r.peer) })
+	line1 := container.NewHBox(r.ind, r.name, r.handshake)
+	line2 := container.NewHBox(r.traffic, r.endpoint)
+	r.root = container.NewBorder(nil, nil, widget.NewLabel("  "), container.NewHBox(safety, rdp), container.NewVBox(line1, line2))
+	return r
+}
+
+// Update applies one peer's status.
+func (r *peerRow) Update(p control.PeerStatus, now time.Time) {
+	r.peer = p
+	r.ind.Set(p.State, p.LastReceive)
+	setText(r.name, nameOr(p.Name))
+	setText(r.handshake, "last handshake "+Ago(now, p.LastHandshake))
+	setText(r.traffic, fmt.Sprintf("in %s · out %s", HumanBytes(p.RxBytes), HumanBytes(p.TxBytes)))
+	ep := p.Endpoint
+	if ep == "" {
+		ep = "unknown"
+	}
+	addr := strings.TrimSuffix(p.Address, "/32")
+	setText(r.endpoint, fmt.Sprintf("· at %s · tunnel address %s", ep, addr))
+}
+
+// setText changes a label only when needed (cheap refresh).
+func setText(l *widget.Label, s string) {
+	if l.Text != s {
+		l.SetText(s)
+	}
+}

@@ -1,0 +1,203 @@
+package ui
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/wgpunch/wgpunch/tunnel/control"
+	"github.com/wgpunch/wgpunch/ui/internal/fakectl"
+)
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestIndicatorStates(t *testing.T) {
+	test.NewTempApp(t)
+	for _, s := range []control.State{"connected", "connecting", "stale", "down"} {
+		i := NewIndicator()
+		i.animate = false
+		i.Set(s, nil)
+		w := test.NewTempWindow(t, i)
+		w.Resize(fyne.NewSize(160, 40))
+		test.AssertRendersToMarkup(t, "indicator_"+string(s)+".xml", w.Canvas())
+	}
+}
+
+func TestIndicatorPulse(t *testing.T) {
+	test.NewTempApp(t)
+	i := NewIndicator()
+	i.animate = false
+	a, b := t0, t0.Add(5*time.Second)
+	i.Set("connected", &a) // first sight: no pulse
+	i.Set("connected", &a) // unchanged: no pulse
+	if i.Pulses != 0 {
+		t.Fatalf("pulsed %d times without a new receive", i.Pulses)
+	}
+	i.Set("connected", &b)
+	i.Set("stale", &b)
+	if i.Pulses != 1 {
+		t.Fatalf("pulses = %d, want 1", i.Pulses)
+	}
+	if i.words.Text != "No contact" {
+		t.Errorf("words = %q", i.words.Text)
+	}
+}
+
+func newTestApp(t *testing.T, f *fakectl.Fake) *App {
+	t.Helper()
+	fa := test.NewTempApp(t)
+	f.Silent = true
+	a := New(fa, Options{Connect: func() (control.Controller, error) { return f, nil }, Now: func() time.Time { return t0 }, NoAnimation: true, Sync: true})
+	t.Cleanup(a.Stop)
+	return a
+}
+
+func sampleReport() *control.Report {
+	return &control.Report{Tunnels: []control.TunnelStatus{
+		{Name: "Office", Up: true, Interface: "Office", Address: "10.77.12.1/24", ListenPort: 51820,
+			Warnings: []control.Warning{{Code: "port-shared", Message: "Laptop on your LAN also uses UDP port 51820.", FixPort: 51822}},
+			Peers: []control.PeerStatus{{Name: "Home", PublicKey: "AAAA", Address: "10.77.12.2/32", Endpoint: "203.0.113.5:51820",
+				LastHandshake: ago(12 * time.Second), LastReceive: ago(2 * time.Second), RxBytes: 1536, TxBytes: 5 << 20,
+				State: "connected", SafetyCode: "482-193"}}},
+		{Name: "Lab", ListenPort: 51821, Address: "10.77.13.1/24",
+			Peers: []control.PeerStatus{{Name: "Lab PC", PublicKey: "BBBB", Address: "10.77.13.2/32", State: "down"}}},
+	}}
+}
+
+func TestMainWindow(t *testing.T) {
+	f := fakectl.New()
+	f.AddTunnel(control.TunnelStatus{Name: "Office", ListenPort: 51820})
+	f.AddTunnel(control.TunnelStatus{Name: "Lab", ListenPort: 51821})
+	a := newTestApp(t, f)
+	a.connect()
+	a.Apply(sampleReport())
+	a.win.Resize(fyne.NewSize(900, 560))
+	test.AssertRendersToMarkup(t, "main_window.xml", a.win.Canvas())
+
+	// The warning's fix button sets the suggested port.
+	btn := findButton(a.list.cards["Office"].warnBox, "Use port 51822")
+	if btn == nil {
+		t.Fatal("no fix button in the warning banner")
+	}
+	test.Tap(btn)
+	eventually(t, "SetListenPort", func() bool { return hasCall(f, "SetListenPort Office 51822") })
+	// The switch brings Lab up through the controller.
+	card := a.list.cards["Lab"]
+	test.Tap(card.toggle)
+	eventually(t, "Up Lab", func() bool { return hasCall(f, "Up Lab") })
+
+}
+
+func TestWarningBanner(t *testing.T) {
+	a := newTestApp(t, fakectl.New())
+	b := a.warningBanner("Office", control.Warning{Code: "port-shared", Message: "Laptop on your LAN also uses UDP port 51820.", FixPort: 51822})
+	w := test.NewTempWindow(t, b)
+	w.Resize(fyne.NewSize(600, 60))
+	test.AssertRendersToMarkup(t, "warning_port_shared.xml", w.Canvas())
+	n := a.warningBanner("Office", control.Warning{Code: "nat-fail", Message: "Home's router gives a new port per destination; a direct link cannot work."})
+	if findButton(n, "") != nil {
+		t.Error("a warning without a fix has a button")
+	}
+}
+
+func TestNoService(t *testing.T) {
+	f := fakectl.New()
+	fa := test.NewTempApp(t)
+	f.Silent = true
+	fail := true
+	a := New(fa, Options{Connect: func() (control.Controller, error) {
+		if fail {
+			return nil, errors.New("dial unix /run/wgpunch/wgpunch.sock: connect: no such file or directory")
+		}
+		return f, nil
+	}, Now: func() time.Time { return t0 }, NoAnimation: true})
+	t.Cleanup(a.Stop)
+	a.connect()
+	a.win.Resize(fyne.NewSize(700, 420))
+	test.AssertRendersToMarkup(t, "no_service.xml", a.win.Canvas())
+	fail = false
+	test.Tap(findButton(a.content, "Retry"))
+	if a.Controller() == nil {
+		t.Fatal("Retry did not connect")
+	}
+	if findButton(a.content, "Link another computer…") == nil {
+		t.Error("main screen not shown after Retry")
+	}
+}
+
+func TestTrayMenu(t *testing.T) {
+	f := fakectl.New()
+	f.AddTunnel(control.TunnelStatus{Name: "Office", ListenPort: 51820})
+	f.AddTunnel(control.TunnelStatus{Name: "Lab", ListenPort: 51821})
+	a := newTestApp(t, f)
+	a.connect()
+	m := a.TrayMenu(BuildTray(sampleReport(), t0))
+	var labels []string
+	for _, it := range m.Items {
+		l := it.Label
+		if it.IsSeparator {
+			l = "---"
+		}
+		if it.Checked {
+			l = "[x] " + l
+		}
+		labels = append(labels, l)
+	}
+	want := "[x] Office: connected, 10 s ago|Lab: off|---|Open WG Punch|Link another computer…|---|Quit"
+	if got := strings.Join(labels, "|"); got != want {
+		t.Errorf("menu = %q\nwant   %q", got, want)
+	}
+	m.Items[0].Action() // Office is up: clicking turns it off
+	m.Items[1].Action() // Lab is off: clicking turns it on
+	eventually(t, "Down Office and Up Lab", func() bool { return hasCall(f, "Down Office") && hasCall(f, "Up Lab") })
+	if !m.Items[len(m.Items)-1].IsQuit {
+		t.Error("last item is not the Quit item")
+	}
+}
+
+func hasCall(f *fakectl.Fake, c string) bool {
+	for _, x := range f.CallLog() {
+		if x == c {
+			return true
+		}
+	}
+	return false
+}
+
+// findButton walks a tree for a button with the given text ("" = any).
+func findButton(o fyne.CanvasObject, text string) *widget.Button {
+	switch x := o.(type) {
+	case *widget.Button:
+		if text == "" || x.Text == text {
+			return x
+		}
+	case *fyne.Container:
+		for _, c := range x.Objects {
+			if b := findButton(c, text); b != nil {
+				return b
+			}
+		}
+	case fyne.Widget:
+		r := test.WidgetRenderer(x)
+		for _, c := range r.Objects() {
+			if b := findButton(c, text); b != nil {
+				return b
+			}
+		}
+	}
+	return nil
+}

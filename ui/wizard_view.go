@@ -1,0 +1,695 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"image/color"
+	"os"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/wgpunch/wgpunch/tunnel/control"
+	"github.com/wgpunch/wgpunch/tunnel/invite"
+)
+
+// ConnectTimeout is how long the wizard waits for the first handshake
+// before it lists what to check.
+var ConnectTimeout = 60 * time.Second
+
+// wizardView renders a Wizard and runs its controller calls.
+type wizardView struct {
+	app *App
+	ctl control.Controller
+	win fyne.Window
+	m   Wizard
+
+	title *widget.Label
+	body  *fyne.Container
+	back  *widget.Button
+	next  *widget.Button
+	close *widget.Button
+	hint  *widget.Label
+	root  fyne.CanvasObject
+
+	// live parts of the current page
+	pasteStatus *widget.Label
+	pasteIcon   *widget.Icon
+	portEntry   *widget.Entry
+	pasteTarget *widget.Entry
+
+	rendering bool
+	useReply  *widget.Button
+
+	// connect page
+	upStarted time.Time
+	connected bool
+	waitText  *widget.Label
+	waitIcon  *fyne.Container
+	tips      *widget.Label
+	ticker    *time.Ticker
+}
+
+// ShowWizard opens the link wizard in its own window.
+func (a *App) ShowWizard() {
+	if a.wizard != nil {
+		a.wizard.win.Show()
+		a.wizard.win.RequestFocus()
+		return
+	}
+	ctl := a.Controller()
+	if ctl == nil {
+		a.win.Show()
+		return
+	}
+	w := a.fyne.NewWindow("Link another computer")
+	v := newWizardView(a, ctl, w)
+	w.SetContent(v.root)
+	w.Resize(fyne.NewSize(760, 720))
+	w.SetOnDropped(func(_ fyne.Position, uris []fyne.URI) { v.dropped(uris) })
+	w.SetOnClosed(func() { v.stop(); a.wizard = nil })
+	a.wizard = v
+	w.Show()
+}
+
+func newWizardView(a *App, ctl control.Controller, w fyne.Window) *wizardView {
+	v := &wizardView{app: a, ctl: ctl, win: w}
+	if names, err := ctl.List(context.Background()); err == nil {
+		v.m.Existing = names
+	}
+	v.title = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	v.body = container.NewStack()
+	v.hint = widget.NewLabel("")
+	v.hint.Wrapping = fyne.TextWrapWord
+	v.back = widget.NewButtonWithIcon("Back", theme.NavigateBackIcon(), func() { v.m.Back(); v.render() })
+	v.next = widget.NewButtonWithIcon("Next", theme.NavigateNextIcon(), func() {
+		if v.m.Next() {
+			v.render()
+		}
+	})
+	v.next.IconPlacement = widget.ButtonIconTrailingText
+	v.next.Importance = widget.HighImportance
+	v.close = widget.NewButton("Close", func() { v.win.Close() })
+	buttons := container.NewBorder(nil, nil, v.back, container.NewHBox(v.close, v.next))
+	v.root = container.NewBorder(v.title, container.NewVBox(widget.NewSeparator(), v.hint, buttons), nil, nil,
+		container.NewVScroll(container.NewPadded(v.body)))
+	v.render()
+	return v
+}
+
+func (v *wizardView) stop() {
+	if v.ticker != nil {
+		v.ticker.Stop()
+		v.ticker = nil
+	}
+}
+
+// render shows the current step's page.
+func (v *wizardView) render() {
+	if v.rendering {
+		return // a synchronous controller call finished inside a page builder
+	}
+	v.rendering = true
+	defer func() { v.rendering = false }()
+	steps := Steps(v.m.Mode)
+	n := v.m.index() + 1
+	total := len(steps)
+	if v.m.Mode == ModeNone {
+		total = 5
+	}
+	v.title.SetText(fmt.Sprintf("Step %d of %d: %s", n, total, v.m.Step))
+	var page fyne.CanvasObject
+	switch v.m.Step {
+	case StepStart:
+		page = v.startPage()
+	case StepReceive:
+		page = v.receivePage()
+	case StepOptions:
+		page = v.optionsPage()
+	case StepCheck:
+		page = v.checkPage()
+	case StepShare:
+		page = v.sharePage()
+	case StepConnect:
+		page = v.connectPage()
+	}
+	if v.m.Step != StepShare {
+		v.useReply = nil
+	}
+	v.body.Objects = []fyne.CanvasObject{page}
+	v.body.Refresh()
+	v.updateButtons()
+}
+
+func (v *wizardView) updateButtons() {
+	ok, why := v.m.CanNext()
+	if ok {
+		v.next.Enable()
+	} else {
+		v.next.Disable()
+	}
+	if v.m.CanBack() {
+		v.back.Enable()
+	} else {
+		v.back.Disable()
+	}
+	if v.m.Step == StepConnect {
+		v.next.Hide()
+		v.close.SetText("Finish")
+	} else {
+		v.next.Show()
+		v.close.SetText("Cancel")
+	}
+	setText(v.hint, why)
+	if v.useReply != nil {
+		if v.m.Reply.OK && !v.m.Working && v.m.AcceptResult == nil {
+			v.useReply.Enable()
+		} else {
+			v.useReply.Disable()
+		}
+	}
+}
+
+func wrapLabel(s string) *widget.Label {
+	l := widget.NewLabel(s)
+	l.Wrapping = fyne.TextWrapWord
+	return l
+}
+
+// --- Start -----------------------------------------------------------------
+
+const (
+	choiceInvite = "Start a new link: make an invite for the other computer"
+	choiceAnswer = "Answer an invite: paste or scan what the other computer shows"
+)
+
+func (v *wizardView) startPage() fyne.CanvasObject {
+	radio := widget.NewRadioGroup([]string{choiceInvite, choiceAnswer}, func(s string) {
+		switch s {
+		case choiceInvite:
+			v.m.Choose(ModeInvite)
+		case choiceAnswer:
+			v.m.Choose(ModeAnswer)
+		default:
+			v.m.Choose(ModeNone)
+		}
+		v.updateButtons()
+	})
+	switch v.m.Mode {
+	case ModeInvite:
+		radio.Selected = choiceInvite
+	case ModeAnswer:
+		radio.Selected = choiceAnswer
+	}
+	return container.NewVBox(
+		wrapLabel("WG Punch links two computers directly, each behind its own router, with no server in between. "+
+			"One computer makes an invite; the other answers it with a reply. Both need WG Punch."),
+		radio)
+}
+
+// --- Receive (answer side) -------------------------------------------------
+
+func (v *wizardView) pasteBox(placeholder, text string, onChange func(string)) (*widget.Entry, fyne.CanvasObject) {
+	e := widget.NewMultiLineEntry()
+	e.SetPlaceHolder(placeholder)
+	e.Wrapping = fyne.TextWrapBreak
+	e.SetMinRowsVisible(4)
+	e.SetText(text)
+	v.pasteStatus = wrapLabel("")
+	v.pasteIcon = widget.NewIcon(nil)
+	e.OnChanged = onChange
+	open := widget.NewButtonWithIcon("Open image…", theme.FileImageIcon(), func() {
+		d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
+			if err != nil || r == nil {
+				return
+			}
+			r.Close()
+			v.readQR(r.URI(), e)
+		}, v.win)
+		d.SetFilter(storage.NewExtensionFileFilter([]string{".png", ".jpg", ".jpeg", ".gif", ".bmp"}))
+		d.Show()
+	})
+	status := container.NewBorder(nil, nil, v.pasteIcon, nil, v.pasteStatus)
+	return e, container.NewVBox(e, status,
+		container.NewHBox(open, widget.NewLabel("or drop a picture or screenshot of the QR code on this window")))
+}
+
+// showCheck shows a paste box's verdict.
+func (v *wizardView) showCheck(c TokenCheck) {
+	switch {
+	case c.OK:
+		v.pasteIcon.SetResource(theme.NewSuccessThemedResource(theme.ConfirmIcon()))
+		v.pasteStatus.Importance = widget.SuccessImportance
+		v.pasteStatus.SetText("OK: " + c.Summary)
+	case c.Problem != "":
+		v.pasteIcon.SetResource(theme.NewErrorThemedResource(theme.ErrorIcon()))
+		v.pasteStatus.Importance = widget.DangerImportance
+		v.pasteStatus.SetText("Problem: " + c.Problem)
+	default:
+		v.pasteIcon.SetResource(nil)
+		v.pasteStatus.SetText("")
+	}
+}
+
+// readQR decodes a QR code from an image file into the paste box.
+func (v *wizardView) readQR(u fyne.URI, e *widget.Entry) {
+	path := u.Path()
+	v.app.spawn(func() {
+		tok, err := invite.DecodeQRFile(path)
+		fyne.Do(func() {
+			if err != nil {
+				v.pasteIcon.SetResource(theme.NewErrorThemedResource(theme.ErrorIcon()))
+				v.pasteStatus.Importance = widget.DangerImportance
+				v.pasteStatus.SetText(fmt.Sprintf("Problem: no QR code could be read from %s (%v). Try a sharper picture, or paste the text instead.", u.Name(), err))
+				return
+			}
+			e.SetText(tok)
+		})
+	})
+}
+
+// dropped handles files dropped on the wizard window.
+func (v *wizardView) dropped(uris []fyne.URI) {
+	if v.pasteTarget == nil || len(uris) == 0 {
+		return
+	}
+	u := uris[0]
+	if u.Scheme() != "file" {
+		return
+	}
+	if st, err := os.Stat(u.Path()); err == nil && st.Size() < 4096 && !isImageName(u.Name()) {
+		if b, err := os.ReadFile(u.Path()); err == nil {
+			v.pasteTarget.SetText(strings.TrimSpace(string(b)))
+			return
+		}
+	}
+	v.readQR(u, v.pasteTarget)
+}
+
+func isImageName(n string) bool {
+	n = strings.ToLower(n)
+	for _, ext := range []string{".png", ".jpg", ".jpeg", ".gif", ".bmp"} {
+		if strings.HasSuffix(n, ext) {
+			return true
+		}
+	}
+	return false
+}
+
+func (v *wizardView) receivePage() fyne.CanvasObject {
+	e, box := v.pasteBox("Paste the invite here (one line starting with WGP1I-)", v.m.InviteText, nil)
+	e.OnChanged = func(s string) {
+		v.m.SetInviteText(s)
+		v.showCheck(v.m.Invite)
+		v.updateButtons()
+	}
+	v.pasteTarget = e
+	v.showCheck(v.m.Invite)
+	return container.NewVBox(wrapLabel("Paste the invite the other computer shows, or read its QR code from a picture."), box)
+}
+
+// --- Options ---------------------------------------------------------------
+
+func (v *wizardView) optionsPage() fyne.CanvasObject {
+	v.pasteTarget = nil
+	if v.m.Name == "" {
+		v.m.Name = SuggestName("link", v.m.Existing)
+	}
+	name := widget.NewEntry()
+	name.SetText(v.m.Name)
+	name.OnChanged = func(s string) { v.m.Name = s; v.updateButtons() }
+	v.portEntry = widget.NewEntry()
+	v.portEntry.SetText(v.m.PortText)
+	v.portEntry.OnChanged = func(s string) { v.m.PortText = s; v.updateButtons() }
+	if v.m.PortText == "" {
+		v.portEntry.SetPlaceHolder("finding a free port…")
+		v.app.spawn(func() {
+			p, err := v.ctl.FreePort(context.Background())
+			fyne.Do(func() {
+				if err == nil && v.m.PortText == "" {
+					v.portEntry.SetText(fmt.Sprint(p))
+				}
+			})
+		})
+	}
+	if v.m.LANs == nil {
+		var skip []string
+		if v.app.last != nil {
+			for _, t := range v.app.last.Tunnels {
+				skip = append(skip, t.Interface, t.Name)
+			}
+		}
+		v.m.LANs = DetectLANs(skip)
+		if v.m.LANs == nil {
+			v.m.LANs = []LAN{}
+		}
+	}
+	lans := container.NewVBox()
+	for i := range v.m.LANs {
+		i := i
+		l := v.m.LANs[i]
+		c := widget.NewCheck(fmt.Sprintf("%s (%s)", l.Prefix, l.Iface), func(on bool) { v.m.LANs[i].Share = on })
+		c.Checked = l.Share
+		lans.Add(c)
+	}
+	if len(v.m.LANs) == 0 {
+		lans.Add(widget.NewLabel("No local network found to share."))
+	}
+	form := widget.NewForm(
+		widget.NewFormItem("Name of this link", name),
+		widget.NewFormItem("Listen port (UDP)", v.portEntry),
+	)
+	return container.NewVBox(form,
+		wrapLabel("Each computer behind the same router needs its own port; WG Punch picked one that is free here."),
+		widget.NewLabelWithStyle("Share this computer's local networks with the other side (optional):", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		lans)
+}
+
+// --- Check -----------------------------------------------------------------
+
+func (v *wizardView) checkPage() fyne.CanvasObject {
+	box := container.NewVBox()
+	again := widget.NewButtonWithIcon("Check again", theme.ViewRefreshIcon(), func() {
+		v.m.NAT, v.m.NATErr = nil, nil
+		v.render()
+	})
+	switch {
+	case v.m.Checking || (v.m.NAT == nil && v.m.NATErr == nil):
+		bar := widget.NewProgressBarInfinite()
+		box.Add(wrapLabel(fmt.Sprintf("Asking STUN servers how this network looks from outside (port %d)…", v.m.Port())))
+		box.Add(bar)
+		if !v.m.Checking {
+			v.runCheck()
+			if !v.m.Checking { // finished synchronously
+				return v.checkPage()
+			}
+		}
+	case v.m.NATErr != nil:
+		box.Add(verdictBox(ToneRed, "The check did not finish", v.m.NATErr.Error()+"\nYou can still go on, but the link may not work."))
+		box.Add(container.NewHBox(again))
+	default:
+		tone, head, msg := VerdictWords(v.m.NAT)
+		box.Add(verdictBox(tone, head, msg))
+		details := fmt.Sprintf("Public address: %s\nRouter behaviour: %s", endpointText(v.m.NAT.PublicEndpoint), v.m.NAT.Mapping)
+		if v.m.NAT.CGNAT {
+			details += "\nShared provider address (CGNAT): yes"
+		}
+		box.Add(wrapLabel(details))
+		box.Add(container.NewHBox(again))
+	}
+	return box
+}
+
+func endpointText(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
+
+// verdictBox is a coloured box with an icon and words, readable without colour.
+func verdictBox(tone Tone, head, msg string) fyne.CanvasObject {
+	var icon fyne.Resource
+	switch tone {
+	case ToneGreen:
+		icon = theme.NewSuccessThemedResource(theme.ConfirmIcon())
+	case ToneAmber:
+		icon = theme.NewWarningThemedResource(theme.WarningIcon())
+	default:
+		icon = theme.NewErrorThemedResource(theme.ErrorIcon())
+	}
+	bg := canvas.NewRectangle(toneBackground(tone))
+	bg.CornerRadius = 6
+	h := widget.NewLabelWithStyle(head, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	ic := widget.NewIcon(icon)
+	big := container.NewGridWrap(fyne.NewSize(40, 40), ic)
+	return container.NewStack(bg, container.NewBorder(nil, nil, container.NewCenter(big), nil, container.NewVBox(h, wrapLabel(msg))))
+}
+
+func (v *wizardView) runCheck() {
+	v.m.Checking = true
+	port := v.m.Port()
+	v.app.spawn(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		r, err := v.ctl.NATCheck(ctx, control.NATCheckRequest{Port: port})
+		fyne.Do(func() {
+			v.m.Checking = false
+			v.m.NAT, v.m.NATErr = r, err
+			if v.m.Step == StepCheck {
+				v.render()
+			}
+		})
+	})
+}
+
+// --- Share -----------------------------------------------------------------
+
+func (v *wizardView) sharePage() fyne.CanvasObject {
+	v.pasteTarget = nil
+	box := container.NewVBox()
+	if v.m.ShareErr != nil {
+		box.Add(verdictBox(ToneRed, "That did not work", v.m.ShareErr.Error()))
+		box.Add(container.NewHBox(widget.NewButtonWithIcon("Try again", theme.ViewRefreshIcon(), func() {
+			v.m.ShareErr = nil
+			v.render()
+		})))
+		return box
+	}
+	if v.m.Working {
+		box.Add(widget.NewLabel("Creating the tunnel…"))
+		box.Add(widget.NewProgressBarInfinite())
+		return box
+	}
+	switch v.m.Mode {
+	case ModeInvite:
+		if v.m.InviteResult == nil {
+			v.startShare()
+			return v.sharePage()
+		}
+		r := v.m.InviteResult
+		box.Add(wrapLabel("Give this invite to the other computer: let it scan the QR code, or send the text (chat, e-mail). It holds no secret key."))
+		box.Add(v.tokenBlock("invite", r.Token, r.QRPNG))
+		for _, n := range r.Notes {
+			box.Add(wrapLabel("Note: " + n))
+		}
+		box.Add(widget.NewSeparator())
+		if v.m.AcceptResult == nil {
+			box.Add(widget.NewLabelWithStyle("Then paste the reply the other computer makes:", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}))
+			e, pb := v.pasteBox("Paste the reply here (one line starting with WGP1R-)", v.m.ReplyText, nil)
+			use := widget.NewButtonWithIcon("Use this reply", theme.ConfirmIcon(), v.acceptReply)
+			use.Importance = widget.HighImportance
+			v.useReply = use
+			e.OnChanged = func(s string) {
+				v.m.SetReplyText(s)
+				v.showCheck(v.m.Reply)
+				v.updateButtons()
+			}
+			v.pasteTarget = e
+			v.showCheck(v.m.Reply)
+			box.Add(pb)
+			box.Add(container.NewHBox(use))
+		} else {
+			box.Add(v.safetyBlock(v.m.AcceptResult))
+		}
+	case ModeAnswer:
+		if v.m.AcceptResult == nil {
+			v.startShare()
+			return v.sharePage()
+		}
+		r := v.m.AcceptResult
+		box.Add(wrapLabel(fmt.Sprintf("Send this reply back to %s: let it scan the QR code, or send the text. It holds no secret key.", nameOr(r.PeerName))))
+		box.Add(v.tokenBlock("reply", r.Reply, r.ReplyQRPNG))
+		box.Add(v.safetyBlock(r))
+	}
+	return box
+}
+
+// safetyBlock shows the safety code to read out over the phone.
+func (v *wizardView) safetyBlock(r *control.AcceptResult) fyne.CanvasObject {
+	code := canvas.NewText(r.SafetyCode, theme.Color(theme.ColorNamePrimary))
+	code.TextSize = 28
+	code.TextStyle = fyne.TextStyle{Monospace: true}
+	out := container.NewVBox(
+		widget.NewLabelWithStyle(fmt.Sprintf("Linked with %s. Safety code:", nameOr(r.PeerName)), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		code,
+		wrapLabel("Read this code out to the other person on the phone. Their screen must show the same code; if not, cancel and remove the link."))
+	for _, w := range r.Warnings {
+		out.Add(v.app.warningBanner(r.Tunnel, w))
+	}
+	for _, n := range r.Notes {
+		out.Add(wrapLabel("Note: " + n))
+	}
+	return out
+}
+
+// tokenBlock is a big QR code, the text, Copy and Save QR as PNG.
+func (v *wizardView) tokenBlock(kind, token string, png []byte) fyne.CanvasObject {
+	var qr fyne.CanvasObject = widget.NewLabel("(no QR code)")
+	if len(png) > 0 {
+		img := canvas.NewImageFromResource(fyne.NewStaticResource(kind+".png", png))
+		img.FillMode = canvas.ImageFillContain
+		img.ScaleMode = canvas.ImageScalePixels
+		img.SetMinSize(fyne.NewSize(340, 340))
+		white := canvas.NewRectangle(color.White)
+		qr = container.NewCenter(container.NewStack(white, img))
+	}
+	text := widget.NewLabel(token)
+	text.Wrapping = fyne.TextWrapBreak
+	text.Selectable = true
+	text.TextStyle = fyne.TextStyle{Monospace: true}
+	cp := widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() {
+		v.app.fyne.Clipboard().SetContent(token)
+		v.hint.SetText("The " + kind + " is on the clipboard.")
+	})
+	save := widget.NewButtonWithIcon("Save QR as PNG…", theme.DocumentSaveIcon(), func() {
+		d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
+			if err != nil || w == nil {
+				return
+			}
+			defer w.Close()
+			if _, err := w.Write(png); err != nil {
+				dialog.ShowError(err, v.win)
+			}
+		}, v.win)
+		d.SetFileName("wgpunch-" + kind + ".png")
+		d.Show()
+	})
+	return container.NewVBox(qr, text, container.NewHBox(cp, save))
+}
+
+// startShare writes the tunnel: Invite (invite side) or Accept of the
+// pasted invite (answer side).
+func (v *wizardView) startShare() {
+	v.m.Working = true
+	mode := v.m.Mode
+	ireq, areq := v.m.InviteRequest(), v.m.AcceptInviteRequest()
+	v.app.spawn(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		var ir *control.InviteResult
+		var ar *control.AcceptResult
+		var err error
+		if mode == ModeInvite {
+			ir, err = v.ctl.Invite(ctx, ireq)
+		} else {
+			ar, err = v.ctl.Accept(ctx, areq)
+		}
+		fyne.Do(func() {
+			v.m.Working = false
+			v.m.ShareErr = err
+			if ir != nil {
+				v.m.InviteResult = ir
+				v.m.Name = ir.Tunnel
+			}
+			if ar != nil {
+				v.m.AcceptResult = ar
+				v.m.Name = ar.Tunnel
+			}
+			v.app.refresh()
+			if v.m.Step == StepShare {
+				v.render()
+			}
+		})
+	})
+}
+
+// acceptReply adds the peer from a valid reply (invite side).
+func (v *wizardView) acceptReply() {
+	if !v.m.Reply.OK || v.m.Working {
+		return
+	}
+	v.m.Working = true
+	v.updateButtons()
+	req := v.m.AcceptReplyRequest()
+	v.app.spawn(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		ar, err := v.ctl.Accept(ctx, req)
+		fyne.Do(func() {
+			v.m.Working = false
+			if err != nil {
+				v.pasteIcon.SetResource(theme.NewErrorThemedResource(theme.ErrorIcon()))
+				v.pasteStatus.Importance = widget.DangerImportance
+				v.pasteStatus.SetText("Problem: " + err.Error())
+				v.updateButtons()
+				return
+			}
+			v.m.AcceptResult = ar
+			v.app.refresh()
+			if v.m.Step == StepShare {
+				v.render()
+			}
+		})
+	})
+}
+
+// --- Connect ---------------------------------------------------------------
+
+func (v *wizardView) connectPage() fyne.CanvasObject {
+	v.pasteTarget = nil
+	v.waitText = wrapLabel(fmt.Sprintf("Connecting %s and waiting for the first handshake…", v.m.Name))
+	v.tips = wrapLabel("")
+	v.tips.Hide()
+	v.waitIcon = container.NewStack(widget.NewActivity())
+	v.waitIcon.Objects[0].(*widget.Activity).Start()
+	if v.upStarted.IsZero() {
+		v.upStarted = v.app.now()
+		name := v.m.Name
+		v.app.spawn(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			err := v.ctl.Up(ctx, name)
+			fyne.Do(func() {
+				if err != nil {
+					v.showConnectProblem("Could not connect: " + err.Error())
+				}
+				v.app.refresh()
+			})
+		})
+		if v.app.opts.Sync {
+			return container.NewVBox(container.NewBorder(nil, nil, container.NewGridWrap(fyne.NewSize(32, 32), v.waitIcon), nil, v.waitText), v.tips)
+		}
+		v.ticker = time.NewTicker(time.Second)
+		t := v.ticker
+		go func() {
+			for range t.C {
+				fyne.Do(func() { v.onReport(v.app.last) })
+			}
+		}()
+	}
+	return container.NewVBox(container.NewBorder(nil, nil, container.NewGridWrap(fyne.NewSize(32, 32), v.waitIcon), nil, v.waitText), v.tips)
+}
+
+func (v *wizardView) showConnectProblem(msg string) {
+	v.tips.SetText(msg)
+	v.tips.Show()
+}
+
+// onReport follows the new tunnel on the connect page.
+func (v *wizardView) onReport(r *control.Report) {
+	if v.m.Step != StepConnect || v.connected || v.waitText == nil {
+		return
+	}
+	ph := ConnectPhaseOf(r, v.m.Name, v.upStarted, v.app.now(), v.m.NAT)
+	v.waitText.SetText(ph.Text)
+	if ph.Connected {
+		v.connected = true
+		v.stop()
+		v.waitIcon.Objects = []fyne.CanvasObject{widget.NewIcon(theme.NewSuccessThemedResource(theme.ConfirmIcon()))}
+		v.waitIcon.Refresh()
+		v.tips.Hide()
+		return
+	}
+	if ph.Tips != "" {
+		v.tips.SetText(ph.Tips)
+		v.tips.Show()
+	}
+}

@@ -1,0 +1,159 @@
+package ui
+
+import (
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
+
+	"github.com/wgpunch/wgpunch/tunnel/invite"
+	"github.com/wgpunch/wgpunch/tunnel/natcheck"
+	"github.com/wgpunch/wgpunch/ui/internal/fakectl"
+)
+
+func newTestWizard(t *testing.T, f *fakectl.Fake) (*App, *wizardView, fyne.Window) {
+	t.Helper()
+	a := newTestApp(t, f)
+	a.connect()
+	w := test.NewTempWindow(t, nil)
+	v := newWizardView(a, f, w)
+	w.SetContent(v.root)
+	w.Resize(fyne.NewSize(760, 720))
+	t.Cleanup(v.stop)
+	return a, v, w
+}
+
+func findRadio(o fyne.CanvasObject) *widget.RadioGroup {
+	switch x := o.(type) {
+	case *widget.RadioGroup:
+		return x
+	case *fyne.Container:
+		for _, c := range x.Objects {
+			if r := findRadio(c); r != nil {
+				return r
+			}
+		}
+	}
+	return nil
+}
+
+func TestWizardInviteFlow(t *testing.T) {
+	f := fakectl.New()
+	_, v, w := newTestWizard(t, f)
+	test.AssertRendersToMarkup(t, "wizard_start.xml", w.Canvas())
+	if !v.next.Disabled() {
+		t.Fatal("Next enabled before a choice")
+	}
+	findRadio(v.body).SetSelected(choiceInvite)
+	v.m.LANs = []LAN{{Prefix: "192.168.1.0/24", Iface: "eth0"}} // not this machine's real interfaces
+	test.Tap(v.next)
+	if v.m.Step != StepOptions {
+		t.Fatalf("step = %v, want options", v.m.Step)
+	}
+	eventually(t, "free port filled in", func() bool { return v.m.PortText == "51820" })
+	test.AssertRendersToMarkup(t, "wizard_options.xml", w.Canvas())
+	v.m.LANs[0].Share = true
+
+	test.Tap(v.next)
+	eventually(t, "NAT check", func() bool { return v.m.NAT != nil })
+	if !hasCall(f, "NATCheck 51820") {
+		t.Errorf("NAT check not run on the chosen port: %v", f.CallLog())
+	}
+	test.AssertRendersToMarkup(t, "wizard_check_ok.xml", w.Canvas())
+
+	test.Tap(v.next)
+	eventually(t, "invite", func() bool { return v.m.InviteResult != nil && v.pasteTarget != nil })
+	m, err := invite.Decode(v.m.InviteResult.Token)
+	if err != nil || m.Invite == nil {
+		t.Fatalf("the wizard shows a token that is not an invite: %v", err)
+	}
+	if len(m.Invite.LANs) != 1 || m.Invite.LANs[0].String() != "192.168.1.0/24" {
+		t.Errorf("shared LANs in the invite = %v", m.Invite.LANs)
+	}
+	if !v.next.Disabled() || v.back.Disabled() == false {
+		t.Error("Next must wait for the reply and Back must be off once the tunnel exists")
+	}
+
+	// Our own invite pasted back is named as such and not accepted.
+	v.pasteTarget.SetText(v.m.InviteResult.Token)
+	if !strings.Contains(v.pasteStatus.Text, "your own invite") || !v.useReply.Disabled() {
+		t.Errorf("own invite: status %q, button enabled %v", v.pasteStatus.Text, !v.useReply.Disabled())
+	}
+	// A real reply is accepted and the safety code appears.
+	k, _ := wgtypes.GeneratePrivateKey()
+	reply, err := (&invite.Reply{InviteID: m.Invite.ID, Name: "Home", PublicKey: k.PublicKey()}).Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.pasteTarget.SetText(reply)
+	if v.useReply.Disabled() {
+		t.Fatalf("Use this reply disabled for a valid reply: %q", v.pasteStatus.Text)
+	}
+	test.Tap(v.useReply)
+	eventually(t, "reply accepted", func() bool { return v.m.AcceptResult != nil })
+	wantCode := invite.SafetyCode(m.Invite.PublicKey, k.PublicKey())
+	if v.m.AcceptResult.SafetyCode != wantCode {
+		t.Errorf("safety code = %q, want %q", v.m.AcceptResult.SafetyCode, wantCode)
+	}
+	if !rendersText(w.Canvas(), wantCode) {
+		t.Error("safety code not shown")
+	}
+
+	f.HandshakeAfter = 0
+	test.Tap(v.next)
+	eventually(t, "Up", func() bool { return hasCall(f, "Up link") })
+	r, _ := f.Status(t.Context(), "")
+	v.onReport(r)
+	if !v.connected || !strings.Contains(v.waitText.Text, "Connected to Home") {
+		t.Errorf("connect page: %q", v.waitText.Text)
+	}
+}
+
+func TestWizardAnswerFlow(t *testing.T) {
+	f := fakectl.New()
+	f.NAT = &natcheck.Report{Verdict: natcheck.VerdictFail, Mapping: natcheck.MappingEndpointDependent, PublicEndpoint: "198.51.100.9:40123"}
+	_, v, w := newTestWizard(t, f)
+	inv, invTok, replyTok, _ := testTokens(t)
+	findRadio(v.body).SetSelected(choiceAnswer)
+	test.Tap(v.next)
+	if v.m.Step != StepReceive {
+		t.Fatalf("step = %v", v.m.Step)
+	}
+	v.pasteTarget.SetText(replyTok)
+	w.Resize(fyne.NewSize(760, 720))
+	test.AssertRendersToMarkup(t, "wizard_receive_reply_pasted.xml", w.Canvas())
+	if !v.next.Disabled() {
+		t.Fatal("Next enabled with a reply in the invite box")
+	}
+	v.pasteTarget.SetText(invTok[:len(invTok)-7])
+	if !strings.HasPrefix(v.pasteStatus.Text, "Problem: Cut off") {
+		t.Errorf("truncated: %q", v.pasteStatus.Text)
+	}
+	v.pasteTarget.SetText(invTok)
+	if v.next.Disabled() {
+		t.Fatalf("Next disabled with a valid invite: %q", v.hint.Text)
+	}
+	test.Tap(v.next)
+	v.m.LANs = []LAN{}
+	eventually(t, "free port", func() bool { return v.m.PortText != "" })
+	test.Tap(v.next)
+	eventually(t, "NAT check", func() bool { return v.m.NAT != nil })
+	test.AssertRendersToMarkup(t, "wizard_check_fail.xml", w.Canvas())
+	test.Tap(v.next)
+	eventually(t, "reply made", func() bool { return v.m.AcceptResult != nil })
+	m, err := invite.Decode(v.m.AcceptResult.Reply)
+	if err != nil || m.Reply == nil || m.Reply.InviteID != inv.ID {
+		t.Fatalf("reply shown is not a reply to the invite: %v %+v", err, m)
+	}
+	if v.next.Disabled() {
+		t.Error("Next disabled after the reply was made")
+	}
+}
+
+// rendersText reports whether any text on the canvas contains s.
+func rendersText(c fyne.Canvas, s string) bool {
+	return strings.Contains(test.RenderToMarkup(c), s)
+}
