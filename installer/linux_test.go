@@ -88,15 +88,27 @@ func TestLinuxDeb(t *testing.T) {
 	if exec.Command("dpkg", "-s", "wgpunch").Run() == nil {
 		t.Skip("a wgpunch package is already installed; not touching it")
 	}
-	for _, p := range []string{"/usr/bin/wgpunch", "/var/lib/wgpunch", "/run/wgpunch"} {
+	for _, p := range []string{"/usr/bin/wgpunch", "/run/wgpunch"} {
 		if _, err := os.Lstat(p); err == nil {
 			t.Skipf("%s exists (another wgpunch in use on this machine); not installing over it", p)
 		}
+	}
+	// An empty state directory left by someone else is recreated afterwards
+	// (purge deletes it); one with tunnels in it is not ours to touch.
+	stateBefore := false
+	if ents, err := os.ReadDir("/var/lib/wgpunch"); err == nil {
+		if len(ents) > 0 {
+			t.Skip("/var/lib/wgpunch holds tunnels; not installing over them")
+		}
+		stateBefore = true
 	}
 	groupBefore := groupExists("wgpunch")
 	t.Cleanup(func() {
 		exec.Command("dpkg", "--purge", "wgpunch").Run()
 		os.RemoveAll("/run/wgpunch")
+		if stateBefore {
+			os.MkdirAll("/var/lib/wgpunch", 0o700)
+		}
 		if !groupBefore && groupExists("wgpunch") {
 			exec.Command("groupdel", "wgpunch").Run()
 		}
@@ -115,9 +127,11 @@ func TestLinuxDeb(t *testing.T) {
 	mustContain(t, "wgpunch --version", out, "0.1.0", testCommit)
 	desktop, _ := os.ReadFile("/usr/share/applications/io.github.wgpunch.desktop")
 	mustContain(t, "desktop entry", string(desktop), "Exec=wgpunch", "Icon=wgpunch", "Type=Application")
-	if v, err := exec.Command("desktop-file-validate", "/usr/share/applications/io.github.wgpunch.desktop").CombinedOutput(); err == nil || len(v) > 0 {
-		if len(v) > 0 {
-			t.Errorf("desktop-file-validate: %s", v)
+	if _, err := exec.LookPath("desktop-file-validate"); err == nil {
+		for _, f := range []string{"/usr/share/applications/io.github.wgpunch.desktop", "/etc/xdg/autostart/io.github.wgpunch.desktop"} {
+			if v, err := exec.Command("desktop-file-validate", f).CombinedOutput(); err != nil || len(v) > 0 {
+				t.Errorf("desktop-file-validate %s: %v\n%s", f, err, v)
+			}
 		}
 	}
 
@@ -141,6 +155,12 @@ func TestLinuxDeb(t *testing.T) {
 	for _, d := range unitValues(t, unit, "StateDirectory") {
 		for _, name := range strings.Fields(d) {
 			os.MkdirAll(filepath.Join("/var/lib", name), 0o700)
+		}
+	}
+	for _, pre := range unitValues(t, unit, "ExecStartPre") {
+		pargv := execStartArgv(t, pre)
+		if out, err := exec.Command(pargv[0], pargv[1:]...).CombinedOutput(); err != nil && !strings.HasPrefix(pre, "-") {
+			t.Fatalf("ExecStartPre=%s: %v\n%s", pre, err, out)
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -123,13 +123,14 @@ func TestWindowsDist(t *testing.T) {
 	out := filepath.Join(dist, "windows")
 	exe := filepath.Join(out, "wgpunch.exe")
 	msi := filepath.Join(out, "wgpunch-0.1.0-amd64.msi")
-	make := func(wantOK bool, vars ...string) string {
+	make := func(t *testing.T, wantOK bool, vars ...string) string {
+		t.Helper()
 		args := append([]string{"-f", "mk/dist.mk", "dist-windows", "DIST=" + dist, "WIN_TAGS=nogui", "VERSION=0.1.0", "COMMIT=" + testCommit}, vars...)
 		return run(t, wantOK, "make", args...)
 	}
 
 	t.Run("without DLL: exe only, says the MSI needs it", func(t *testing.T) {
-		log := make(true)
+		log := make(t, true)
 		mustContain(t, "build log", log, "the MSI needs WireGuardNT's wireguard.dll", "WIREGUARD_NT_ZIP=")
 		checkExe(t, exe)
 		if _, err := os.Stat(msi); !os.IsNotExist(err) {
@@ -147,11 +148,11 @@ func TestWindowsDist(t *testing.T) {
 	}
 
 	t.Run("DLL with the wrong hash is refused", func(t *testing.T) {
-		log := make(false, "WIREGUARD_DLL="+dll)
+		log := make(t, false, "WIREGUARD_DLL="+dll)
 		mustContain(t, "build log", log, "expected b1b85e07", "official zip")
 		zip := filepath.Join(tmp, "wireguard-nt-1.1.zip")
 		os.WriteFile(zip, []byte("PK not the real zip"), 0o644)
-		log = make(false, "WIREGUARD_NT_ZIP="+zip)
+		log = make(t, false, "WIREGUARD_NT_ZIP="+zip)
 		mustContain(t, "build log", log, "dceb30a9bc4be48cce0f74160fc88a585a2c2627366e8f846fc6658f9038dace")
 	})
 
@@ -161,7 +162,7 @@ func TestWindowsDist(t *testing.T) {
 		"-addext", "extendedKeyUsage=codeSigning")
 
 	t.Run("signed MSI", func(t *testing.T) {
-		make(true, "WIREGUARD_DLL="+dll, "WIREGUARD_DLL_SHA256="+fileSHA256(t, dll), "SIGN_CERT="+cert, "SIGN_KEY="+key)
+		make(t, true, "WIREGUARD_DLL="+dll, "WIREGUARD_DLL_SHA256="+fileSHA256(t, dll), "SIGN_CERT="+cert, "SIGN_KEY="+key)
 		checkExe(t, exe)
 		for _, f := range []string{exe, msi} {
 			log := run(t, true, "osslsigncode", "verify", "-CAfile", cert, "-in", f)

@@ -248,5 +248,5 @@ func exportAddrs(conf string) (addrs, routes []string) {
 
 func wireguardGoVersion() string {
 	out, _ := runCmd(5*time.Second, nil, "wireguard-go", "--version")
-	return strings.TrimSpace(out)
+	return strings.TrimSpace(strings.SplitN(strings.TrimSpace(out), "\n", 2)[0])
 }

@@ -35,7 +35,8 @@ func (l *Lab) newHost(name, ns, addr string) *Host {
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		l.t.Fatal(err)
 	}
-	h := &Host{lab: l, Name: name, NS: ns, Addr: addr, Dir: dir}
+	h := &Host{lab: l, Name: name, NS: ns, Addr: addr, Dir: dir,
+		StateDir: filepath.Join(dir, "state"), Socket: filepath.Join(dir, "wgpunch.sock")}
 	h.startHolder()
 	l.mu.Lock()
 	l.hosts = append(l.hosts, h)
@@ -133,12 +134,11 @@ func (h *Host) WaitPing(addr string, timeout time.Duration) (time.Duration, erro
 
 // Links lists the host's network interfaces.
 func (h *Host) Links() []string {
-	out, _ := h.Run("ip", "-o", "link", "show")
+	out, _ := h.Run("ip", "-br", "link", "show")
 	var names []string
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-		f := strings.Fields(line)
-		if len(f) > 1 {
-			names = append(names, strings.SplitN(strings.TrimSuffix(f[1], ":"), "@", 2)[0])
+		if f := strings.Fields(line); len(f) > 0 {
+			names = append(names, strings.SplitN(f[0], "@", 2)[0])
 		}
 	}
 	return names

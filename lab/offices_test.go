@@ -81,6 +81,33 @@ func TestWGPunchOffices(t *testing.T) {
 		t.FailNow()
 	}
 
+	t.Run("mangled invite is refused and changes nothing", func(t *testing.T) {
+		before := b.MustWGP("list")
+		tok := []byte(res.Invite)
+		i := len(tok) / 2
+		if tok[i] == 'A' {
+			tok[i] = 'B'
+		} else {
+			tok[i] = 'A'
+		}
+		for _, bad := range []string{string(tok), res.Invite[:len(res.Invite)*2/3]} {
+			_, stderr, err := b.WGP("accept", "mangled", bad, "--endpoint", ob.WAN+":51830")
+			if err == nil {
+				t.Errorf("accept of a mangled invite succeeded")
+			}
+			if len(strings.TrimSpace(stderr)) < 20 {
+				t.Errorf("accept of a mangled invite: stderr %q does not say what is wrong", stderr)
+			}
+			t.Logf("mangled invite: %s", strings.TrimSpace(stderr))
+		}
+		if after := b.MustWGP("list"); after != before {
+			t.Errorf("tunnel list changed after refused invites:\n%s\nwas:\n%s", after, before)
+		}
+		if !a.Ping(res.BAddr) {
+			t.Error("tunnel stopped working after refused invites")
+		}
+	})
+
 	t.Run("both routers reboot", func(t *testing.T) {
 		Reboot(2*time.Second, oa, ob)
 		d, err := a.WaitPing(res.BAddr, recoverBound)
@@ -99,7 +126,7 @@ func TestWGPunchOffices(t *testing.T) {
 	})
 
 	t.Run("unprivileged user cannot change tunnels", func(t *testing.T) {
-		for _, cmd := range [][]string{{"down", name}, {"up", name}, {"remove", name}} {
+		for _, cmd := range [][]string{{"down", name}, {"up", name}, {"remove", name, "--yes"}} {
 			_, stderr, err := a.WGPAs(cmd...)
 			if err == nil {
 				t.Errorf("uid 65534: wgpunch %s succeeded", strings.Join(cmd, " "))
@@ -141,6 +168,27 @@ func TestWGPunchOffices(t *testing.T) {
 		t.Logf("connected again %v after the peer came back", time.Since(start).Round(time.Millisecond))
 		if _, err := b.WaitPing(res.AAddr, connectBound); err != nil {
 			t.Error(err)
+		}
+	})
+
+	t.Run("daemon restart brings the tunnel back", func(t *testing.T) {
+		if err := b.StopDaemon(); err != nil {
+			t.Errorf("daemon exit on SIGTERM: %v", err)
+		}
+		if links := b.Links(); slices.Contains(links, name) {
+			t.Errorf("%s: interface %s still there after the daemon stopped: %v", b.Name, name, links)
+		}
+		if s := b.UAPISockets(); len(s) != 0 {
+			t.Errorf("%s: UAPI sockets left after the daemon stopped: %v", b.Name, s)
+		}
+		start := time.Now()
+		b.StartDaemon()
+		if _, err := b.WaitPing(res.AAddr, connectBound); err != nil {
+			t.Fatalf("tunnel did not come back with the daemon: %v", err)
+		}
+		t.Logf("tunnel back %v after the daemon restarted", time.Since(start).Round(time.Millisecond))
+		if st := b.TunnelStatus(name); !st.Up {
+			t.Errorf("status after restart: up=%v", st.Up)
 		}
 	})
 
@@ -186,6 +234,52 @@ func TestWGPunchOffices(t *testing.T) {
 		}
 		if err := st.Down(); err != nil {
 			t.Errorf("stop stock wireguard-go: %v", err)
+		}
+	})
+
+	t.Run("private keys stay on their machine", func(t *testing.T) {
+		for _, c := range []struct{ h, other *Host }{{a, b}, {b, a}} {
+			full := c.h.MustWGP("export", name, "--private-key")
+			m := regexp.MustCompile(`(?m)^\s*PrivateKey\s*=\s*(\S+)`).FindStringSubmatch(full)
+			if m == nil {
+				t.Fatalf("%s: export --private-key has no PrivateKey", c.h.Name)
+			}
+			priv := m[1]
+			status, _, _ := c.h.WGP("status", "--json")
+			show, _, _ := c.h.WGP("show", name)
+			export, _, _ := c.h.WGP("export", name)
+			places := map[string]string{
+				"status --json": status, "show": show, "export": export,
+				"invite": res.Invite, "reply": res.Reply,
+				"daemon log": c.h.daemon.Output(),
+			}
+			// Nothing on the other machine: its state and its daemon's log.
+			places["other daemon log"] = c.other.daemon.Output()
+			filepath.Walk(c.other.StateDir, func(path string, fi os.FileInfo, err error) error {
+				if err == nil && fi.Mode().IsRegular() {
+					b, _ := os.ReadFile(path)
+					places["other machine's "+path] = string(b)
+				}
+				return nil
+			})
+			for where, text := range places {
+				if strings.Contains(text, priv) {
+					t.Errorf("%s's private key appears in %s", c.h.Name, where)
+				}
+			}
+			// Key files 0600 in a 0700 directory.
+			filepath.Walk(c.h.StateDir, func(path string, fi os.FileInfo, err error) error {
+				if err != nil {
+					return nil
+				}
+				if fi.IsDir() && fi.Mode().Perm()&0o077 != 0 {
+					t.Errorf("%s: %s is %v, want no group/other access", c.h.Name, path, fi.Mode().Perm())
+				}
+				if fi.Mode().IsRegular() && fi.Mode().Perm()&0o077 != 0 {
+					t.Errorf("%s: %s is %v, want 0600", c.h.Name, path, fi.Mode().Perm())
+				}
+				return nil
+			})
 		}
 	})
 

@@ -150,14 +150,13 @@ func (h *Host) StartDaemon() {
 	t := h.lab.t
 	t.Helper()
 	bin := needWGPunch(t)
-	if h.StateDir == "" {
-		h.StateDir = filepath.Join(h.Dir, "state")
-		h.Socket = filepath.Join(h.Dir, "wgpunch.sock")
-	}
 	h.daemon = h.Start("wgpunch-daemon", bin, "--state-dir", h.StateDir, "--socket", h.Socket, "daemon")
 	_, err := waitFor(15*time.Second, 100*time.Millisecond, func() (bool, string) {
 		if !h.daemon.Running() {
 			return false, "daemon exited: " + tail(h.daemon.Output(), 30)
+		}
+		if fi, err := os.Stat(h.Socket); err != nil || fi.Mode().Type() != os.ModeSocket {
+			return false, fmt.Sprintf("no socket %s", h.Socket)
 		}
 		_, stderr, err := h.WGP("status", "--json")
 		return err == nil, fmt.Sprintf("status: %v %s", err, stderr)
@@ -175,12 +174,12 @@ func (h *Host) StopDaemon() error {
 	return h.daemon.Stop()
 }
 
-// WGP runs `wgpunch --socket S ARGS` on h as root.
+// WGP runs `wgpunch --state-dir D --socket S ARGS` on h as root.
 func (h *Host) WGP(args ...string) (stdout, stderr string, err error) {
 	return h.wgp(nil, args...)
 }
 
-// WGPAs runs `wgpunch --socket S ARGS` on h as uid/gid 65534 (nobody) with
+// WGPAs runs `wgpunch --state-dir D --socket S ARGS` on h as uid/gid 65534 (nobody) with
 // no supplementary groups.
 func (h *Host) WGPAs(args ...string) (stdout, stderr string, err error) {
 	return h.wgp([]string{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"}, args...)
@@ -188,7 +187,9 @@ func (h *Host) WGPAs(args ...string) (stdout, stderr string, err error) {
 
 func (h *Host) wgp(prefix []string, args ...string) (stdout, stderr string, err error) {
 	bin := needWGPunch(h.lab.t)
-	full := append(append(prefix, bin, "--socket", h.Socket), args...)
+	// --state-dir too: should the daemon not answer, the CLI then works on
+	// this host's directory instead of /var/lib/wgpunch of the real machine.
+	full := append(append(prefix, bin, "--state-dir", h.StateDir, "--socket", h.Socket), args...)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	argv := h.enter(full...)

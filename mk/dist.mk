@@ -45,10 +45,10 @@ DIST_ENV = VERSION='$(VERSION)' COMMIT='$(COMMIT)' DIST='$(DIST)' GO='$(GO)' \
 dist: dist-linux dist-windows
 
 dist-windows:
-	$(DIST_ENV) sh installer/windows/build.sh
+	@$(DIST_ENV) sh installer/windows/build.sh
 
 dist-linux:
-	$(DIST_ENV) sh installer/linux/build.sh
+	@$(DIST_ENV) sh installer/linux/build.sh
 
 # Fast checks for "make test": the Windows and macOS code compiles and vets.
 test-winvet:

@@ -11,6 +11,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -74,6 +75,7 @@ func New(fa fyne.App, opts Options) *App {
 	a.status.Hide()
 	a.content = container.NewStack()
 	a.win.SetContent(a.content)
+	a.win.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyN, Modifier: fyne.KeyModifierControl}, func(fyne.Shortcut) { a.ShowWizard() })
 	return a
 }
 
@@ -142,6 +144,18 @@ func (a *App) noService(err error) fyne.CanvasObject {
 	retry.Importance = widget.HighImportance
 	return container.NewPadded(container.NewVBox(
 		container.NewHBox(widget.NewIcon(theme.ErrorIcon()), title), why, how, container.NewHBox(retry)))
+}
+
+// startHelp says how to start the privileged service.
+const startHelp = "Start it, then try again:\n\n" +
+	"    sudo systemctl start wgpunch\n\n" +
+	"or, without systemd, in a terminal:\n\n" +
+	"    sudo wgpunch daemon"
+
+// showNeedDaemon explains that connecting needs the service.
+func (a *App) showNeedDaemon(name string) {
+	dialog.ShowInformation("The WG Punch service is not running",
+		"Connecting "+name+" needs the WG Punch background service, which may create network interfaces. "+startHelp, a.win)
 }
 
 func (a *App) mainScreen() fyne.CanvasObject {
@@ -289,7 +303,9 @@ func (a *App) setUp(name string, on bool, done func()) {
 			if done != nil {
 				done()
 			}
-			if err != nil {
+			if errors.Is(err, control.ErrNeedDaemon) {
+				a.showNeedDaemon(name)
+			} else if err != nil {
 				verb := "connect"
 				if !on {
 					verb = "disconnect"

@@ -150,7 +150,7 @@ func (w *Wizard) CanNext() (bool, string) {
 			if w.Invite.Problem == "" {
 				return false, "Paste the invite, open a picture of its QR code, or drop one on this window."
 			}
-			return false, w.Invite.Problem
+			return false, "Fix the problem above to go on."
 		}
 	case StepOptions:
 		if err := w.validateOptions(); err != nil {

@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -75,6 +76,9 @@ func (a *App) ShowWizard() {
 	w.Resize(fyne.NewSize(760, 720))
 	w.SetOnDropped(func(_ fyne.Position, uris []fyne.URI) { v.dropped(uris) })
 	w.SetOnClosed(func() { v.stop(); a.wizard = nil })
+	// Alt+N / Alt+B press Next / Back, so the wizard works from the keyboard.
+	w.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyN, Modifier: fyne.KeyModifierAlt}, func(fyne.Shortcut) { v.press(v.next) })
+	w.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyB, Modifier: fyne.KeyModifierAlt}, func(fyne.Shortcut) { v.press(v.back) })
 	a.wizard = v
 	w.Show()
 }
@@ -102,6 +106,13 @@ func newWizardView(a *App, ctl control.Controller, w fyne.Window) *wizardView {
 		container.NewVScroll(container.NewPadded(v.body)))
 	v.render()
 	return v
+}
+
+// press taps b if it is shown and enabled.
+func (v *wizardView) press(b *widget.Button) {
+	if b.Visible() && !b.Disabled() && b.OnTapped != nil {
+		b.OnTapped()
+	}
 }
 
 func (v *wizardView) stop() {
@@ -537,7 +548,7 @@ func (v *wizardView) tokenBlock(kind, token string, png []byte) fyne.CanvasObjec
 		img := canvas.NewImageFromResource(fyne.NewStaticResource(kind+".png", png))
 		img.FillMode = canvas.ImageFillContain
 		img.ScaleMode = canvas.ImageScalePixels
-		img.SetMinSize(fyne.NewSize(340, 340))
+		img.SetMinSize(fyne.NewSize(300, 300))
 		white := canvas.NewRectangle(color.White)
 		qr = container.NewCenter(container.NewStack(white, img))
 	}
@@ -562,7 +573,9 @@ func (v *wizardView) tokenBlock(kind, token string, png []byte) fyne.CanvasObjec
 		d.SetFileName("wgpunch-" + kind + ".png")
 		d.Show()
 	})
-	return container.NewVBox(qr, text, container.NewHBox(cp, save))
+	// QR on the left, the text and its buttons beside it: the page fits
+	// without scrolling on a small screen.
+	return container.NewBorder(nil, nil, qr, nil, container.NewVBox(text, container.NewHBox(cp, save)))
 }
 
 // startShare writes the tunnel: Invite (invite side) or Accept of the

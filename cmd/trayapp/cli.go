@@ -261,9 +261,19 @@ func parsePort(v string) (uint16, error) {
 	return uint16(n), nil
 }
 
-func newFlags(cmd *command) *flag.FlagSet {
+// flags returns the command's flag set; the global --state-dir and
+// --socket are accepted after the command name too.
+func (c *cli) flags(cmd *command) *flag.FlagSet {
 	fs := flag.NewFlagSet(cmd.name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
+	fs.Func("state-dir", "", func(v string) error {
+		c.stateDir, c.stateDirSet = v, true
+		return nil
+	})
+	fs.Func("socket", "", func(v string) error {
+		c.socket = v
+		return nil
+	})
 	return fs
 }
 

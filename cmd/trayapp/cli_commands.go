@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/wgpunch/wgpunch/internal/version"
-	"github.com/wgpunch/wgpunch/tunnel/conf"
 	"github.com/wgpunch/wgpunch/tunnel/control"
 	"github.com/wgpunch/wgpunch/tunnel/invite"
 	"github.com/wgpunch/wgpunch/tunnel/natcheck"
@@ -115,7 +114,7 @@ func cmdHelp(c *cli, cmd *command, args []string) error {
 }
 
 func cmdVersion(c *cli, cmd *command, args []string) error {
-	if _, err := parseArgs(cmd, newFlags(cmd), args); err != nil {
+	if _, err := parseArgs(cmd, c.flags(cmd), args); err != nil {
 		return err
 	}
 	fmt.Fprintln(c.stdout, version.String())
@@ -123,7 +122,7 @@ func cmdVersion(c *cli, cmd *command, args []string) error {
 }
 
 func cmdInvite(c *cli, cmd *command, args []string) error {
-	fs := newFlags(cmd)
+	fs := c.flags(cmd)
 	var port portFlag
 	var lans, stun listFlag
 	endpoint := fs.String("endpoint", "", "")
@@ -189,7 +188,7 @@ func (c *cli) localNote() {
 }
 
 func cmdAccept(c *cli, cmd *command, args []string) error {
-	fs := newFlags(cmd)
+	fs := c.flags(cmd)
 	var port portFlag
 	var lans, stun listFlag
 	endpoint := fs.String("endpoint", "", "")
@@ -204,14 +203,10 @@ func cmdAccept(c *cli, cmd *command, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := wantArgs(cmd, pos, 1, -1); err != nil {
-		return err
-	}
-	name := pos[0]
-	tokArgs := pos[1:]
-	// "wgpunch accept TOKEN": a reply needs no tunnel name.
-	if len(pos) == 1 && conf.ValidateName(name) != nil && len(name) > 15 {
-		name, tokArgs = "", pos
+	// "wgpunch accept [TOKEN]": a reply needs no tunnel name.
+	name, tokArgs := "", pos
+	if len(pos) > 0 && !looksLikeToken(pos[0]) && pos[0] != "-" {
+		name, tokArgs = pos[0], pos[1:]
 	}
 	var token string
 	switch {
@@ -285,7 +280,7 @@ func cmdAccept(c *cli, cmd *command, args []string) error {
 }
 
 func cmdList(c *cli, cmd *command, args []string) error {
-	pos, err := parseArgs(cmd, newFlags(cmd), args)
+	pos, err := parseArgs(cmd, c.flags(cmd), args)
 	if err != nil {
 		return err
 	}
@@ -307,7 +302,7 @@ func cmdList(c *cli, cmd *command, args []string) error {
 }
 
 func oneName(c *cli, cmd *command, args []string) (control.Controller, string, error) {
-	pos, err := parseArgs(cmd, newFlags(cmd), args)
+	pos, err := parseArgs(cmd, c.flags(cmd), args)
 	if err != nil {
 		return nil, "", err
 	}
@@ -333,7 +328,7 @@ func cmdShow(c *cli, cmd *command, args []string) error {
 }
 
 func cmdExport(c *cli, cmd *command, args []string) error {
-	fs := newFlags(cmd)
+	fs := c.flags(cmd)
 	withKey := fs.Bool("private-key", false, "")
 	out := fs.String("o", "", "")
 	pos, err := parseArgs(cmd, fs, args)
@@ -359,7 +354,7 @@ func cmdExport(c *cli, cmd *command, args []string) error {
 }
 
 func cmdRemove(c *cli, cmd *command, args []string) error {
-	fs := newFlags(cmd)
+	fs := c.flags(cmd)
 	yes := fs.Bool("yes", false, "")
 	pos, err := parseArgs(cmd, fs, args)
 	if err != nil {
@@ -391,7 +386,7 @@ func cmdRemove(c *cli, cmd *command, args []string) error {
 }
 
 func cmdRename(c *cli, cmd *command, args []string) error {
-	pos, err := parseArgs(cmd, newFlags(cmd), args)
+	pos, err := parseArgs(cmd, c.flags(cmd), args)
 	if err != nil {
 		return err
 	}
@@ -406,7 +401,7 @@ func cmdRename(c *cli, cmd *command, args []string) error {
 }
 
 func cmdSetPort(c *cli, cmd *command, args []string) error {
-	pos, err := parseArgs(cmd, newFlags(cmd), args)
+	pos, err := parseArgs(cmd, c.flags(cmd), args)
 	if err != nil {
 		return err
 	}
@@ -451,7 +446,7 @@ func cmdDown(c *cli, cmd *command, args []string) error {
 }
 
 func cmdNATCheck(c *cli, cmd *command, args []string) error {
-	fs := newFlags(cmd)
+	fs := c.flags(cmd)
 	var port portFlag
 	var stun listFlag
 	fs.Var(&port, "port", "")
@@ -499,7 +494,7 @@ func printNAT(w interface{ Write([]byte) (int, error) }, r *natcheck.Report) {
 }
 
 func cmdDaemon(c *cli, cmd *command, args []string) error {
-	fs := newFlags(cmd)
+	fs := c.flags(cmd)
 	group := fs.String("group", "", "")
 	noLAN := fs.Bool("no-lan", false, "")
 	pos, err := parseArgs(cmd, fs, args)
@@ -518,4 +513,10 @@ func cmdDaemon(c *cli, cmd *command, args []string) error {
 		StateDir: c.stateDir, Socket: c.socket, Group: *group, NoLAN: *noLAN, Logf: logf,
 	})
 	return err
+}
+
+// looksLikeToken tells a pasted invite/reply from a tunnel name (at most
+// 15 characters).
+func looksLikeToken(s string) bool {
+	return len(s) > 15 || strings.HasPrefix(strings.ToUpper(s), "WGP")
 }

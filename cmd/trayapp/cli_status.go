@@ -12,7 +12,7 @@ import (
 )
 
 func cmdStatus(c *cli, cmd *command, args []string) error {
-	fs := newFlags(cmd)
+	fs := c.flags(cmd)
 	asJSON := fs.Bool("json", false, "")
 	watch := fs.Bool("watch", false, "")
 	pos, err := parseArgs(cmd, fs, args)
@@ -103,7 +103,7 @@ func renderStatus(w io.Writer, rep *control.Report, now time.Time) {
 		if t.Error != "" {
 			fmt.Fprintf(w, "  error: %s\n", t.Error)
 		}
-		if len(t.Peers) == 0 {
+		if len(t.Peers) == 0 && t.Error == "" {
 			fmt.Fprintln(w, "  no peers yet (waiting for a reply to the invite?)")
 		}
 		tw := &table{}

@@ -3,12 +3,18 @@
 package main
 
 import (
-	"fmt"
-	"os"
+	"fyne.io/fyne/v2/app"
+
+	"github.com/wgpunch/wgpunch/ui"
 )
 
-// runGUI is a placeholder until the Fyne GUI (H6) replaces this file.
+// runGUI opens the window and the tray and runs until Quit. Closing the
+// window keeps WG Punch in the tray.
 func runGUI(g guiOptions) int {
-	fmt.Fprintln(os.Stderr, "wgpunch: GUI not built yet; see `wgpunch help` for the command line")
-	return 2
+	a := app.NewWithID("io.github.wgpunch")
+	u := ui.New(a, ui.Options{Connect: g.Connect, Icons: guiIcons()})
+	u.Start()
+	a.Run()
+	u.Stop()
+	return 0
 }

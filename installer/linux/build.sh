@@ -30,6 +30,9 @@ done
 echo "== deb (nfpm)"
 deb="$out/wgpunch_${VERSION}_${ARCH}.deb"
 rm -f "$deb"
-VERSION="$VERSION" ARCH="$ARCH" LINUX_BIN="$out/wgpunch" ICON_DIR="$out/icons" GOOS= GOARCH= GOFLAGS= \
-	"$GO" run "$NFPM" package --config installer/linux/nfpm.yaml --packager deb --target "$deb"
+# nfpm expands variables only in some fields: fill in the template here.
+sed -e "s|\${VERSION}|$VERSION|g" -e "s|\${ARCH}|$ARCH|g" \
+	-e "s|\${LINUX_BIN}|$out/wgpunch|g" -e "s|\${ICON_DIR}|$out/icons|g" \
+	installer/linux/nfpm.yaml >"$out/nfpm.yaml"
+GOOS= GOARCH= GOFLAGS= "$GO" run "$NFPM" package --config "$out/nfpm.yaml" --packager deb --target "$deb"
 echo "dist-linux: $deb"

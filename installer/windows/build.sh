@@ -15,6 +15,27 @@ mkdir -p "$out"
 msi="$out/wgpunch-$VERSION-amd64.msi"
 rm -f "$out/wgpunch.exe" "$out/wireguard.dll" "$msi"
 
+# WireGuardNT first: a wrong DLL fails before the long build.
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+if [ -n "$WIREGUARD_NT_ZIP" ]; then
+	got=$(sha "$WIREGUARD_NT_ZIP")
+	if [ "$got" != "$WIREGUARD_NT_ZIP_SHA256" ]; then
+		echo "dist-windows: $WIREGUARD_NT_ZIP has SHA-256 $got, but the official wireguard-nt-1.1.zip has $WIREGUARD_NT_ZIP_SHA256: get it again from https://download.wireguard.com/wireguard-nt/" >&2
+		exit 1
+	fi
+	unzip -p "$WIREGUARD_NT_ZIP" wireguard-nt/bin/amd64/wireguard.dll >"$out/wireguard.dll"
+	echo "== wireguard.dll from the verified $WIREGUARD_NT_ZIP (dll SHA-256 $(sha "$out/wireguard.dll"))"
+elif [ -n "$WIREGUARD_DLL" ]; then
+	got=$(sha "$WIREGUARD_DLL")
+	if [ "$got" != "$WIREGUARD_DLL_SHA256" ]; then
+		echo "dist-windows: $WIREGUARD_DLL has SHA-256 $got, expected $WIREGUARD_DLL_SHA256 (amd64 wireguard.dll of wireguard-nt-1.1.zip): use the DLL from the official zip, or pass WIREGUARD_NT_ZIP=/path/wireguard-nt-1.1.zip" >&2
+		exit 1
+	fi
+	cp "$WIREGUARD_DLL" "$out/wireguard.dll"
+	echo "== wireguard.dll verified (SHA-256 $got)"
+fi
+
+
 # Windows wants a numeric file version: 0.1.0-rc1 -> 0.1.0.0
 numver=$(printf '%s' "$VERSION" | sed 's/[^0-9.].*//; s/\.$//')
 case "$numver" in *.*.*.*) ;; *.*.*) numver="$numver.0" ;; *.*) numver="$numver.0.0" ;; *) numver="0.0.0.0" ;; esac
@@ -59,24 +80,7 @@ sign() { # sign FILE DESCRIPTION
 }
 sign "$out/wgpunch.exe" "WG Punch"
 
-sha() { sha256sum "$1" | cut -d' ' -f1; }
-if [ -n "$WIREGUARD_NT_ZIP" ]; then
-	got=$(sha "$WIREGUARD_NT_ZIP")
-	if [ "$got" != "$WIREGUARD_NT_ZIP_SHA256" ]; then
-		echo "dist-windows: $WIREGUARD_NT_ZIP has SHA-256 $got, but the official wireguard-nt-1.1.zip has $WIREGUARD_NT_ZIP_SHA256: get it again from https://download.wireguard.com/wireguard-nt/" >&2
-		exit 1
-	fi
-	unzip -p "$WIREGUARD_NT_ZIP" wireguard-nt/bin/amd64/wireguard.dll >"$out/wireguard.dll"
-	echo "== wireguard.dll from the verified $WIREGUARD_NT_ZIP (dll SHA-256 $(sha "$out/wireguard.dll"))"
-elif [ -n "$WIREGUARD_DLL" ]; then
-	got=$(sha "$WIREGUARD_DLL")
-	if [ "$got" != "$WIREGUARD_DLL_SHA256" ]; then
-		echo "dist-windows: $WIREGUARD_DLL has SHA-256 $got, expected $WIREGUARD_DLL_SHA256 (amd64 wireguard.dll of wireguard-nt-1.1.zip): use the DLL from the official zip, or pass WIREGUARD_NT_ZIP=/path/wireguard-nt-1.1.zip" >&2
-		exit 1
-	fi
-	cp "$WIREGUARD_DLL" "$out/wireguard.dll"
-	echo "== wireguard.dll verified (SHA-256 $got)"
-else
+if [ ! -s "$out/wireguard.dll" ]; then
 	echo "dist-windows: built $out/wgpunch.exe only."
 	echo "dist-windows: the MSI needs WireGuardNT's wireguard.dll, which this build cannot download:"
 	echo "dist-windows:   make dist-windows WIREGUARD_NT_ZIP=/path/wireguard-nt-1.1.zip   (or WIREGUARD_DLL=/path/wireguard.dll)"

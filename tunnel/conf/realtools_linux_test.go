@@ -84,25 +84,59 @@ func TestWGQuickStripAcceptsMarshal(t *testing.T) {
 	wgQuickStrip(t, "wgp0", c.MarshalExport(false))
 }
 
-// setconfScript runs wireguard-go in a fresh network namespace with a
-// private /run/wireguard, loads $2 with `wg setconf` and prints `wg showconf`.
+// setconfScript runs wireguard-go in a fresh network namespace ($1) with a
+// private /run/wireguard, runs `wg setconf` on each further argument
+// (printing "OK file" or "FAIL file") and finally prints "--- showconf" and
+// `wg showconf`.
 const setconfScript = `set -e
 NS="$1"
+shift
 ip netns add "$NS"
 trap 'ip netns del "$NS"' EXIT
 unshare -m sh -c '
 set -e
+NS="$1"
+shift
 mount --make-rprivate /
 mkdir -p /run/wireguard
 mount -t tmpfs -o mode=0700 tmpfs /run/wireguard
-WG_PROCESS_FOREGROUND=1 ip netns exec "$1" wireguard-go -f wgtest0 >/dev/null 2>&1 &
+WG_PROCESS_FOREGROUND=1 ip netns exec "$NS" wireguard-go -f wgtest0 >/dev/null 2>&1 &
 PID=$!
 trap "kill $PID 2>/dev/null; wait $PID 2>/dev/null || true" EXIT
 for i in $(seq 100); do [ -S /run/wireguard/wgtest0.sock ] && break; sleep 0.05; done
-ip netns exec "$1" wg setconf wgtest0 "$2"
-ip netns exec "$1" wg showconf wgtest0
-' sh "$NS" "$2"
+for f in "$@"; do
+	if ip netns exec "$NS" wg setconf wgtest0 "$f" 2>/dev/null; then echo "OK $f"; else echo "FAIL $f"; fi
+done
+echo "--- showconf"
+ip netns exec "$NS" wg showconf wgtest0
+' sh "$NS" "$@"
 `
+
+// runSetconf loads each file into a real wireguard-go device with `wg
+// setconf` and returns which ones wg accepted and the final `wg showconf`.
+func runSetconf(t *testing.T, files ...string) (accepted map[string]bool, showconf []byte) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	ns := fmt.Sprintf("h1-conf-%d", os.Getpid())
+	var stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, "sh", append([]string{"-c", setconfScript, "sh", ns}, files...)...)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("wireguard-go/wg setconf: %v\n%s\n%s", err, out, stderr.Bytes())
+	}
+	results, show, ok := strings.Cut(string(out), "--- showconf\n")
+	if !ok {
+		t.Fatalf("no showconf in output:\n%s", out)
+	}
+	accepted = map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(results), "\n") {
+		verdict, file, _ := strings.Cut(line, " ")
+		accepted[file] = verdict == "OK"
+	}
+	return accepted, []byte(show)
+}
 
 func TestWGSetconfAcceptsMarshal(t *testing.T) {
 	needRootTools(t, "wg-quick", "wg", "wireguard-go", "ip", "unshare")
@@ -112,18 +146,9 @@ func TestWGSetconfAcceptsMarshal(t *testing.T) {
 	if err := os.WriteFile(file, stripped, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	ns := fmt.Sprintf("h1-conf-%d", os.Getpid())
-	var stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, "sh", "-c", setconfScript, "sh", ns, file)
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("wg setconf/showconf: %v\n%s", err, stderr.Bytes())
-	}
-	if strings.Contains(string(out), "wgpunch") {
-		t.Errorf("showconf has metadata?\n%s", out)
+	accepted, out := runSetconf(t, file)
+	if !accepted[file] {
+		t.Fatalf("wg setconf refused wg-quick strip of our file:\n%s", stripped)
 	}
 	got, err := Parse("wgtest0", out)
 	if err != nil {
@@ -133,5 +158,70 @@ func TestWGSetconfAcceptsMarshal(t *testing.T) {
 	want.Name = "wgtest0"
 	if diff := cmp.Diff(want, wgOnly(got), cmpOpts...); diff != "" {
 		t.Errorf("wg showconf differs from what we wrote (-want +got):\n%s", diff)
+	}
+}
+
+// TestAtLeastAsStrictAsWG feeds variants of a file to the real `wg setconf`:
+// whatever wg refuses, Parse must refuse too.
+func TestAtLeastAsStrictAsWG(t *testing.T) {
+	needRootTools(t, "wg", "wireguard-go", "ip", "unshare")
+	base := fill("[Interface]\nPrivateKey = {PRIV}\nListenPort = 51820\n\n[Peer]\nPublicKey = {PUBB}\nAllowedIPs = 10.0.0.2/32\nEndpoint = 127.0.0.1:5\nPersistentKeepalive = 5\n")
+	key := privA.String()
+	nonCanon := key[:42] + string(key[42]^1) + "="
+	variants := map[string]string{
+		"valid":                base,
+		"port 65536":           strings.Replace(base, "ListenPort = 51820", "ListenPort = 65536", 1),
+		"port -1":              strings.Replace(base, "ListenPort = 51820", "ListenPort = -1", 1),
+		"port word":            strings.Replace(base, "ListenPort = 51820", "ListenPort = abc", 1),
+		"key short":            strings.Replace(base, key, key[:40]+"=", 1),
+		"key bad char":         strings.Replace(base, key, "!"+key[1:], 1),
+		"key non-canonical":    strings.Replace(base, key, nonCanon, 1),
+		"key no padding":       strings.Replace(base, key, key[:43]+"A", 1),
+		"allowed /33":          strings.Replace(base, "10.0.0.2/32", "10.0.0.2/33", 1),
+		"allowed 300":          strings.Replace(base, "10.0.0.2/32", "10.0.0.300/32", 1),
+		"allowed empty elem":   strings.Replace(base, "10.0.0.2/32", "10.0.0.2/32,,10.0.0.3/32", 1),
+		"allowed word":         strings.Replace(base, "10.0.0.2/32", "all", 1),
+		"endpoint no port":     strings.Replace(base, "127.0.0.1:5", "127.0.0.1", 1),
+		"endpoint v6 unclosed": strings.Replace(base, "127.0.0.1:5", "[::1:5", 1),
+		"endpoint port 70000":  strings.Replace(base, "127.0.0.1:5", "127.0.0.1:70000", 1),
+		"keepalive 65536":      strings.Replace(base, "PersistentKeepalive = 5", "PersistentKeepalive = 65536", 1),
+		"keepalive -1":         strings.Replace(base, "PersistentKeepalive = 5", "PersistentKeepalive = -1", 1),
+		"keepalive word":       strings.Replace(base, "PersistentKeepalive = 5", "PersistentKeepalive = often", 1),
+		"unknown key":          strings.Replace(base, "ListenPort", "Foo = bar\nListenPort", 1),
+		"outside section":      "ListenPort = 1\n" + base,
+		"unknown section":      base + "[Foo]\n",
+		"no equals":            strings.Replace(base, "ListenPort = 51820", "ListenPort 51820", 1),
+		"peer without key":     strings.Replace(base, "PublicKey = "+pubB.String()+"\n", "", 1),
+	}
+	dir := t.TempDir()
+	files := map[string]string{}
+	var args []string
+	for name, text := range variants {
+		f := filepath.Join(dir, strings.NewReplacer(" ", "_", "/", "_").Replace(name)+".conf")
+		if err := os.WriteFile(f, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		files[name] = f
+		args = append(args, f)
+	}
+	sort.Strings(args)
+	accepted, _ := runSetconf(t, args...)
+	if !accepted[files["valid"]] {
+		t.Fatalf("wg setconf refused the valid base file")
+	}
+	if accepted[files["key short"]] || accepted[files["unknown key"]] {
+		t.Fatalf("wg setconf accepted a short key or an unknown key: the harness is not testing anything")
+	}
+	for name, text := range variants {
+		_, err := Parse("wgtest0", []byte(text))
+		wgOK := accepted[files[name]]
+		switch {
+		case !wgOK && err == nil:
+			t.Errorf("%s: wg setconf refuses it but Parse accepts it:\n%s", name, text)
+		case wgOK && err != nil && name != "valid":
+			t.Logf("%s: wg accepts, we refuse (stricter): %v", name, err)
+		case name == "valid" && err != nil:
+			t.Errorf("valid: Parse: %v", err)
+		}
 	}
 }

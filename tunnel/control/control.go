@@ -118,3 +118,11 @@ type NATCheckRequest struct {
 	Port uint16   `json:"port,omitempty"` // 0: a free port
 	STUN []string `json:"stun,omitempty"` // default: settings
 }
+
+// Peer states, re-exported from monitor.
+const (
+	StateConnected  = monitor.StateConnected
+	StateConnecting = monitor.StateConnecting
+	StateStale      = monitor.StateStale
+	StateDown       = monitor.StateDown
+)

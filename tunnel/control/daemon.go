@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/user"
 	"path/filepath"
 	"runtime"
 	"time"
@@ -62,6 +63,9 @@ func RunDaemon(ctx context.Context, opts DaemonOptions) error {
 	}
 	if group == "" {
 		group = DefaultGroup
+	}
+	if _, err := user.LookupGroup(group); err != nil {
+		logf("group %q does not exist: only root can change tunnels; to allow users: sudo groupadd --system %s && sudo usermod -aG %s USER", group, group, group)
 	}
 	ln, err := Listen(opts.Socket)
 	if err != nil {

@@ -141,17 +141,12 @@ func (s *Service) Invite(ctx context.Context, req InviteRequest) (*InviteResult,
 		if err != nil {
 			return nil, fmt.Errorf("generate key: %w", err)
 		}
-		port := req.Port
-		if port != 0 {
-			n, err := s.checkPort(port, req.Name, cfgs)
-			if err != nil {
-				return nil, err
-			}
-			if n != "" {
-				notes = append(notes, n)
-			}
-		} else if port, err = s.pickPort(cfgs); err != nil {
+		port, n, err := s.choosePort(req.Port, req.Endpoint, req.Name, cfgs)
+		if err != nil {
 			return nil, err
+		}
+		if n != "" {
+			notes = append(notes, n)
 		}
 		subnet, err := pickSubnet(append(s.usedPrefixes(cfgs), lans...))
 		if err != nil {
@@ -318,6 +313,9 @@ func natFailWarning(who string, verdict, mapping string) *Warning {
 }
 
 func (s *Service) acceptInvite(ctx context.Context, req AcceptRequest, inv *invite.Invite) (*AcceptResult, error) {
+	if req.Name == "" {
+		return nil, invalidf("this is an invite: give the new tunnel a name, e.g. wgpunch accept %s INVITE", suggestName(inv.Name))
+	}
 	if err := conf.ValidateName(req.Name); err != nil {
 		return nil, invalidf("tunnel name %q: %v", req.Name, err)
 	}
@@ -353,17 +351,12 @@ func (s *Service) acceptInvite(ctx context.Context, req AcceptRequest, inv *invi
 	}
 	var notes []string
 	var warnings []Warning
-	port := req.Port
-	if port != 0 {
-		n, err := s.checkPort(port, req.Name, cfgs)
-		if err != nil {
-			return nil, err
-		}
-		if n != "" {
-			notes = append(notes, n)
-		}
-	} else if port, err = s.pickPort(cfgs); err != nil {
+	port, n, err := s.choosePort(req.Port, req.Endpoint, req.Name, cfgs)
+	if err != nil {
 		return nil, err
+	}
+	if n != "" {
+		notes = append(notes, n)
 	}
 	// Overlaps: the tunnel subnet and the inviter's LANs become routes here.
 	used := s.usedPrefixes(cfgs)
@@ -393,7 +386,7 @@ func (s *Service) acceptInvite(ctx context.Context, req AcceptRequest, inv *invi
 	peerEP := inv.Endpoint
 	if peerEP.IsZero() {
 		peerEP = inv.LANEndpoint
-	} else if !inv.LANEndpoint.IsZero() && !plan.ep.IsZero() && plan.ep.Host == inv.Endpoint.Host && plan.ep != plan.lan {
+	} else if plan.nat != nil && !inv.LANEndpoint.IsZero() && plan.ep.Host == inv.Endpoint.Host && plan.ep != plan.lan && !isLoopback(plan.ep.Host) {
 		peerEP = inv.LANEndpoint
 		notes = append(notes, fmt.Sprintf("%s is behind the same public address %s as this machine; using its LAN address %s", inv.Name, plan.ep.Host, inv.LANEndpoint))
 	}
@@ -605,4 +598,44 @@ func (s *Service) acceptReply(ctx context.Context, req AcceptRequest, r *invite.
 		Warnings:   warnings,
 		Notes:      notes,
 	}, nil
+}
+
+func isLoopback(host string) bool {
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
+}
+
+// choosePort is the ListenPort for a new tunnel: the requested one (checked),
+// else the --endpoint's port when it is free here, else a free one.
+func (s *Service) choosePort(req uint16, endpoint, self string, cfgs []*conf.Config) (uint16, string, error) {
+	if req != 0 {
+		n, err := s.checkPort(req, self, cfgs)
+		return req, n, err
+	}
+	if endpoint != "" {
+		if ep, err := conf.ParseEndpoint(endpoint); err == nil && ep.Port != 0 {
+			if n, err := s.checkPort(ep.Port, self, cfgs); err == nil {
+				return ep.Port, n, nil
+			}
+		}
+	}
+	p, err := s.pickPort(cfgs)
+	return p, "", err
+}
+
+// suggestName turns a display name into a tunnel name suggestion.
+func suggestName(display string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(display) {
+		if b.Len() >= 15 {
+			break
+		}
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+			b.WriteRune(r)
+		}
+	}
+	if b.Len() == 0 {
+		return "peer"
+	}
+	return b.String()
 }

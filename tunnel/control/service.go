@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -180,8 +181,11 @@ func notFound(name string) error {
 }
 
 func (s *Service) needDaemon() error {
-	if s.opts.NoEngineHint != "" {
-		return fmt.Errorf("%w: %s", ErrNeedDaemon, s.opts.NoEngineHint)
+	if h := s.opts.NoEngineHint; h != "" {
+		if strings.HasPrefix(h, "(") {
+			return fmt.Errorf("%w %s", ErrNeedDaemon, h)
+		}
+		return fmt.Errorf("%w: %s", ErrNeedDaemon, h)
 	}
 	return fmt.Errorf("%w (socket %s); start it with: sudo systemctl start wgpunch  (or: sudo wgpunch daemon)", ErrNeedDaemon, DefaultSocket())
 }

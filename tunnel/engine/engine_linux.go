@@ -37,8 +37,8 @@ const socketDir = "/var/run/wireguard"
 const resolveTimeout = 5 * time.Second
 
 // resolveRetry is how often unresolved endpoint hostnames are retried while
-// the tunnel is up.
-const resolveRetry = 10 * time.Second
+// the tunnel is up (a variable for tests).
+var resolveRetry = 10 * time.Second
 
 // New returns the Linux engine: an embedded wireguard-go device per tunnel,
 // a UAPI socket in /var/run/wireguard so `wg show` and wgctrl see it, and
@@ -47,6 +47,10 @@ const resolveRetry = 10 * time.Second
 //
 // The kernel WireGuard module is not used even when present: one code path
 // for every machine, and wgctrl reads the userspace device the same way.
+//
+// DNS = lines are not applied: WG Punch links machines and does not change
+// the system resolver (wg-quick would call resolvconf). Default routes
+// (AllowedIPs 0.0.0.0/0, ::/0) are configured on the peer but not routed.
 func New(opts Options) (Engine, error) {
 	logf := opts.Logf
 	if logf == nil {
@@ -74,11 +78,9 @@ type tunnel struct {
 	dev  *device.Device
 	uapi net.Listener
 
-	port   uint16
-	mtu    int
-	peers  map[wgtypes.Key]bool
-	addrs  []netip.Prefix
-	routes []netip.Prefix
+	port   uint16               // listen port that worked
+	peers  map[wgtypes.Key]bool // peers on the device
+	routes []netip.Prefix       // routes this engine added
 
 	stop      chan struct{} // closed on Down; ends the helper goroutines
 	resolver  chan struct{} // closed to stop the current resolveLater
@@ -139,6 +141,8 @@ func (e *linuxEngine) watch(name string, t *tunnel) {
 		return
 	case <-t.dev.Wait():
 	}
+	e.op.Lock()
+	defer e.op.Unlock()
 	select {
 	case <-t.stop:
 		return // Down closed it
@@ -190,7 +194,7 @@ func (e *linuxEngine) Close() error {
 
 // create makes the TUN device, the wireguard-go device and its UAPI socket,
 // then applies cfg. On failure everything made so far is removed.
-func (e *linuxEngine) create(cfg *conf.Config, endpoints map[wgtypes.Key]netip.AddrPort, unresolved map[wgtypes.Key]conf.Endpoint) (_ *tunnel, err error) {
+func (e *linuxEngine) create(cfg *conf.Config, endpoints map[wgtypes.Key]netip.AddrPort, unresolved map[wgtypes.Key]conf.Peer) (_ *tunnel, err error) {
 	mtu := int(cfg.Interface.MTU)
 	if mtu == 0 {
 		mtu = DefaultMTU
@@ -200,6 +204,9 @@ func (e *linuxEngine) create(cfg *conf.Config, endpoints map[wgtypes.Key]netip.A
 	}
 	tdev, err := tun.CreateTUN(cfg.Name, mtu)
 	if err != nil {
+		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
+			return nil, fmt.Errorf("create interface %q: %w (the wgpunch daemon must run as root or with CAP_NET_ADMIN)", cfg.Name, err)
+		}
 		return nil, fmt.Errorf("create interface %q: %w", cfg.Name, err)
 	}
 	name, err := tdev.Name()
@@ -210,7 +217,6 @@ func (e *linuxEngine) create(cfg *conf.Config, endpoints map[wgtypes.Key]netip.A
 	t := &tunnel{
 		name:  name,
 		tun:   tdev,
-		mtu:   mtu,
 		peers: make(map[wgtypes.Key]bool),
 		stop:  make(chan struct{}),
 	}
@@ -261,7 +267,7 @@ func (e *linuxEngine) create(cfg *conf.Config, endpoints map[wgtypes.Key]netip.A
 // apply configures t for cfg: keys, port and peers through UAPI, MTU,
 // addresses and routes through netlink, then kicks a handshake to every
 // peer with an endpoint. fresh is true for a device that was just created.
-func (e *linuxEngine) apply(t *tunnel, cfg *conf.Config, fresh bool, endpoints map[wgtypes.Key]netip.AddrPort, unresolved map[wgtypes.Key]conf.Endpoint) error {
+func (e *linuxEngine) apply(t *tunnel, cfg *conf.Config, fresh bool, endpoints map[wgtypes.Key]netip.AddrPort, unresolved map[wgtypes.Key]conf.Peer) error {
 	link, err := netlink.LinkByName(t.name)
 	if err != nil {
 		return fmt.Errorf("find interface %q: %w", t.name, err)
@@ -293,7 +299,6 @@ func (e *linuxEngine) apply(t *tunnel, cfg *conf.Config, fresh bool, endpoints m
 			return fmt.Errorf("set MTU %d on %q: %w", mtu, t.name, err)
 		}
 	}
-	t.mtu = mtu
 
 	if err := setAddresses(link, t, cfg.Interface.Addresses); err != nil {
 		return err
@@ -351,7 +356,7 @@ func checkConfig(cfg *conf.Config) error {
 		return errors.New("the interface has no private key: generate one or restore the config file")
 	}
 	if m := cfg.Interface.MTU; m != 0 && (m < 576 || m > 9000) {
-		return fmt.Errorf("MTU %d is out of range: use 1280..1500 (or leave it empty for %d)", m, DefaultMTU)
+		return fmt.Errorf("MTU %d is out of range: use a value from 576 to 9000 (or leave it empty for %d)", m, DefaultMTU)
 	}
 	seen := make(map[wgtypes.Key]bool)
 	for i, p := range cfg.Peers {
@@ -417,10 +422,18 @@ func uapiConfig(cfg *conf.Config, t *tunnel, fresh bool, endpoints map[wgtypes.K
 		} else {
 			fmt.Fprintf(&b, "preshared_key=%x\n", make([]byte, wgtypes.KeyLen))
 		}
-		if ap, ok := endpoints[p.PublicKey]; ok {
+		ap, resolved := endpoints[p.PublicKey]
+		if resolved {
 			fmt.Fprintf(&b, "endpoint=%s\n", ap)
 		}
-		fmt.Fprintf(&b, "persistent_keepalive_interval=%d\n", p.PersistentKeepalive)
+		if !resolved && !p.Endpoint.IsZero() {
+			// Keepalives to a name not resolved yet would fail and
+			// hold off the next handshake for 5 s; resolveLater turns
+			// them on with the endpoint, which starts one at once.
+			b.WriteString("persistent_keepalive_interval=0\n")
+		} else {
+			fmt.Fprintf(&b, "persistent_keepalive_interval=%d\n", p.PersistentKeepalive)
+		}
 		b.WriteString("replace_allowed_ips=true\n")
 		for _, ip := range p.AllowedIPs {
 			fmt.Fprintf(&b, "allowed_ip=%s\n", ip.Masked())
@@ -459,9 +472,9 @@ func uapiError(err error, port uint16) error {
 // resolveEndpoints looks up every peer endpoint. IP literals never fail;
 // hostnames that do not resolve now are returned in unresolved and retried
 // while the tunnel is up (a dynamic DNS name may not resolve at boot).
-func resolveEndpoints(cfg *conf.Config, logf func(string, ...any)) (map[wgtypes.Key]netip.AddrPort, map[wgtypes.Key]conf.Endpoint) {
+func resolveEndpoints(cfg *conf.Config, logf func(string, ...any)) (map[wgtypes.Key]netip.AddrPort, map[wgtypes.Key]conf.Peer) {
 	res := make(map[wgtypes.Key]netip.AddrPort)
-	var unresolved map[wgtypes.Key]conf.Endpoint
+	var unresolved map[wgtypes.Key]conf.Peer
 	for _, p := range cfg.Peers {
 		if p.Endpoint.IsZero() {
 			continue
@@ -470,9 +483,9 @@ func resolveEndpoints(cfg *conf.Config, logf func(string, ...any)) (map[wgtypes.
 		if err != nil {
 			logf("tunnel %s: peer %s: %v (will retry every %s)", cfg.Name, peerLabel(p), err, resolveRetry)
 			if unresolved == nil {
-				unresolved = make(map[wgtypes.Key]conf.Endpoint)
+				unresolved = make(map[wgtypes.Key]conf.Peer)
 			}
-			unresolved[p.PublicKey] = p.Endpoint
+			unresolved[p.PublicKey] = p
 			continue
 		}
 		res[p.PublicKey] = ap
@@ -505,7 +518,7 @@ func resolve(ep conf.Endpoint) (netip.AddrPort, error) {
 
 // resolveLater retries endpoint hostnames that did not resolve at up time
 // and sets each on its peer once it does.
-func (e *linuxEngine) resolveLater(t *tunnel, pending map[wgtypes.Key]conf.Endpoint, stop <-chan struct{}) {
+func (e *linuxEngine) resolveLater(t *tunnel, pending map[wgtypes.Key]conf.Peer, stop <-chan struct{}) {
 	defer t.wg.Done()
 	tick := time.NewTicker(resolveRetry)
 	defer tick.Stop()
@@ -517,17 +530,17 @@ func (e *linuxEngine) resolveLater(t *tunnel, pending map[wgtypes.Key]conf.Endpo
 			return
 		case <-tick.C:
 		}
-		for k, ep := range pending {
-			ap, err := resolve(ep)
+		for k, p := range pending {
+			ap, err := resolve(p.Endpoint)
 			if err != nil {
 				continue
 			}
-			set := fmt.Sprintf("public_key=%x\nupdate_only=true\nendpoint=%s\n", k[:], ap)
+			set := fmt.Sprintf("public_key=%x\nupdate_only=true\nendpoint=%s\npersistent_keepalive_interval=%d\n", k[:], ap, p.PersistentKeepalive)
 			if err := t.dev.IpcSet(set); err != nil {
 				e.logf("tunnel %s: set resolved endpoint %s: %v", t.name, ap, err)
 				continue
 			}
-			e.logf("tunnel %s: endpoint %s resolved to %s", t.name, ep.Host, ap)
+			e.logf("tunnel %s: endpoint %s resolved to %s", t.name, p.Endpoint.Host, ap)
 			if peer := t.dev.LookupPeer(device.NoisePublicKey(k)); peer != nil {
 				peer.SendKeepalive()
 			}
@@ -573,7 +586,6 @@ func setAddresses(link netlink.Link, t *tunnel, want []netip.Prefix) error {
 			return fmt.Errorf("remove address %s from %q: %w", p, t.name, err)
 		}
 	}
-	t.addrs = slices.Clone(want)
 	return nil
 }
 

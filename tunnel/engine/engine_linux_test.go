@@ -121,6 +121,10 @@ func TestPair(t *testing.T) {
 	}
 	linkGone(t, a.ns, a.ifname)
 	socketGone(t, a.ifname)
+	ts = mon.Snapshot([]*conf.Config{cfgA}, upA).Tunnels[0]
+	if ts.Up || !strings.Contains(ts.Error, "has disappeared") || ts.Peers[0].State != monitor.StateDown {
+		t.Errorf("monitor of a vanished device: up=%v error=%q state=%s; want down with an error", ts.Up, ts.Error, ts.Peers[0].State)
+	}
 	if ans := ca.send("running"); ans != "running " {
 		t.Errorf("after down: %q, want no tunnels", ans)
 	}
@@ -298,5 +302,93 @@ func TestExistingInterface(t *testing.T) {
 	}
 	if out := run(t, "ip", "-n", a.ns, "-d", "link", "show", "h4ea0"); !strings.Contains(out, "veth") {
 		t.Errorf("the existing interface was changed:\n%s", out)
+	}
+}
+
+// TestEndpointHostname: endpoint hostnames resolve at up time, and one that
+// does not resolve yet is retried until it does.
+func TestEndpointHostname(t *testing.T) {
+	needNetAdmin(t)
+	nsPair(t, "h4-ra", "h4-rb", "10.99.9")
+	hosts := nsEtc(t, "h4-ra", "10.99.9.2 peer-b.test\n")
+	a := newSide(t, "h4-ra", "h4ra0", 51981, "10.99.209.1/24", "10.99.9.1")
+	b := newSide(t, "h4-rb", "h4rb0", 51982, "10.99.209.2/24", "10.99.9.2")
+	cb, ans := startChild(t, b.ns, b.config(a, 0)) // b waits: keepalive off
+	mustUp(t, cb, ans, b.ifname)
+
+	b.underlay = "peer-b.test"
+	ca, ans := startChild(t, a.ns, a.config(b, 5), retryEnv+"=200ms")
+	mustUp(t, ca, ans, a.ifname)
+	handshakeWithin(t, a.ifname, 5*time.Second)
+	if ep := peerOf(t, a.ifname).Endpoint; ep == nil || ep.String() != "10.99.9.2:51982" {
+		t.Errorf("endpoint peer-b.test resolved to %v, want 10.99.9.2:51982", ep)
+	}
+	ca.stop()
+
+	// A name unknown at up time: the tunnel still comes up, and the
+	// endpoint is set once the name resolves.
+	b.underlay = "late.test"
+	ca, ans = startChild(t, a.ns, a.config(b, 5), retryEnv+"=200ms")
+	mustUp(t, ca, ans, a.ifname)
+	if ep := peerOf(t, a.ifname).Endpoint; ep != nil {
+		t.Fatalf("unresolvable endpoint set to %v", ep)
+	}
+	if !strings.Contains(ca.stderr.String(), `resolve endpoint host "late.test"`) {
+		t.Errorf("resolution failure not logged:\n%s", ca.stderr)
+	}
+	// Rewrite in place: the bind mount in the child's namespace follows
+	// the inode.
+	f, err := os.OpenFile(hosts, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("10.99.9.2 late.test\n")
+	f.Close()
+	deadline := time.Now().Add(15 * time.Second)
+	for !strings.Contains(ca.stderr.String(), "endpoint late.test resolved to 10.99.9.2:51982") {
+		if time.Now().After(deadline) {
+			t.Fatalf("late.test never resolved:\n%s", ca.stderr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// The handshake follows the resolution at once, not at the next
+	// 5 s retry.
+	took := handshakeWithin(t, a.ifname, promptHandshake)
+	t.Logf("handshake %s after late.test resolved", took)
+	if ep := peerOf(t, a.ifname).Endpoint; ep == nil || ep.String() != "10.99.9.2:51982" {
+		t.Errorf("late.test resolved to %v, want 10.99.9.2:51982", ep)
+	}
+}
+
+// TestUpDownCycles: repeated up/down leaves no interface, socket or
+// goroutine behind.
+func TestUpDownCycles(t *testing.T) {
+	needNetAdmin(t)
+	nsPair(t, "h4-ca", "h4-cb", "10.99.10")
+	a := newSide(t, "h4-ca", "h4ca0", 51991, "10.99.210.1/24", "10.99.10.1")
+	b := newSide(t, "h4-cb", "h4cb0", 51992, "10.99.210.2/24", "10.99.10.2")
+	cb, ans := startChild(t, b.ns, b.config(a, 5))
+	mustUp(t, cb, ans, b.ifname)
+	ca, ans := startChild(t, a.ns, a.config(b, 5, "10.99.70.0/24"))
+	mustUp(t, ca, ans, a.ifname)
+	cfg := writeConfig(t, a.config(b, 5, "10.99.70.0/24"))
+	var base string
+	for i := range 5 {
+		handshakeWithin(t, a.ifname, 10*time.Second)
+		if ans := ca.send("down " + a.ifname); ans != "down ok" {
+			t.Fatalf("cycle %d: down: %s", i, ans)
+		}
+		linkGone(t, a.ns, a.ifname)
+		socketGone(t, a.ifname)
+		g := ca.send("goroutines")
+		t.Logf("cycle %d: %s", i, g)
+		if i == 0 {
+			base = g
+		} else if g != base {
+			t.Errorf("cycle %d: %s after down, %s after the first", i, g, base)
+		}
+		if ans := ca.send("apply " + cfg); ans != "up "+a.ifname {
+			t.Fatalf("cycle %d: up: %s\n%s", i, ans, ca.stderr)
+		}
 	}
 }

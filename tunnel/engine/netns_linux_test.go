@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -29,6 +30,9 @@ import (
 // childEnv names the config file a child engine brings up.
 const childEnv = "H4_ENGINE_CHILD_CONFIG"
 
+// retryEnv shortens resolveRetry in a child.
+const retryEnv = "H4_ENGINE_CHILD_RESOLVE_RETRY"
+
 func TestMain(m *testing.M) {
 	if path := os.Getenv(childEnv); path != "" {
 		os.Exit(runChild(path))
@@ -40,6 +44,9 @@ func TestMain(m *testing.M) {
 // "up IFNAME" or "err MSG", then obey stdin lines "apply PATH" and "down";
 // EOF closes the engine.
 func runChild(path string) int {
+	if d, err := time.ParseDuration(os.Getenv(retryEnv)); err == nil {
+		resolveRetry = d
+	}
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "engine: "+format+"\n", args...)
 	}
@@ -82,6 +89,18 @@ func runChild(path string) int {
 			}
 		case "running":
 			reply("running %s", strings.Join(e.Running(), ","))
+		case "goroutines":
+			// Let exiting goroutines finish before counting.
+			n := runtime.NumGoroutine()
+			for i := 0; i < 50; i++ {
+				time.Sleep(20 * time.Millisecond)
+				if m := runtime.NumGoroutine(); m == n {
+					break
+				} else {
+					n = m
+				}
+			}
+			reply("goroutines %d", n)
 		}
 	}
 	if err := e.Close(); err != nil {
@@ -163,6 +182,30 @@ func nsPair(t testing.TB, a, b, subnet string) {
 	run(t, "ip", "-n", b, "link", "set", "veth0", "up")
 }
 
+// nsEtc gives namespace ns its own /etc/hosts and /etc/resolv.conf (ip
+// netns exec bind-mounts /etc/netns/NS/* over /etc). DNS points at the
+// namespace's own loopback, so no lookup leaves it. It returns the hosts
+// file path.
+func nsEtc(t testing.TB, ns, hosts string) string {
+	t.Helper()
+	dir := filepath.Join("/etc/netns", ns)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		os.RemoveAll(dir)
+		os.Remove("/etc/netns") // only if empty: others may use it
+	})
+	if err := os.WriteFile(filepath.Join(dir, "resolv.conf"), []byte("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "hosts")
+	if err := os.WriteFile(path, []byte("127.0.0.1 localhost\n"+hosts), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // child is an engine running in a namespace.
 type child struct {
 	t      testing.TB
@@ -191,7 +234,7 @@ func (l *lockedBuffer) String() string {
 
 // startChild runs an engine in ns and brings cfg up. It returns the child
 // and its first answer ("up IFNAME" or "err ...").
-func startChild(t testing.TB, ns string, cfg *conf.Config) (*child, string) {
+func startChild(t testing.TB, ns string, cfg *conf.Config, env ...string) (*child, string) {
 	t.Helper()
 	self, err := os.Executable()
 	if err != nil {
@@ -199,6 +242,7 @@ func startChild(t testing.TB, ns string, cfg *conf.Config) (*child, string) {
 	}
 	cmd := exec.Command("ip", "netns", "exec", ns, self)
 	cmd.Env = append(os.Environ(), childEnv+"="+writeConfig(t, cfg))
+	cmd.Env = append(cmd.Env, env...)
 	c := &child{t: t, cmd: cmd, lines: make(chan string, 16), stderr: &lockedBuffer{}}
 	cmd.Stderr = c.stderr
 	if c.stdin, err = cmd.StdinPipe(); err != nil {

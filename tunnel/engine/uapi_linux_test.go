@@ -161,3 +161,16 @@ func TestResolveLiteral(t *testing.T) {
 		}
 	}
 }
+
+// A peer whose endpoint name did not resolve gets no endpoint and no
+// keepalive yet (failed sends would delay the first real handshake).
+func TestUAPIConfigUnresolved(t *testing.T) {
+	cfg := unitConfig()
+	cfg.Peers[0].Endpoint = conf.Endpoint{Host: "peer.example", Port: 51821}
+	got := uapiConfig(cfg, &tunnel{}, true, nil)
+	k := testKey(100)
+	want := fmt.Sprintf("public_key=%x\npreshared_key=%s\npersistent_keepalive_interval=0\n", k[:], strings.Repeat("0", 64))
+	if !strings.Contains(got, want) || strings.Contains(got, "endpoint=") {
+		t.Errorf("unresolved peer:\n%s\nwant it to contain:\n%s", got, want)
+	}
+}

@@ -86,3 +86,15 @@ func checkDecode(t *testing.T, s string) {
 		}
 	}
 }
+
+// FuzzCleanName: CleanName always yields a name Encode accepts.
+func FuzzCleanName(f *testing.F) {
+	for _, s := range []string{"", "alice", " a\x00b\u202e ", strings.Repeat("😀 ", 40), "a\xff"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if err := validateName(CleanName(s)); err != nil {
+			t.Fatalf("CleanName(%q) = %q: %v", s, CleanName(s), err)
+		}
+	})
+}

@@ -18,6 +18,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/netip"
+	"strings"
+	"unicode"
 
 	"github.com/wgpunch/wgpunch/tunnel/conf"
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
@@ -107,4 +109,33 @@ func (r *Reply) Encode() (string, error) {
 		return "", err
 	}
 	return seal(kindReply, r.marshal()), nil
+}
+
+// CleanName turns any string (a host name, user input) into a valid display
+// name: non-printable characters become spaces, runs of spaces collapse,
+// leading and trailing spaces go, and it is cut to MaxNameRunes runes.
+func CleanName(s string) string {
+	s = strings.ToValidUTF8(s, " ")
+	var b strings.Builder
+	n, space := 0, false
+	for _, c := range s {
+		if !unicode.IsPrint(c) || unicode.IsSpace(c) {
+			space = n > 0
+			continue
+		}
+		if n == MaxNameRunes {
+			break
+		}
+		if space {
+			if n+1 == MaxNameRunes {
+				break
+			}
+			b.WriteByte(' ')
+			n++
+			space = false
+		}
+		b.WriteRune(c)
+		n++
+	}
+	return b.String()
 }

@@ -294,3 +294,26 @@ func TestNoSecretFields(t *testing.T) {
 		}
 	}
 }
+
+func TestCleanName(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"alice-laptop", "alice-laptop"},
+		{"  Alice\t\tLaptop \n", "Alice Laptop"},
+		{"evil\x1b[31mred\u202e", "evil [31mred"},
+		{"a\xffb", "a b"},
+		{strings.Repeat("x", 40), strings.Repeat("x", MaxNameRunes)},
+		{strings.Repeat("😀", 40), strings.Repeat("😀", MaxNameRunes)},
+		{strings.Repeat("x", MaxNameRunes-1) + " y", strings.Repeat("x", MaxNameRunes-1)},
+		{"\x00\x01", ""},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		got := CleanName(tt.in)
+		if got != tt.want {
+			t.Errorf("CleanName(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+		if err := validateName(got); err != nil {
+			t.Errorf("CleanName(%q) = %q, invalid: %v", tt.in, got, err)
+		}
+	}
+}

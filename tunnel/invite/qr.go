@@ -9,6 +9,7 @@ import (
 	"image/draw"
 	_ "image/jpeg" // DecodeQRFile reads JPEG (and PNG)
 	"image/png"
+	"io"
 	"os"
 	"strings"
 
@@ -84,33 +85,22 @@ func DecodeQRImage(img image.Image) (string, error) {
 	if img == nil || img.Bounds().Empty() {
 		return "", fmt.Errorf("read qr code: %w: the image is empty", ErrNoQRCode)
 	}
-	src := gozxing.NewLuminanceSourceFromImage(img)
+	full := gozxing.NewLuminanceSourceFromImage(img)
+	sources := []gozxing.LuminanceSource{full}
+	if small := shrink(full, maxQRScanSide); small != nil {
+		// Big photos: the shrunk copy is much faster and usually enough.
+		sources = []gozxing.LuminanceSource{small, full}
+	}
 	hints := map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true}
 	binarizers := []func(gozxing.LuminanceSource) gozxing.Binarizer{
 		gozxing.NewHybridBinarizer,
 		gozxing.NewGlobalHistgramBinarizer,
 	}
 	var found []string
-	for _, inverted := range []bool{false, true} {
-		s := src
-		if inverted { // light-on-dark codes (dark mode screenshots)
-			s = src.Invert()
-		}
-		for _, nb := range binarizers {
-			bmp, err := gozxing.NewBinaryBitmap(nb(s))
-			if err != nil {
-				continue
-			}
-			if res, err := mqr.NewQRCodeMultiReader().DecodeMultiple(bmp, hints); err == nil {
-				for _, r := range res {
-					found = append(found, r.GetText())
-				}
-			}
-			if r, err := gzqr.NewQRCodeReader().Decode(bmp, hints); err == nil {
-				found = append(found, r.GetText())
-			}
-			for _, t := range found {
-				if strings.Contains(strings.ToUpper(t), "WGP") {
+	for _, src := range sources {
+		for _, s := range []gozxing.LuminanceSource{src, src.Invert()} { // then light on dark
+			for _, nb := range binarizers {
+				if t, ok := scanQR(s, nb, hints, &found); ok {
 					return t, nil
 				}
 			}
@@ -122,6 +112,66 @@ func DecodeQRImage(img image.Image) (string, error) {
 	return "", fmt.Errorf("read qr code: %w; take a sharper, closer screenshot or photo, or paste the invite text instead", ErrNoQRCode)
 }
 
+// maxQRScanSide is the longest side of the shrunk copy DecodeQRImage scans
+// first.
+const maxQRScanSide = 1600
+
+// maxQRImagePixels bounds the images DecodeQRFile decodes (memory).
+const maxQRImagePixels = 64 << 20
+
+// scanQR decodes the codes in s, appends their texts to found and returns
+// one that holds a WG Punch token.
+func scanQR(s gozxing.LuminanceSource, nb func(gozxing.LuminanceSource) gozxing.Binarizer, hints map[gozxing.DecodeHintType]any, found *[]string) (string, bool) {
+	bmp, err := gozxing.NewBinaryBitmap(nb(s))
+	if err != nil {
+		return "", false
+	}
+	var texts []string
+	if res, err := mqr.NewQRCodeMultiReader().DecodeMultiple(bmp, hints); err == nil {
+		for _, r := range res {
+			texts = append(texts, r.GetText())
+		}
+	}
+	if len(texts) == 0 {
+		if r, err := gzqr.NewQRCodeReader().Decode(bmp, hints); err == nil {
+			texts = append(texts, r.GetText())
+		}
+	}
+	*found = append(*found, texts...)
+	for _, t := range texts {
+		if strings.Contains(strings.ToUpper(t), "WGP") {
+			return t, true
+		}
+	}
+	return "", false
+}
+
+// shrink returns src scaled down by a whole factor (box average) so that
+// its longer side is at most limit, or nil if it already is.
+func shrink(src gozxing.LuminanceSource, limit int) gozxing.LuminanceSource {
+	w, h := src.GetWidth(), src.GetHeight()
+	f := (max(w, h) + limit - 1) / limit
+	if f <= 1 {
+		return nil
+	}
+	lum := src.GetMatrix()
+	sw, sh := w/f, h/f
+	dst := image.NewGray(image.Rect(0, 0, sw, sh))
+	for y := range sh {
+		for x := range sw {
+			sum := 0
+			for dy := range f {
+				row := lum[(y*f+dy)*w+x*f:]
+				for dx := range f {
+					sum += int(row[dx])
+				}
+			}
+			dst.Pix[y*dst.Stride+x] = uint8(sum / (f * f))
+		}
+	}
+	return gozxing.NewLuminanceSourceFromImage(dst)
+}
+
 // DecodeQRFile reads a PNG or JPEG file and returns the text of the QR code
 // in it (see DecodeQRImage).
 func DecodeQRFile(path string) (string, error) {
@@ -130,6 +180,16 @@ func DecodeQRFile(path string) (string, error) {
 		return "", fmt.Errorf("read qr code: %w", err)
 	}
 	defer f.Close()
+	cfg, _, err := image.DecodeConfig(f)
+	if err != nil {
+		return "", fmt.Errorf("read qr code image %q: %w (PNG and JPEG are supported)", path, err)
+	}
+	if cfg.Width*cfg.Height > maxQRImagePixels {
+		return "", fmt.Errorf("read qr code image %q: %dx%d pixels is too big; crop it to the QR code", path, cfg.Width, cfg.Height)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return "", fmt.Errorf("read qr code: %w", err)
+	}
 	img, format, err := image.Decode(f)
 	if err != nil {
 		return "", fmt.Errorf("read qr code image %q: %w (PNG and JPEG are supported)", path, err)

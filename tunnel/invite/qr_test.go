@@ -2,7 +2,9 @@ package invite
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"image"
 	"image/color"
 	"image/draw"
@@ -235,6 +237,27 @@ func TestDecodeQRScreenshot(t *testing.T) {
 	}
 }
 
+// TestDecodeQRLargePhoto finds a code in a 12-megapixel grainy image,
+// the size of a phone photo.
+func TestDecodeQRLargePhoto(t *testing.T) {
+	tok := mustEncode(t, testReply())
+	b, err := QRPNG(tok, -12)
+	if err != nil {
+		t.Fatal(err)
+	}
+	qr := decodePNG(t, b)
+	img := image.NewGray(image.Rect(0, 0, 4000, 3000))
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(90 + rng.IntN(120))
+	}
+	draw.Draw(img, qr.Bounds().Add(image.Pt(1733, 1211)), qr, qr.Bounds().Min, draw.Src)
+	got, err := DecodeQRImage(img)
+	if err != nil || got != tok {
+		t.Errorf("DecodeQRImage = %q, %v; want %q", got, err, tok)
+	}
+}
+
 func TestDecodeQRNoCode(t *testing.T) {
 	img := image.NewRGBA(image.Rect(0, 0, 300, 200))
 	draw.Draw(img, img.Bounds(), &image.Uniform{color.White}, image.Point{}, draw.Src)
@@ -254,5 +277,20 @@ func TestDecodeQRNoCode(t *testing.T) {
 	}
 	if _, err := DecodeQRFile(txt); err == nil || !strings.Contains(err.Error(), "PNG and JPEG") {
 		t.Errorf("DecodeQRFile(text file) error %v, want one naming PNG and JPEG", err)
+	}
+	// A PNG header announcing 20000x20000 pixels is refused before decoding.
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, image.NewGray(image.Rect(0, 0, 1, 1))); err != nil {
+		t.Fatal(err)
+	}
+	huge := buf.Bytes()
+	copy(huge[16:24], []byte{0, 0, 0x4e, 0x20, 0, 0, 0x4e, 0x20}) // IHDR width, height
+	binary.BigEndian.PutUint32(huge[29:33], crc32.ChecksumIEEE(huge[12:29]))
+	bomb := filepath.Join(dir, "bomb.png")
+	if err := os.WriteFile(bomb, huge, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := DecodeQRFile(bomb); err == nil || !strings.Contains(err.Error(), "too big") {
+		t.Errorf("DecodeQRFile(20000x20000) error %v, want too big", err)
 	}
 }

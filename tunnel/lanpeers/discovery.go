@@ -21,6 +21,9 @@ import (
 // DefaultInterval is how often we announce and browse.
 const DefaultInterval = 30 * time.Second
 
+// maxPeers bounds the announcements kept, against a flood on the LAN.
+const maxPeers = 1024
+
 var (
 	mdnsGroup = netip.MustParseAddr("224.0.0.251")
 	mdnsPort  = 5353
@@ -63,10 +66,14 @@ type Discovery struct {
 	expiry    map[string]time.Time
 	joined    map[int]bool // interface indexes we joined the group on
 	announced []LocalTunnel
-	lastReply time.Time
+	lastMcast time.Time // when we last multicast our records
+	pending   bool      // a delayed answer to a query is scheduled
+	queryID   uint16    // the ID our queries carry, to ignore them
 
 	cancel    context.CancelFunc
-	wg        sync.WaitGroup
+	stopCtx   func() bool   // unregisters the caller's context
+	loopDone  chan struct{} // closed when loop returns
+	readDone  chan struct{} // closed when readLoop returns
 	closeOnce sync.Once
 }
 
@@ -87,7 +94,7 @@ func Start(ctx context.Context, opts Options) (*Discovery, error) {
 	if opts.Logf == nil {
 		opts.Logf = func(string, ...any) {}
 	}
-	var idb [4]byte
+	var idb [6]byte
 	rand.Read(idb[:])
 
 	lc := net.ListenConfig{Control: reuse}
@@ -106,30 +113,32 @@ func Start(ctx context.Context, opts Options) (*Discovery, error) {
 		ttl = time.Second
 	}
 	d := &Discovery{
-		opts:   opts,
-		id:     hex.EncodeToString(idb[:]),
-		ttl:    ttl.Truncate(time.Second),
-		raw:    raw,
-		conn:   conn,
-		peers:  map[string]Announcement{},
-		expiry: map[string]time.Time{},
-		joined: map[int]bool{},
+		opts:    opts,
+		id:      hex.EncodeToString(idb[:4]),
+		queryID: uint16(idb[4])<<8 | uint16(idb[5]) | 1,
+		ttl:     ttl.Truncate(time.Second),
+		raw:     raw,
+		conn:    conn,
+		peers:   map[string]Announcement{},
+		expiry:  map[string]time.Time{},
+		joined:  map[int]bool{},
 	}
 	d.joinAll()
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
-	d.wg.Add(2)
+	d.loopDone = make(chan struct{})
+	d.readDone = make(chan struct{})
 	go func() {
-		defer d.wg.Done()
+		defer close(d.readDone)
 		d.readLoop()
 	}()
 	go func() {
-		defer d.wg.Done()
+		defer close(d.loopDone)
 		d.loop(runCtx)
 	}()
 	// Stop with the caller's context too.
-	context.AfterFunc(ctx, func() { d.Close() })
+	d.stopCtx = context.AfterFunc(ctx, func() { d.Close() })
 	return d, nil
 }
 
@@ -165,7 +174,9 @@ func (d *Discovery) Peers() []Announcement {
 func (d *Discovery) Close() error {
 	var err error
 	d.closeOnce.Do(func() {
+		d.stopCtx()
 		d.cancel()
+		<-d.loopDone
 		d.mu.Lock()
 		gone := d.announced
 		d.announced = nil
@@ -174,7 +185,7 @@ func (d *Discovery) Close() error {
 			d.send(func(addrs []netip.Addr) *dns.Msg { return announceMsg(d.id, d.opts.Host, gone, addrs, 0) })
 		}
 		err = d.conn.Close()
-		d.wg.Wait()
+		<-d.readDone
 	})
 	return err
 }
@@ -238,12 +249,24 @@ func (d *Discovery) announce(always bool) {
 		d.send(func(addrs []netip.Addr) *dns.Msg { return announceMsg(d.id, d.opts.Host, gone, addrs, 0) })
 	}
 	if len(now) > 0 && (always || !slices.Equal(prev, now)) {
-		d.send(func(addrs []netip.Addr) *dns.Msg { return announceMsg(d.id, d.opts.Host, now, addrs, d.ttl) })
+		d.multicast(now)
 	}
 }
 
+// multicast sends our records for tunnels and notes when.
+func (d *Discovery) multicast(tunnels []LocalTunnel) {
+	d.mu.Lock()
+	d.lastMcast = time.Now()
+	d.mu.Unlock()
+	d.send(func(addrs []netip.Addr) *dns.Msg { return announceMsg(d.id, d.opts.Host, tunnels, addrs, d.ttl) })
+}
+
 func (d *Discovery) query() {
-	d.send(func([]netip.Addr) *dns.Msg { return queryMsg() })
+	d.send(func([]netip.Addr) *dns.Msg {
+		m := queryMsg()
+		m.Id = d.queryID // not 0 as RFC 6762 suggests: it lets us skip our own queries
+		return m
+	})
 }
 
 // lanInterfaces are the interfaces we talk on, with their IPv4 addresses.
@@ -363,6 +386,10 @@ func (d *Discovery) handle(m *dns.Msg, src netip.AddrPort, now time.Time) {
 			continue
 		}
 		if _, known := d.peers[k]; !known {
+			if len(d.peers) >= maxPeers {
+				d.mu.Unlock()
+				continue // a flood; the real ones will be heard again
+			}
 			d.opts.Logf("lanpeers: %s (%s) announces tunnel %q on port %d", r.Host, src.Addr(), r.Tunnel, r.Port)
 		}
 		d.peers[k] = Announcement{Host: r.Host, Addr: src.Addr().Unmap(), Tunnel: r.Tunnel, Port: r.Port, Seen: now}
@@ -373,8 +400,12 @@ func (d *Discovery) handle(m *dns.Msg, src netip.AddrPort, now time.Time) {
 
 // answer replies to a query for our service: a legacy one-shot querier
 // (source port not 5353) gets a unicast reply, everyone else our
-// multicast announcement, at most once a second.
+// multicast announcement, but not sooner than a second after the last
+// one (RFC 6762 section 6).
 func (d *Discovery) answer(q *dns.Msg, src netip.AddrPort, now time.Time) {
+	if q.Id == d.queryID && q.Id != 0 {
+		return // our own query, looped back
+	}
 	d.mu.Lock()
 	tunnels := d.announced
 	d.mu.Unlock()
@@ -397,11 +428,25 @@ func (d *Discovery) answer(q *dns.Msg, src netip.AddrPort, now time.Time) {
 		return
 	}
 	d.mu.Lock()
-	if now.Sub(d.lastReply) < time.Second {
+	if d.pending {
 		d.mu.Unlock()
 		return
 	}
-	d.lastReply = now
+	d.pending = true
+	wait := d.lastMcast.Add(time.Second).Sub(now)
 	d.mu.Unlock()
-	d.send(func(addrs []netip.Addr) *dns.Msg { return announceMsg(d.id, d.opts.Host, tunnels, addrs, d.ttl) })
+	reply := func() {
+		d.mu.Lock()
+		d.pending = false
+		tunnels := d.announced // nil once closed
+		d.mu.Unlock()
+		if len(tunnels) > 0 {
+			d.multicast(tunnels)
+		}
+	}
+	if wait <= 0 {
+		reply()
+		return
+	}
+	time.AfterFunc(wait, reply)
 }

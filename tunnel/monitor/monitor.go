@@ -150,9 +150,24 @@ func (m *Monitor) Snapshot(cfgs []*conf.Config, up map[string]string) *Report {
 		}
 		r.Tunnels = append(r.Tunnels, ts)
 	}
+	// Forget peers of reported tunnels that were not seen, and of tunnels
+	// neither reported nor up. A tunnel that is up but left out of this
+	// snapshot (a status query for one tunnel) keeps its history.
+	reported := make(map[string]bool, len(cfgs))
+	for _, cfg := range cfgs {
+		if cfg != nil {
+			reported[cfg.Name] = true
+		}
+	}
 	for id := range m.peers {
-		if !seen[id] {
+		_, isUp := up[id.tunnel]
+		if !seen[id] && (reported[id.tunnel] || !isUp) {
 			delete(m.peers, id)
+		}
+	}
+	for sk, pk := range m.pub {
+		if _, ok := pub[sk]; !ok && len(pub) < 64 {
+			pub[sk] = pk // keep keys of tunnels left out of this snapshot
 		}
 	}
 	m.pub = pub

@@ -380,3 +380,36 @@ func BenchmarkSnapshot(b *testing.B) {
 		m.Snapshot(cfgs, up)
 	}
 }
+
+// A snapshot of one tunnel (a status query for it alone) must not make the
+// monitor forget another tunnel that is up.
+func TestPartialSnapshotKeepsOthers(t *testing.T) {
+	home := testConfig(t, "home", key(t, 1), key(t, 100), 5)
+	office := testConfig(t, "office", key(t, 2), key(t, 101), 5)
+	clk := &clock{now: t0}
+	rd := &fakeReader{devs: map[string]*wgtypes.Device{
+		"home":   device("home", 51820, key(t, 100), t0, 92, 148),
+		"office": device("office", 51821, key(t, 101), t0, 92, 148),
+	}}
+	m := New(Options{Reader: rd, Now: clk.Now})
+	up := map[string]string{"home": "home", "office": "office"}
+	both := []*conf.Config{home, office}
+	m.Snapshot(both, up)
+	clk.advance(time.Second)
+	rd.devs["home"].Peers[0].ReceiveBytes = 124 // arrives at t0+1s
+	m.Snapshot(both, up)
+	clk.advance(time.Second)
+	m.Snapshot([]*conf.Config{office}, up)
+	clk.advance(time.Second)
+	r := m.Snapshot(both, up)
+	// Forgetting home would make this a first sight, reporting the
+	// handshake time t0 instead.
+	if got, want := r.Tunnels[0].Peers[0].LastReceive, t0.Add(time.Second); got == nil || !got.Equal(want) {
+		t.Errorf("home LastReceive = %v, want %v", got, want)
+	}
+	// A tunnel neither reported nor up is forgotten.
+	m.Snapshot([]*conf.Config{office}, map[string]string{"office": "office"})
+	if len(m.peers) != 1 {
+		t.Errorf("tracking %d peers after home went down, want 1", len(m.peers))
+	}
+}

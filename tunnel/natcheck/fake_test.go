@@ -26,7 +26,7 @@ type fakeServer struct {
 }
 
 // startFake listens on ip:0 (ip in 127/8, all routed to lo on Linux).
-func startFake(t *testing.T, ip string, configure func(*fakeServer)) *fakeServer {
+func startFake(t testing.TB, ip string, configure func(*fakeServer)) *fakeServer {
 	t.Helper()
 	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.ParseIP(ip)})
 	if err != nil {
@@ -43,7 +43,7 @@ func startFake(t *testing.T, ip string, configure func(*fakeServer)) *fakeServer
 
 func (s *fakeServer) addr() string { return s.conn.LocalAddr().String() }
 
-func (s *fakeServer) serve(t *testing.T) {
+func (s *fakeServer) serve(t testing.TB) {
 	buf := make([]byte, 1500)
 	for {
 		n, from, err := s.conn.ReadFromUDPAddrPort(buf)
@@ -63,7 +63,7 @@ func (s *fakeServer) serve(t *testing.T) {
 	}
 }
 
-func (s *fakeServer) answer(t *testing.T, req *stun.Message, from netip.AddrPort) {
+func (s *fakeServer) answer(t testing.TB, req *stun.Message, from netip.AddrPort) {
 	time.Sleep(s.delay)
 	send := func(b []byte) { s.conn.WriteToUDPAddrPort(b, from) }
 	for i := 0; i < s.garbage; i++ {

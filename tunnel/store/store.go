@@ -144,10 +144,17 @@ func (s *Store) Load(name string) (*conf.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := os.ReadFile(path)
+	fi, err := os.Lstat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("load tunnel %q: %w", name, ErrNotFound)
 	}
+	if err != nil {
+		return nil, fmt.Errorf("load tunnel %q: %w", name, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("load tunnel %q: %s is not a regular file (a link or directory?): replace it with the tunnel file itself", name, path)
+	}
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("load tunnel %q: %w", name, err)
 	}

@@ -17,7 +17,7 @@ import (
 
 var cmpOpts = []cmp.Option{cmpopts.EquateComparable(netip.Prefix{}, netip.Addr{})}
 
-func newConfig(t *testing.T, name string) *conf.Config {
+func newConfig(t testing.TB, name string) *conf.Config {
 	t.Helper()
 	priv, err := wgtypes.GeneratePrivateKey()
 	if err != nil {
@@ -545,5 +545,25 @@ func TestOpenRefusesForeignDir(t *testing.T) {
 	}
 	if _, err := Open(dir); err == nil || !strings.Contains(err.Error(), "belongs to user id 65534") {
 		t.Errorf("Open(foreign dir) = %v", err)
+	}
+}
+
+func TestLoadRefusesSymlink(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(t.TempDir(), "elsewhere.conf")
+	if err := os.WriteFile(target, newConfig(t, "x").Marshal(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, filepath.Join(s.Dir(), "link.conf")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Load("link"); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("Load(symlink) = %v", err)
+	}
+	if names, _ := s.List(); len(names) != 0 {
+		t.Errorf("List = %v, want no tunnels", names)
 	}
 }

@@ -1,0 +1,104 @@
+package xvfbtest
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wgpunch/wgpunch/tunnel/control"
+)
+
+// side is one WG Punch machine: a namespace, a daemon, a state dir.
+type side struct {
+	l        *lab
+	ns       string
+	stateDir string
+	socket   string
+	addr     string // its address on the lab's veth link
+}
+
+// pair gives the lab's namespace a second machine B on a veth link
+// (10.99.0.1 <-> 10.99.0.2) and starts a daemon on each side. A's daemon
+// serves the lab's state dir and socket, so the GUI talks to it.
+func (l *lab) pair(t *testing.T) (a, b *side) {
+	t.Helper()
+	bns := l.ns + "b"
+	run(t, "ip", "netns", "add", bns)
+	t.Cleanup(func() { execQuiet("ip", "netns", "del", bns) })
+	run(t, "ip", "link", "add", "h6va", "netns", l.ns, "type", "veth", "peer", "name", "h6vb", "netns", bns)
+	l.ns_(t, "ip", "addr", "add", "10.99.0.1/24", "dev", "h6va")
+	l.ns_(t, "ip", "link", "set", "h6va", "up")
+	run(t, "ip", "netns", "exec", bns, "ip", "link", "set", "lo", "up")
+	run(t, "ip", "netns", "exec", bns, "ip", "addr", "add", "10.99.0.2/24", "dev", "h6vb")
+	run(t, "ip", "netns", "exec", bns, "ip", "link", "set", "h6vb", "up")
+
+	a = &side{l: l, ns: l.ns, stateDir: l.stateDir, socket: l.socket, addr: "10.99.0.1"}
+	b = &side{l: l, ns: bns, stateDir: filepath.Join(l.dir, "state-b"), socket: filepath.Join(l.dir, "b.sock"), addr: "10.99.0.2"}
+	os.MkdirAll(b.stateDir, 0o700)
+	for _, s := range []*side{a, b} {
+		s.start(t)
+	}
+	return a, b
+}
+
+func (s *side) start(t *testing.T) {
+	t.Helper()
+	l := s.l
+	cmd := l.nsCmdIn(s.ns, l.bin, "--state-dir", s.stateDir, "--socket", s.socket, "daemon", "--no-lan")
+	l.startCmd(t, "daemon-"+s.ns, cmd)
+	l.waitFor(t, "daemon socket "+s.socket, 20*time.Second, func() bool {
+		_, err := os.Stat(s.socket)
+		return err == nil
+	})
+}
+
+func (s *side) cli(t *testing.T, args ...string) string {
+	t.Helper()
+	full := append([]string{"--state-dir", s.stateDir, "--socket", s.socket}, args...)
+	out, err := s.l.nsCmdIn(s.ns, s.l.bin, full...).Output()
+	if err != nil {
+		msg := ""
+		if ee, ok := err.(interface{ Stderr() []byte }); ok {
+			msg = string(ee.Stderr())
+		}
+		t.Fatalf("[%s] wgpunch %s: %v\n%s%s", s.ns, strings.Join(args, " "), err, out, msg)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// status is the daemon's report.
+func (s *side) status(t *testing.T) *control.Report {
+	t.Helper()
+	var r control.Report
+	if err := json.Unmarshal([]byte(s.cli(t, "status", "--json")), &r); err != nil {
+		t.Fatalf("status --json: %v", err)
+	}
+	return &r
+}
+
+func (s *side) tunnel(t *testing.T, name string) control.TunnelStatus {
+	for _, x := range s.status(t).Tunnels {
+		if x.Name == name {
+			return x
+		}
+	}
+	t.Fatalf("no tunnel %q in %s's status", name, s.ns)
+	return control.TunnelStatus{}
+}
+
+// link makes tunnel name between a (inviter) and b on port, and brings
+// it up on b; up on a too when upA.
+func link(t *testing.T, a, b *side, name string, port int, upA bool) {
+	t.Helper()
+	inv := a.cli(t, "invite", name, "--port", fmt.Sprint(port), "--endpoint", fmt.Sprintf("%s:%d", a.addr, port), "--name", "Office")
+	reply := b.cli(t, "accept", name, inv, "--port", fmt.Sprint(port), "--endpoint", fmt.Sprintf("%s:%d", b.addr, port), "--name", "Home")
+	a.cli(t, "accept", name, reply)
+	b.cli(t, "up", name)
+	if upA {
+		a.cli(t, "up", name)
+	}
+}
