@@ -30,7 +30,20 @@
 //
 //	go test -count=1 -v -timeout 20m ./lab/
 //
-// and the benchmarks with
+// (about one minute, plus building wgpunch) and the benchmarks with
 //
 //	go test -run='^$' -bench=. -benchtime=1x -timeout 20m ./lab/
+//
+// The tests build the CLI themselves (go build -tags nogui ./cmd/trayapp).
+// Environment:
+//
+//	WGPUNCH_LAB=0          skip the lab
+//	WGPUNCH_BIN=PATH       use this wgpunch binary instead of building one
+//	WGPUNCH_LAB_KEEP=1     keep the scratch directory (logs, state) of a failed test
+//	WGPUNCH_LAB_LOGS=1     with -v, print every process's log at the end
+//	WGPUNCH_LAB_IPCHANGE=1 also run the public-address-change scenario
+//	                       (dynamic DNS re-resolution; not implemented yet)
+//
+// If a test binary is killed (e.g. by -timeout) its namespaces stay;
+// lab/clean.sh removes them.
 package lab

@@ -2,6 +2,8 @@ package lab
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -216,6 +218,23 @@ func TestWGPunchNAT(t *testing.T) {
 		}
 	})
 
+	t.Run("two hosts behind one NAT link to each other", func(t *testing.T) {
+		// The lab's router does no hairpin NAT (like many home routers):
+		// only the LAN endpoints the invite and reply carry can work.
+		r := Link(t, a1, a2, "lan", linkOpts{}, linkOpts{})
+		a1.MustWGP("up", "lan")
+		a2.MustWGP("up", "lan")
+		defer func() {
+			a1.WGP("remove", "lan", "--yes")
+			a2.WGP("remove", "lan", "--yes")
+		}()
+		if _, err := a1.WaitPing(r.BAddr, connectBound); err != nil {
+			st := a1.TunnelStatus("lan")
+			t.Fatalf("a1 and a2 on one LAN cannot link: %v (a1 sends to %q)", err, st.Peers[0].Endpoint)
+		}
+		t.Logf("a1 reaches a2 through endpoint %s", a1.TunnelStatus("lan").Peers[0].Endpoint)
+	})
+
 	t.Run("same port forced on two hosts behind one NAT", func(t *testing.T) {
 		if _, _, err := a2.WGP("invite", "clash", "--port", "51820", "--endpoint", oa.WAN+":51820"); err != nil {
 			t.Fatal(err)
@@ -241,6 +260,77 @@ func TestWGPunchNAT(t *testing.T) {
 		}
 		check(a1, "office", "a2")
 		check(a2, "clash", "a1")
+		if t.Failed() {
+			return
+		}
+		// Taking the suggested fix clears the warning on both machines.
+		var fix uint16
+		for _, w := range a2.TunnelStatus("clash").Warnings {
+			if w.Code == "port-shared" {
+				fix = w.FixPort
+			}
+		}
+		if _, _, err := a2.WGP("set-port", "clash", fmt.Sprint(fix)); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			h      *Host
+			tunnel string
+		}{{a1, "office"}, {a2, "clash"}} {
+			d, err := waitFor(30*time.Second, time.Second, func() (bool, string) {
+				st := c.h.TunnelStatus(c.tunnel)
+				for _, w := range st.Warnings {
+					if w.Code == "port-shared" {
+						return false, fmt.Sprintf("%s %s still warns: %+v", c.h.Name, c.tunnel, w)
+					}
+				}
+				return true, ""
+			})
+			if err != nil {
+				t.Errorf("after set-port %d: %v", fix, err)
+			} else {
+				t.Logf("%s %s: port-shared warning gone %v after set-port", c.h.Name, c.tunnel, d.Round(time.Millisecond))
+			}
+		}
+	})
+
+	t.Run("dynamic DNS name as endpoint", func(t *testing.T) {
+		// b1 resolves d1's name through its own /etc/hosts (a bind mount
+		// in b1's private mount namespace; nothing outside changes).
+		const dyn = "d1.dyn.example"
+		hosts := filepath.Join(b1.Dir, "hosts")
+		if err := os.WriteFile(hosts, []byte("127.0.0.1 localhost\n"+d1.Addr+" "+dyn+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		b1.Must("mount", "--bind", hosts, "/etc/hosts")
+		r := Link(t, d1, b1, "dyn", linkOpts{Port: 51820, Endpoint: dyn + ":51820"}, linkOpts{})
+		if got := decodeEndpoint(t, r.Invite); got != dyn+":51820" {
+			t.Errorf("invite announces %q, want %s:51820", got, dyn)
+		}
+		d1.MustWGP("up", "dyn")
+		b1.MustWGP("up", "dyn")
+		if _, err := d1.WaitPing(r.BAddr, connectBound); err != nil {
+			t.Fatalf("tunnel to a dynamic DNS endpoint: %v (b1 sends to %q)", err, b1.TunnelStatus("dyn").Peers[0].Endpoint)
+		}
+		if ep := b1.TunnelStatus("dyn").Peers[0].Endpoint; ep != d1.Addr+":51820" {
+			t.Errorf("b1's peer endpoint is %q, want the resolved %s:51820", ep, d1.Addr)
+		}
+		if os.Getenv("WGPUNCH_LAB_IPCHANGE") == "" {
+			return
+		}
+		// The ISP gives d1 a new address and the dynamic DNS name follows.
+		newAddr := "203.0.113.200"
+		d1.Must("ip", "addr", "del", d1.Addr+"/24", "dev", "eth0")
+		d1.Must("ip", "addr", "add", newAddr+"/24", "dev", "eth0")
+		d1.Must("ip", "route", "replace", "default", "via", inetGateway)
+		if err := os.WriteFile(hosts, []byte("127.0.0.1 localhost\n"+newAddr+" "+dyn+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		d, err := d1.WaitPing(r.BAddr, 90*time.Second)
+		if err != nil {
+			t.Fatalf("after the address change: %v (b1 sends to %q)", err, b1.TunnelStatus("dyn").Peers[0].Endpoint)
+		}
+		t.Logf("recovered %v after the address change", d.Round(time.Millisecond))
 	})
 }
 

@@ -85,6 +85,26 @@ func labUnavailable() string {
 	if out, err := exec.Command("ip", "netns", "list").CombinedOutput(); err != nil {
 		return fmt.Sprintf("`ip netns` does not work: %v: %s", err, bytes.TrimSpace(out))
 	}
+	// Root in a container may still lack CAP_SYS_ADMIN or netfilter:
+	// try the things the lab does in a throwaway namespace.
+	probe := fmt.Sprintf("%sprobe-%d", nsPrefix, os.Getpid())
+	if out, err := exec.Command("ip", "netns", "add", probe).CombinedOutput(); err != nil {
+		return fmt.Sprintf("cannot create a network namespace (a container without CAP_SYS_ADMIN/CAP_NET_ADMIN?): %v: %s", err, bytes.TrimSpace(out))
+	}
+	defer exec.Command("ip", "netns", "del", probe).Run()
+	for _, args := range [][]string{
+		{"ip", "link", "add", "p0", "type", "veth", "peer", "name", "p1"},
+		{"ip", "link", "add", "b0", "type", "bridge"},
+		{"iptables", "-t", "nat", "-A", "POSTROUTING", "-o", "p0", "-j", "MASQUERADE", "--random-fully"},
+		{"iptables", "-A", "INPUT", "-i", "p0", "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"},
+		{"conntrack", "-F"},
+		{"unshare", "-m", "-u", "--propagation", "private", "true"},
+	} {
+		cmd := exec.Command("ip", append([]string{"netns", "exec", probe}, args...)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Sprintf("`%s` fails in a network namespace (missing kernel support?): %v: %s", strings.Join(args, " "), err, bytes.TrimSpace(out))
+		}
+	}
 	// Each host mounts a private tmpfs here; the mount point must exist.
 	if err := os.MkdirAll("/var/run/wireguard", 0o755); err != nil {
 		return err.Error()

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -67,8 +68,22 @@ func TestWGPunchOffices(t *testing.T) {
 				t.Error(err)
 			}
 		}
-		if ep := a.TunnelStatus(name).Peers[0].Endpoint; ep != ob.WAN+":51820" {
-			t.Errorf("%s sees peer endpoint %q, want %s:51820", a.Name, ep, ob.WAN)
+		for _, c := range []struct {
+			h        *Host
+			peerWAN  string
+			peerAddr string
+		}{{a, ob.WAN, res.BAddr}, {b, oa.WAN, res.AAddr}} {
+			p := c.h.TunnelStatus(name).Peers[0]
+			if p.Endpoint != c.peerWAN+":51820" {
+				t.Errorf("%s sees peer endpoint %q, want %s:51820", c.h.Name, p.Endpoint, c.peerWAN)
+			}
+			if p.LastHandshake == nil || time.Since(*p.LastHandshake) > time.Minute || p.RxBytes < 1<<20 || p.TxBytes == 0 {
+				t.Errorf("%s: connected peer with last_handshake %v rx %d tx %d; want a recent handshake and the 1 MiB transfer counted",
+					c.h.Name, p.LastHandshake, p.RxBytes, p.TxBytes)
+			}
+			if !slices.Contains(p.AllowedIPs, c.peerAddr+"/32") {
+				t.Errorf("%s: peer allowed_ips %v lack %s/32", c.h.Name, p.AllowedIPs, c.peerAddr)
+			}
 		}
 		// The daemon's device is visible to stock `wg` in the host's own
 		// /var/run/wireguard.
@@ -100,6 +115,12 @@ func TestWGPunchOffices(t *testing.T) {
 			}
 			t.Logf("mangled invite: %s", strings.TrimSpace(stderr))
 		}
+		// A port the running tunnel holds is refused too.
+		_, stderr, err := b.WGP("invite", "busy", "--port", "51820", "--endpoint", ob.WAN+":51820")
+		if err == nil || !strings.Contains(stderr, "51820") {
+			t.Errorf("invite on the busy port 51820: err %v, stderr %q; want an error naming the port", err, stderr)
+		}
+		t.Logf("busy port: %s", strings.TrimSpace(stderr))
 		if after := b.MustWGP("list"); after != before {
 			t.Errorf("tunnel list changed after refused invites:\n%s\nwas:\n%s", after, before)
 		}
@@ -189,6 +210,27 @@ func TestWGPunchOffices(t *testing.T) {
 		t.Logf("tunnel back %v after the daemon restarted", time.Since(start).Round(time.Millisecond))
 		if st := b.TunnelStatus(name); !st.Up {
 			t.Errorf("status after restart: up=%v", st.Up)
+		}
+	})
+
+	t.Run("daemon killed and restarted", func(t *testing.T) {
+		// A crash leaves the control socket and the UAPI socket files
+		// behind; the next daemon must cope with both.
+		if err := syscall.Kill(b.daemon.Pid(), syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		<-b.daemon.done
+		if links := b.Links(); slices.Contains(links, name) {
+			t.Errorf("%s: interface %s outlived the killed daemon: %v", b.Name, name, links)
+		}
+		start := time.Now()
+		b.StartDaemon()
+		if _, err := b.WaitPing(res.AAddr, connectBound); err != nil {
+			t.Fatalf("tunnel did not come back after a crash: %v\ndaemon log:\n%s", err, tail(b.daemon.Output(), 20))
+		}
+		t.Logf("tunnel back %v after the killed daemon restarted", time.Since(start).Round(time.Millisecond))
+		if got := b.UAPISockets(); !slices.Equal(got, []string{name + ".sock"}) {
+			t.Errorf("%s: /var/run/wireguard = %v, want [%s.sock]", b.Name, got, name)
 		}
 	})
 
@@ -303,6 +345,24 @@ func TestWGPunchOffices(t *testing.T) {
 			}
 			if out, _ := l.Run("ip", "netns", "pids", h.NS); len(strings.Fields(out)) != 1 {
 				t.Errorf("%s: processes in its namespace besides the namespace holder: %v", h.Name, strings.Fields(out))
+			}
+		}
+		// Without a daemon, up says so and how to start one.
+		if _, stderr, err := a.WGP("up", name); err == nil || !strings.Contains(stderr, "daemon") {
+			t.Errorf("up without a daemon: err %v, stderr %q; want an error about the daemon", err, stderr)
+		}
+		// Tunnels taken down on purpose stay down when the daemon starts
+		// again (the restart subtests showed that up ones come back).
+		for _, h := range []*Host{a, b} {
+			h.StartDaemon()
+			if st := h.TunnelStatus(name); st.Up {
+				t.Errorf("%s: tunnel taken down before the daemon stopped came back up", h.Name)
+			}
+			if err := h.StopDaemon(); err != nil {
+				t.Errorf("%s: daemon did not exit cleanly on SIGTERM: %v", h.Name, err)
+			}
+			if links := h.Links(); !slices.Equal(links, []string{"lo", "eth0"}) {
+				t.Errorf("%s: interfaces left after the second stop: %v", h.Name, links)
 			}
 		}
 	})

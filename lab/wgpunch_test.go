@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wgpunch/wgpunch/tunnel/control"
 )
 
 // The JSON the CLI prints, decoded with this package's own copies of the
@@ -155,11 +157,17 @@ func (h *Host) StartDaemon() {
 		if !h.daemon.Running() {
 			return false, "daemon exited: " + tail(h.daemon.Output(), 30)
 		}
-		if fi, err := os.Stat(h.Socket); err != nil || fi.Mode().Type() != os.ModeSocket {
-			return false, fmt.Sprintf("no socket %s", h.Socket)
+		// The CLI falls back to the state directory when no daemon
+		// answers, so ask the socket itself: is it this daemon?
+		c, err := control.Dial(h.Socket)
+		if err != nil {
+			return false, err.Error()
 		}
-		_, stderr, err := h.WGP("status", "--json")
-		return err == nil, fmt.Sprintf("status: %v %s", err, stderr)
+		defer c.Close()
+		if c.Info.PID != h.daemon.Pid() || !c.Info.Engine {
+			return false, fmt.Sprintf("socket answered by %+v, want pid %d with engine", c.Info, h.daemon.Pid())
+		}
+		return true, ""
 	})
 	if err != nil {
 		t.Fatalf("%s: start daemon: %v", h.Name, err)

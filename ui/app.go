@@ -43,15 +43,18 @@ type App struct {
 	now     func() time.Time
 	animate bool
 
-	win     fyne.Window
-	list    *tunnelList
-	status  *widget.Label
-	content *fyne.Container
+	win    fyne.Window
+	list   *tunnelList
+	status *widget.Label
+	// statusBox shows status with a Retry button (service missing or lost).
+	statusBox *fyne.Container
+	content   *fyne.Container
 
 	mu     sync.Mutex
 	ctl    control.Controller
 	cancel context.CancelFunc
 
+	hidden   bool // the main window is closed to the tray
 	last     *control.Report
 	tray     TrayModel
 	trayOK   bool
@@ -68,11 +71,10 @@ func New(fa fyne.App, opts Options) *App {
 	fa.SetIcon(a.icons.App)
 	a.win = fa.NewWindow("WG Punch")
 	a.win.SetIcon(a.icons.App)
-	a.win.Resize(fyne.NewSize(820, 560))
+	a.win.Resize(fyne.NewSize(900, 600))
 	a.list = newTunnelList(a)
 	a.status = widget.NewLabel("")
 	a.status.Wrapping = fyne.TextWrapWord
-	a.status.Hide()
 	a.content = container.NewStack()
 	a.win.SetContent(a.content)
 	a.win.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyN, Modifier: fyne.KeyModifierControl}, func(fyne.Shortcut) { a.ShowWizard() })
@@ -97,10 +99,26 @@ func (a *App) Start() {
 		a.trayOK = true
 		d.SetSystemTrayIcon(a.icons.Off)
 		a.applyTray(nil, true)
-		a.win.SetCloseIntercept(a.win.Hide)
+		a.win.SetCloseIntercept(a.hide)
 	}
 	a.connect()
 	a.win.Show()
+}
+
+// hide closes the window to the tray.
+func (a *App) hide() {
+	a.hidden = true
+	a.win.Hide()
+}
+
+// show opens the window again, up to date.
+func (a *App) show() {
+	if a.hidden {
+		a.hidden = false
+		a.list.Update(a.last, a.now())
+	}
+	a.win.Show()
+	a.win.RequestFocus()
 }
 
 // Stop ends the watch loop.
@@ -124,6 +142,11 @@ func (a *App) connect() {
 	a.mu.Unlock()
 	a.content.Objects = []fyne.CanvasObject{a.mainScreen()}
 	a.content.Refresh()
+	if _, local := ctl.(*control.Service); local {
+		// Without the daemon tunnels can be made and edited but not connected.
+		a.showStatus("The WG Punch service is not running: you can create and edit links, " +
+			"but connecting them needs it. " + startHelp)
+	}
 	if r, err := ctl.Status(context.Background(), ""); err == nil {
 		a.Apply(r)
 	}
@@ -163,7 +186,10 @@ func (a *App) mainScreen() fyne.CanvasObject {
 	link := widget.NewButtonWithIcon("Link another computer…", theme.ContentAddIcon(), a.ShowWizard)
 	link.Importance = widget.HighImportance
 	top := container.NewBorder(nil, nil, title, link)
-	return container.NewBorder(container.NewVBox(top, a.status), nil, nil, nil, container.NewVScroll(container.NewPadded(a.list.box)))
+	retry := widget.NewButtonWithIcon("Retry", theme.ViewRefreshIcon(), func() { a.connect() })
+	a.statusBox = container.NewBorder(nil, nil, widget.NewIcon(theme.WarningIcon()), container.NewCenter(retry), a.status)
+	a.statusBox.Hide()
+	return container.NewBorder(container.NewVBox(top, a.statusBox), nil, nil, nil, container.NewVScroll(container.NewPadded(a.list.box)))
 }
 
 // watch follows Controller.Watch; when it ends unexpectedly it says so and
@@ -179,8 +205,10 @@ func (a *App) watch(ctl control.Controller) {
 	go func() {
 		for ctx.Err() == nil {
 			ch, err := ctl.Watch(ctx)
-			if err == nil {
+			if _, local := ctl.(*control.Service); err == nil && !local {
 				fyne.Do(func() { a.showStatus("") })
+			}
+			if err == nil {
 				for r := range ch {
 					fyne.Do(func() { a.Apply(r) })
 				}
@@ -203,12 +231,16 @@ func (a *App) watch(ctl control.Controller) {
 }
 
 func (a *App) showStatus(msg string) {
+	if a.statusBox == nil {
+		return
+	}
 	if msg == "" {
-		a.status.Hide()
+		a.statusBox.Hide()
 		return
 	}
 	a.status.SetText(msg)
 	a.status.Show()
+	a.statusBox.Show()
 }
 
 // Apply shows a report everywhere: window, tray, notifications, wizard.
@@ -219,7 +251,7 @@ func (a *App) Apply(r *control.Report) {
 		a.fyne.SendNotification(fyne.NewNotification(n.Title, n.Body))
 	}
 	a.last = r
-	if a.win.Content() != nil && (a.win.Canvas() != nil) {
+	if !a.hidden { // a window in the tray is not redrawn: cheap idle
 		a.list.Update(r, now)
 	}
 	a.applyTray(r, false)
@@ -274,7 +306,7 @@ func (a *App) TrayMenu(m TrayModel) *fyne.Menu {
 	if len(items) > 0 {
 		items = append(items, fyne.NewMenuItemSeparator())
 	}
-	open := fyne.NewMenuItem("Open WG Punch", func() { a.win.Show(); a.win.RequestFocus() })
+	open := fyne.NewMenuItem("Open WG Punch", a.show)
 	link := fyne.NewMenuItem("Link another computer…", a.ShowWizard)
 	quit := fyne.NewMenuItem("Quit", func() { a.Stop(); a.fyne.Quit() })
 	quit.IsQuit = true

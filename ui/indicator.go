@@ -50,22 +50,27 @@ func (i *Indicator) Set(state control.State, lastReceive *time.Time) {
 		rx = *lastReceive
 	}
 	if i.seen && !rx.Equal(i.lastRx) && !rx.IsZero() {
-		i.pulse(toneColor(tone))
+		i.pulse()
 	}
 	i.lastRx, i.seen = rx, true
 }
 
-func (i *Indicator) pulse(base color.NRGBA) {
+func (i *Indicator) pulse() {
 	i.Pulses++
 	if !i.animate {
 		return
 	}
-	bright := color.NRGBA{R: 0xff, G: 0xff, B: 0xff, A: 0xff}
-	a := canvas.NewColorRGBAAnimation(bright, base, 600*time.Millisecond, func(c color.Color) {
-		i.dot.FillColor = c
-		i.dot.Refresh()
+	// A blink rather than a 60 fps animation: two redraws per keepalive
+	// keep the idle CPU low (the window may be drawn in software).
+	i.dot.FillColor = color.NRGBA{R: 0xff, G: 0xff, B: 0xff, A: 0xff}
+	i.dot.Refresh()
+	time.AfterFunc(250*time.Millisecond, func() {
+		fyne.Do(func() {
+			tone, _ := StateWords(i.state)
+			i.dot.FillColor = toneColor(tone)
+			i.dot.Refresh()
+		})
 	})
-	a.Start()
 }
 
 // CreateRenderer lays out the dot and the words.

@@ -216,7 +216,7 @@ func newPeerRow(a *App, tunnel string) *peerRow {
 	rdp := widget.NewButtonWithIcon("Remote desktop…", theme.ComputerIcon(), func() { a.remoteDesktop(r.peer) })
 	line1 := container.NewHBox(r.ind, r.name, r.handshake)
 	line2 := container.NewHBox(r.traffic, r.endpoint)
-	r.root = container.NewBorder(nil, nil, widget.NewLabel("  "), container.NewHBox(safety, rdp), container.NewVBox(line1, line2))
+	r.root = container.NewBorder(nil, nil, widget.NewLabel("  "), container.NewCenter(container.NewHBox(safety, rdp)), container.NewVBox(line1, line2))
 	return r
 }
 
@@ -232,7 +232,7 @@ func (r *peerRow) Update(p control.PeerStatus, now time.Time) {
 		ep = "unknown"
 	}
 	addr := strings.TrimSuffix(p.Address, "/32")
-	setText(r.endpoint, fmt.Sprintf("· at %s · tunnel address %s", ep, addr))
+	setText(r.endpoint, fmt.Sprintf("endpoint %s · tunnel address %s", ep, addr))
 }
 
 // setText changes a label only when needed (cheap refresh).

@@ -86,6 +86,9 @@ func TestMainWindow(t *testing.T) {
 	a.connect()
 	a.Apply(sampleReport())
 	a.win.Resize(fyne.NewSize(900, 560))
+	// The GL driver re-lays out grown labels every frame; the test canvas
+	// only on Refresh.
+	a.win.Content().Refresh()
 	test.AssertRendersToMarkup(t, "main_window.xml", a.win.Canvas())
 
 	// The warning's fix button sets the suggested port.

@@ -168,6 +168,9 @@ func (w *Wizard) CanNext() (bool, string) {
 			return false, "Working…"
 		}
 		if w.AcceptResult == nil {
+			if w.Mode == ModeInvite && w.Reply.OK {
+				return false, "Press \"Use this reply\" to add the other computer."
+			}
 			if w.Mode == ModeInvite {
 				return false, "Paste the reply from the other computer."
 			}
@@ -422,6 +425,7 @@ type ConnectPhase struct {
 	Connected bool
 	Text      string
 	Tips      string // what to check, once the wait is too long
+	After     string // once connected: where the peer is, what happens next
 }
 
 // ConnectPhaseOf follows tunnel name in a report: connected once a peer has
@@ -439,8 +443,12 @@ func ConnectPhaseOf(r *control.Report, name string, started, now time.Time, nat 
 	if t != nil {
 		for _, p := range t.Peers {
 			if p.LastHandshake != nil && !p.LastHandshake.IsZero() && p.State == "connected" {
+				ip := strings.TrimSuffix(p.Address, "/32")
 				return ConnectPhase{Connected: true, Text: fmt.Sprintf("Connected to %s. First handshake at %s; the link is ready.",
-					nameOr(p.Name), p.LastHandshake.Local().Format("15:04:05"))}
+					nameOr(p.Name), p.LastHandshake.Local().Format("15:04:05")),
+					After: fmt.Sprintf("Through the link, %s is at %s (this computer is %s).\n\n"+
+						"The link stays on when you close this window and comes back after a restart. "+
+						"Switch it off and on in the main window or from the tray icon.", nameOr(p.Name), ip, strings.Split(t.Address, "/")[0])}
 			}
 		}
 	}

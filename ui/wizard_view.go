@@ -67,7 +67,7 @@ func (a *App) ShowWizard() {
 	}
 	ctl := a.Controller()
 	if ctl == nil {
-		a.win.Show()
+		a.show()
 		return
 	}
 	w := a.fyne.NewWindow("Link another computer")
@@ -106,6 +106,13 @@ func newWizardView(a *App, ctl control.Controller, w fyne.Window) *wizardView {
 		container.NewVScroll(container.NewPadded(v.body)))
 	v.render()
 	return v
+}
+
+// focus moves the keyboard focus (no-op off screen, e.g. in tests).
+func (v *wizardView) focus(o fyne.Focusable) {
+	if c := v.win.Canvas(); c != nil {
+		c.Focus(o)
+	}
 }
 
 // press taps b if it is shown and enabled.
@@ -157,6 +164,9 @@ func (v *wizardView) render() {
 	v.body.Objects = []fyne.CanvasObject{page}
 	v.body.Refresh()
 	v.updateButtons()
+	if v.pasteTarget != nil && v.pasteTarget.Text == "" {
+		v.focus(v.pasteTarget) // ready for Ctrl+V
+	}
 }
 
 func (v *wizardView) updateButtons() {
@@ -227,15 +237,14 @@ func (v *wizardView) startPage() fyne.CanvasObject {
 
 // --- Receive (answer side) -------------------------------------------------
 
-func (v *wizardView) pasteBox(placeholder, text string, onChange func(string)) (*widget.Entry, fyne.CanvasObject) {
+func (v *wizardView) pasteBox(placeholder, text string, lead ...fyne.CanvasObject) (*widget.Entry, fyne.CanvasObject) {
 	e := widget.NewMultiLineEntry()
 	e.SetPlaceHolder(placeholder)
 	e.Wrapping = fyne.TextWrapBreak
-	e.SetMinRowsVisible(4)
+	e.SetMinRowsVisible(3)
 	e.SetText(text)
 	v.pasteStatus = wrapLabel("")
 	v.pasteIcon = widget.NewIcon(nil)
-	e.OnChanged = onChange
 	open := widget.NewButtonWithIcon("Open image…", theme.FileImageIcon(), func() {
 		d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
 			if err != nil || r == nil {
@@ -248,8 +257,8 @@ func (v *wizardView) pasteBox(placeholder, text string, onChange func(string)) (
 		d.Show()
 	})
 	status := container.NewBorder(nil, nil, v.pasteIcon, nil, v.pasteStatus)
-	return e, container.NewVBox(e, status,
-		container.NewHBox(open, widget.NewLabel("or drop a picture or screenshot of the QR code on this window")))
+	row := append(lead, open, widget.NewLabel("or drop a picture or screenshot of the QR code on this window"))
+	return e, container.NewVBox(e, status, container.NewHBox(row...))
 }
 
 // showCheck shows a paste box's verdict.
@@ -315,7 +324,7 @@ func isImageName(n string) bool {
 }
 
 func (v *wizardView) receivePage() fyne.CanvasObject {
-	e, box := v.pasteBox("Paste the invite here (one line starting with WGP1I-)", v.m.InviteText, nil)
+	e, box := v.pasteBox("Paste the invite here (one line starting with WGP1I-)", v.m.InviteText)
 	e.OnChanged = func(s string) {
 		v.m.SetInviteText(s)
 		v.showCheck(v.m.Invite)
@@ -494,19 +503,21 @@ func (v *wizardView) sharePage() fyne.CanvasObject {
 		box.Add(widget.NewSeparator())
 		if v.m.AcceptResult == nil {
 			box.Add(widget.NewLabelWithStyle("Then paste the reply the other computer makes:", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}))
-			e, pb := v.pasteBox("Paste the reply here (one line starting with WGP1R-)", v.m.ReplyText, nil)
 			use := widget.NewButtonWithIcon("Use this reply", theme.ConfirmIcon(), v.acceptReply)
 			use.Importance = widget.HighImportance
 			v.useReply = use
+			e, pb := v.pasteBox("Paste the reply here (one line starting with WGP1R-)", v.m.ReplyText, use)
 			e.OnChanged = func(s string) {
 				v.m.SetReplyText(s)
 				v.showCheck(v.m.Reply)
 				v.updateButtons()
+				if v.m.Reply.OK {
+					v.focus(use) // a complete reply: Space takes it
+				}
 			}
 			v.pasteTarget = e
 			v.showCheck(v.m.Reply)
 			box.Add(pb)
-			box.Add(container.NewHBox(use))
 		} else {
 			box.Add(v.safetyBlock(v.m.AcceptResult))
 		}
@@ -536,6 +547,9 @@ func (v *wizardView) safetyBlock(r *control.AcceptResult) fyne.CanvasObject {
 		out.Add(v.app.warningBanner(r.Tunnel, w))
 	}
 	for _, n := range r.Notes {
+		if strings.Contains(n, "wgpunch up") {
+			continue // the wizard's next step does that
+		}
 		out.Add(wrapLabel("Note: " + n))
 	}
 	return out
@@ -698,7 +712,8 @@ func (v *wizardView) onReport(r *control.Report) {
 		v.stop()
 		v.waitIcon.Objects = []fyne.CanvasObject{widget.NewIcon(theme.NewSuccessThemedResource(theme.ConfirmIcon()))}
 		v.waitIcon.Refresh()
-		v.tips.Hide()
+		v.tips.SetText(ph.After)
+		v.tips.Show()
 		return
 	}
 	if ph.Tips != "" {

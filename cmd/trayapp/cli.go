@@ -103,7 +103,7 @@ func (c *cli) printUsage(w io.Writer) {
 }
 
 func (c *cli) printCommandUsage(w io.Writer, cmd *command) {
-	fmt.Fprintf(w, "Usage: wgpunch %s %s\n\n%s\n", cmd.name, cmd.args, cmd.summary)
+	fmt.Fprintf(w, "Usage: %s\n\n%s\n", strings.TrimSpace("wgpunch "+cmd.name+" "+cmd.args), cmd.summary)
 	if cmd.help != "" {
 		fmt.Fprintf(w, "\n%s", cmd.help)
 	}
@@ -203,7 +203,8 @@ func (c *cli) controller() (control.Controller, bool, error) {
 	if hint == "" {
 		hint = fmt.Sprintf("(socket %s); start it with: sudo systemctl start wgpunch  (or: sudo wgpunch daemon)", c.socket)
 	}
-	svc, err := control.NewService(control.ServiceOptions{Store: st, NoEngineHint: hint})
+	eng, reader := localEngine()
+	svc, err := control.NewService(control.ServiceOptions{Store: st, NoEngineHint: hint, Engine: eng, Reader: reader})
 	if err != nil {
 		return nil, true, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/wgpunch/wgpunch/internal/version"
@@ -86,13 +87,17 @@ TOKEN "-" or no TOKEN reads it from standard input.
   --json               print the report as JSON
 `,
 			run: cmdNATCheck},
-		{name: "daemon", args: "[--group G] [--no-lan]",
+		{name: "daemon", args: "[--group G] [--no-lan] [--hostname NAME] [--debug]",
 			summary: "run the privileged daemon (as root; normally started by systemd)",
 			help: `Brings up the tunnels that were up when it last stopped, serves the
 socket, and on SIGTERM/SIGINT takes tunnels down (they come back next start).
 
-  --group G  members of group G may change tunnels (default: settings, else "wgpunch")
-  --no-lan   do not announce/discover tunnel ports on the LAN (mDNS)
+  --group G        members of group G may change tunnels (default: settings,
+                   else "wgpunch")
+  --no-lan         do not announce/discover tunnel ports on the LAN (mDNS)
+  --hostname NAME  name announced on the LAN and default display name in
+                   invites (default: the host name)
+  --debug          also log LAN discovery details (or set WGPUNCH_DEBUG=1)
 `,
 			run: cmdDaemon},
 		{name: "version", args: "", summary: "print the version", run: cmdVersion},
@@ -216,7 +221,7 @@ func cmdAccept(c *cli, cmd *command, args []string) error {
 		}
 		t, err := invite.DecodeQRFile(*qr)
 		if err != nil {
-			return fmt.Errorf("%w: read QR code %s: %v; use a sharp, uncropped picture, or paste the text line instead", control.ErrInvalidInput, *qr, err)
+			return fmt.Errorf("read QR code %s: %v; use a sharp, uncropped picture, or paste the text line instead", *qr, err)
 		}
 		token = t
 	case len(tokArgs) == 0 || len(tokArgs) == 1 && tokArgs[0] == "-":
@@ -497,6 +502,8 @@ func cmdDaemon(c *cli, cmd *command, args []string) error {
 	fs := c.flags(cmd)
 	group := fs.String("group", "", "")
 	noLAN := fs.Bool("no-lan", false, "")
+	hostname := fs.String("hostname", "", "")
+	debug := fs.Bool("debug", false, "")
 	pos, err := parseArgs(cmd, fs, args)
 	if err != nil {
 		return err
@@ -511,6 +518,7 @@ func cmdDaemon(c *cli, cmd *command, args []string) error {
 	}
 	err = control.RunDaemon(ctx, control.DaemonOptions{
 		StateDir: c.stateDir, Socket: c.socket, Group: *group, NoLAN: *noLAN, Logf: logf,
+		Hostname: *hostname, Debug: *debug || os.Getenv("WGPUNCH_DEBUG") != "",
 	})
 	return err
 }

@@ -294,9 +294,9 @@ func TestBadInput(t *testing.T) {
 		code  int
 		want  []string // all must appear in stderr
 	}{
-		{"mangled invite", b, "", []string{"accept", "new", mangled}, 1, []string{"invalid input"}},
-		{"truncated invite", b, "", []string{"accept", "new", inv2[:40]}, 1, []string{"invalid input"}},
-		{"not an invite", b, "", []string{"accept", "new", "hello"}, 1, []string{"invalid input"}},
+		{"mangled invite", b, "", []string{"accept", "new", mangled}, 1, []string{"checksum", "copy and paste"}},
+		{"truncated invite", b, "", []string{"accept", "new", inv2[:40]}, 1, []string{"cut off", "copy the whole line"}},
+		{"not an invite", b, "", []string{"accept", "new", "hello"}, 1, []string{"not a WG Punch invite"}},
 		{"own invite pasted back", a, "", []string{"accept", "new", inv2}, 1, []string{"made on this machine", "wgpunch accept second"}},
 		{"accept into an existing tunnel", b, "", []string{"accept", "work", inv2}, 1, []string{"already exists", "wgpunch remove work"}},
 		{"port out of range", a, "", []string{"invite", "third", "--port", "70000"}, 2, []string{"port must be a number from 1 to 65535"}},
@@ -359,5 +359,23 @@ func TestHelpAndVersion(t *testing.T) {
 	}
 	if r := s.ok("", "help", "status"); !strings.Contains(r.stdout, "--watch") {
 		t.Errorf("help status = %q", r.stdout)
+	}
+}
+
+// TestDocsCarryUsage keeps docs/control.md's usage text in step with the CLI.
+func TestDocsCarryUsage(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/control.md")
+	if err != nil {
+		t.Skipf("docs/control.md: %v", err)
+	}
+	s := newSide(t)
+	texts := []string{s.ok("", "help").stdout}
+	for _, c := range commands {
+		texts = append(texts, s.ok("", "help", c.name).stdout)
+	}
+	for _, text := range texts {
+		if !strings.Contains(string(doc), text) {
+			t.Errorf("docs/control.md lacks this usage text (regenerate its CLI section):\n%s", text)
+		}
 	}
 }

@@ -25,6 +25,11 @@ type guiOptions struct {
 }
 
 func main() {
+	// Windows entry points (tunnel service, elevated helper) come first;
+	// platformMain may also attach the parent console, replacing os.Std*.
+	if handled, code := platformMain(os.Args[1:]); handled {
+		os.Exit(code)
+	}
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 

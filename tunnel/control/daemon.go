@@ -23,6 +23,12 @@ type DaemonOptions struct {
 	Group    string // default: settings "group", else DefaultGroup
 	// NoLAN turns off LAN discovery (mDNS).
 	NoLAN bool
+	// Hostname is the name announced on the LAN and the default display
+	// name in invites; default os.Hostname(). Lets two daemons on one host
+	// (e.g. in network namespaces) tell each other apart.
+	Hostname string
+	// Debug sends LAN discovery's debug lines to Logf too.
+	Debug bool
 	// Logf receives the daemon's log lines; never keys. nil: discard.
 	Logf func(format string, args ...any)
 }
@@ -79,7 +85,7 @@ func RunDaemon(ctx context.Context, opts DaemonOptions) error {
 	}
 	defer eng.Close()
 	wg, err := wgctrl.New()
-	var svcOpts = ServiceOptions{Store: st, Engine: eng, Logf: logf}
+	var svcOpts = ServiceOptions{Store: st, Engine: eng, Logf: logf, Hostname: opts.Hostname}
 	if err != nil {
 		logf("wgctrl: %v (status will show tunnels without counters)", err)
 	} else {
@@ -93,11 +99,11 @@ func RunDaemon(ctx context.Context, opts DaemonOptions) error {
 	if !opts.NoLAN {
 		lanCtx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		d, err := lanpeers.Start(lanCtx, lanpeers.Options{
-			Host:  svc.opts.Hostname,
-			Ports: svc.LocalTunnels,
-			Logf:  logf,
-		})
+		lo := lanpeers.Options{Host: svc.opts.Hostname, Ports: svc.LocalTunnels}
+		if opts.Debug {
+			lo.Logf = logf
+		}
+		d, err := lanpeers.Start(lanCtx, lo)
 		if err != nil {
 			logf("LAN discovery off: %v", err)
 		} else {
@@ -105,6 +111,8 @@ func RunDaemon(ctx context.Context, opts DaemonOptions) error {
 			svc.SetLAN(d)
 		}
 	}
+	// Restore before serving: once the socket answers, the tunnels that were
+	// up are up (or show why not).
 	if err := svc.RestoreUp(ctx); err != nil {
 		logf("some tunnels did not come back up: %v", err)
 	}

@@ -82,7 +82,7 @@ func (f fakeNet) PrimaryIPv4(map[string]bool) netip.Addr { return f.primary }
 
 // env is a Service on a temp store with fakes around it.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	dir    string
 	st     *store.Store
 	svc    *Service
@@ -96,7 +96,7 @@ type env struct {
 
 type envOpt func(*ServiceOptions)
 
-func newEnv(t *testing.T, withEngine bool, opts ...envOpt) *env {
+func newEnv(t testing.TB, withEngine bool, opts ...envOpt) *env {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "state")
 	st, err := store.Open(dir)
@@ -151,15 +151,19 @@ func newEnv(t *testing.T, withEngine bool, opts ...envOpt) *env {
 // snapshot returns every file in the state dir with its bytes.
 func (e *env) snapshot() map[string]string {
 	e.t.Helper()
+	return readDir(e.t, e.dir)
+}
+
+func readDir(t testing.TB, dir string) map[string]string {
 	out := map[string]string{}
-	ents, err := os.ReadDir(e.dir)
+	ents, err := os.ReadDir(dir)
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	for _, ent := range ents {
-		b, err := os.ReadFile(filepath.Join(e.dir, ent.Name()))
+		b, err := os.ReadFile(filepath.Join(dir, ent.Name()))
 		if err != nil {
-			e.t.Fatal(err)
+			t.Fatal(err)
 		}
 		out[ent.Name()] = string(b)
 	}

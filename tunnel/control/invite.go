@@ -48,11 +48,10 @@ func (s *Service) discover(ctx context.Context, reqEndpoint string, stun []strin
 	}
 	checkPort := port
 	if _, up := s.ifaceOf(self); up {
-		checkPort = 0 // the running tunnel holds the port
-		if cfgs, _ := s.loadAll(); true {
-			if p, err := s.pickPort(cfgs); err == nil {
-				checkPort = p
-			}
+		checkPort = 0 // the running tunnel holds the port: check from another
+		cfgs, _ := s.loadAll()
+		if p, err := s.pickPort(cfgs); err == nil {
+			checkPort = p
 		}
 	}
 	rep, err := s.opts.NATCheck(ctx, natcheck.Options{LocalPort: checkPort, Servers: servers, Logf: s.opts.Logf})
@@ -84,10 +83,7 @@ func (s *Service) discover(ctx context.Context, reqEndpoint string, stun []strin
 			plan.notes = append(plan.notes, fmt.Sprintf("the tunnel is up, so the NAT check ran from port %d and your NAT changes port numbers: the announced %s may be wrong; take the tunnel down (wgpunch down %s) and invite again", checkPort, pub, self))
 		}
 	}
-	plan.ep = pub
-	if rep.Verdict == natcheck.VerdictFail || rep.Verdict == natcheck.VerdictWarning {
-		plan.notes = append(plan.notes, fmt.Sprintf("NAT check: %s: %s", rep.Verdict, rep.Message))
-	}
+	plan.ep = pub // the verdict itself is in plan.nat (InviteResult.NAT)
 	return plan, nil
 }
 
@@ -239,7 +235,7 @@ func (s *Service) Invite(ctx context.Context, req InviteRequest) (*InviteResult,
 	}
 	token, err := inv.Encode()
 	if err != nil {
-		return nil, fmt.Errorf("encode invite: %w", err)
+		return nil, invalidf("cannot make the invite: %v", err)
 	}
 	qr, err := invite.QRPNG(token, QRSize)
 	if err != nil {
@@ -437,7 +433,7 @@ func (s *Service) acceptInvite(ctx context.Context, req AcceptRequest, inv *invi
 	}
 	token, err := reply.Encode()
 	if err != nil {
-		return nil, fmt.Errorf("encode reply: %w", err)
+		return nil, invalidf("cannot make the reply: %v", err)
 	}
 	qr, err := invite.QRPNG(token, QRSize)
 	if err != nil {

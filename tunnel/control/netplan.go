@@ -20,7 +20,7 @@ func (s *Service) checkPort(port uint16, self string, cfgs []*conf.Config) (note
 	}
 	for _, c := range cfgs {
 		if c.Name != self && c.Interface.ListenPort == port {
-			return "", fmt.Errorf("%w: port %d already belongs to tunnel %q on this machine; choose another port, or leave the port out and WG Punch picks a free one", ErrPortInUse, port, c.Name)
+			return "", portErrf("port %d already belongs to tunnel %q on this machine; choose another port, or leave the port out and WG Punch picks a free one", port, c.Name)
 		}
 	}
 	held := false
@@ -36,7 +36,7 @@ func (s *Service) checkPort(port uint16, self string, cfgs []*conf.Config) (note
 		if p, err := s.pickPort(cfgs); err == nil {
 			sugg = fmt.Sprintf(" (%d is free)", p)
 		}
-		return "", fmt.Errorf("%w: UDP port %d is in use by another program on this machine; choose another port%s, or leave the port out and WG Punch picks a free one", ErrPortInUse, port, sugg)
+		return "", portErrf("UDP port %d is in use by another program on this machine; choose another port%s, or leave the port out and WG Punch picks a free one", port, sugg)
 	}
 	for _, a := range s.lanPeers() {
 		if a.Port == port {
@@ -57,7 +57,7 @@ func (s *Service) pickPort(cfgs []*conf.Config) (uint16, error) {
 	}
 	p, err := ports.Pick(func(p uint16) bool { return taken[p] || !s.opts.PortFree(p) })
 	if err != nil {
-		return 0, fmt.Errorf("%w: no free UDP port found: %v", ErrPortInUse, err)
+		return 0, portErrf("no free UDP port found: %v", err)
 	}
 	return p, nil
 }

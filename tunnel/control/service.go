@@ -127,6 +127,12 @@ func NewService(opts ServiceOptions) (*Service, error) {
 		lan:      opts.LAN,
 		watchers: map[chan *Report]struct{}{},
 	}
+	if s.eng != nil {
+		// Tunnels that outlive this process (Windows services) are up.
+		for _, n := range s.eng.Running() {
+			s.up[n] = n
+		}
+	}
 	return s, nil
 }
 
@@ -172,8 +178,24 @@ func (s *Service) LocalTunnels() []ports.LocalTunnel {
 
 // ---- errors --------------------------------------------------------------
 
+// inputError is an ErrInvalidInput whose text is only the explanation.
+type inputError struct{ msg string }
+
+func (e *inputError) Error() string { return e.msg }
+func (e *inputError) Unwrap() error { return ErrInvalidInput }
+
+// portError is an ErrPortInUse whose text is only the explanation.
+type portError struct{ msg string }
+
+func (e *portError) Error() string { return e.msg }
+func (e *portError) Unwrap() error { return ErrPortInUse }
+
+func portErrf(format string, args ...any) error {
+	return &portError{msg: fmt.Sprintf(format, args...)}
+}
+
 func invalidf(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidInput}, args...)...)
+	return &inputError{msg: fmt.Sprintf(format, args...)}
 }
 
 func notFound(name string) error {
@@ -208,8 +230,8 @@ func (s *Service) loadErr(name string, err error) error {
 	}
 	var pe *conf.ParseError
 	if errors.As(err, &pe) {
-		return fmt.Errorf("%w: the config file of tunnel %q in %s is broken: %v; fix it in a text editor, or delete it with: wgpunch remove %s",
-			ErrInvalidInput, name, s.st.Dir(), pe, name)
+		return invalidf("the config file of tunnel %q in %s is broken: %v; fix it in a text editor, or delete it with: wgpunch remove %s",
+			name, s.st.Dir(), pe, name)
 	}
 	return fmt.Errorf("load tunnel %q: %w", name, err)
 }
@@ -450,7 +472,7 @@ func (s *Service) NATCheck(ctx context.Context, req NATCheckRequest) (*natcheck.
 		}
 		port = p
 	} else if !s.opts.PortFree(port) {
-		return nil, fmt.Errorf("%w: UDP port %d is busy, so the check cannot run from it; leave --port out or pick another", ErrPortInUse, port)
+		return nil, portErrf("UDP port %d is busy, so the check cannot run from it; leave --port out or pick another", port)
 	}
 	servers, err := s.stunServers(req.STUN)
 	if err != nil {
@@ -506,7 +528,7 @@ func (s *Service) upLocked(name string) error {
 		for _, c := range cfgs {
 			if c.Name != name && c.Interface.ListenPort == cfg.Interface.ListenPort {
 				if _, ok := s.ifaceOf(c.Name); ok {
-					err := fmt.Errorf("%w: tunnel %q uses port %d too and is up; give one of them another port: wgpunch set-port %s PORT", ErrPortInUse, c.Name, cfg.Interface.ListenPort, name)
+					err := portErrf("tunnel %q uses port %d too and is up; give one of them another port: wgpunch set-port %s PORT", c.Name, cfg.Interface.ListenPort, name)
 					s.setUpErr(name, err)
 					return err
 				}
@@ -517,8 +539,7 @@ func (s *Service) upLocked(name string) error {
 			if p, err := s.pickPort(cfgs); err == nil {
 				sugg = fmt.Sprintf(" (%d is free)", p)
 			}
-			err := fmt.Errorf("%w: UDP port %d of tunnel %q is used by another program; stop it or move the tunnel: wgpunch set-port %s PORT%s — the other side must then be told the new port (send a new invite)",
-				ErrPortInUse, cfg.Interface.ListenPort, name, name, sugg)
+			err := portErrf("UDP port %d of tunnel %q is used by another program; stop it or move the tunnel: wgpunch set-port %s PORT%s — the other side must then be told the new port (send a new invite)", cfg.Interface.ListenPort, name, name, sugg)
 			s.setUpErr(name, err)
 			return err
 		}

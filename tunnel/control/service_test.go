@@ -91,6 +91,10 @@ func TestExchangeLinksBothSides(t *testing.T) {
 	if !strings.HasPrefix(aAddr.String(), "10.") || aAddr.Bits() != 24 || aAddr.Addr().As4()[3] != 1 || bAddr.Addr().As4()[3] != 2 {
 		t.Errorf("addresses %s %s, want 10.x.y.1/24 and .2", aAddr, bAddr)
 	}
+	st, err := a.svc.Status(ctx, "home")
+	if err != nil || st.Tunnels[0].Peers[0].SafetyCode != acc.SafetyCode {
+		t.Errorf("status safety code %v, want %q (err %v)", st, acc.SafetyCode, err)
+	}
 	// The reply pasted again: already accepted.
 	if _, err := a.svc.Accept(ctx, AcceptRequest{Name: "home", Token: acc.Reply}); !errors.Is(err, ErrExists) {
 		t.Errorf("second Accept(reply) = %v, want ErrExists", err)
@@ -238,6 +242,10 @@ func TestBadInputChangesNothing(t *testing.T) {
 			_, err := a.svc.Invite(ctx, InviteRequest{Name: "no/slash", Endpoint: "198.51.100.1:1"})
 			return err
 		}, ErrInvalidInput, ""},
+		{"display name too long", func() error {
+			_, err := a.svc.Invite(ctx, InviteRequest{Name: "new4", Endpoint: "198.51.100.1:1", DisplayName: strings.Repeat("x", 40)})
+			return err
+		}, ErrInvalidInput, "at most"},
 		{"rename onto existing", func() error { return a.svc.Rename(ctx, "home", "other") }, ErrExists, ""},
 		{"remove missing", func() error { return a.svc.Remove(ctx, "nope") }, ErrNotFound, ""},
 		{"up without engine", func() error { return a.svc.Up(ctx, "home") }, ErrNeedDaemon, "sudo systemctl start wgpunch"},
@@ -424,8 +432,8 @@ func TestWarnings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(strings.Join(inv.Notes, " "), "symmetric NAT") {
-		t.Errorf("invite notes %q lack the NAT verdict", inv.Notes)
+	if inv.NAT == nil || inv.NAT.Verdict != natcheck.VerdictFail || inv.NAT.Message != "symmetric NAT" {
+		t.Errorf("invite result NAT %+v, want the fail verdict", inv.NAT)
 	}
 	acc, err := b.svc.Accept(ctx, AcceptRequest{Name: "work", Token: inv.Token, Endpoint: "203.0.113.9:51999"})
 	if err != nil {

@@ -51,6 +51,9 @@ var resolveRetry = 10 * time.Second
 // DNS = lines are not applied: WG Punch links machines and does not change
 // the system resolver (wg-quick would call resolvconf). Default routes
 // (AllowedIPs 0.0.0.0/0, ::/0) are configured on the peer but not routed.
+//
+// LAN subnets this side shares (cfg.Interface.Meta.LANs) are forwarded from
+// the tunnel and masqueraded; nothing else is forwarded (lanshare_linux.go).
 func New(opts Options) (Engine, error) {
 	logf := opts.Logf
 	if logf == nil {
@@ -69,6 +72,8 @@ type linuxEngine struct {
 
 	mu      sync.Mutex // guards tunnels; never held across slow work
 	tunnels map[string]*tunnel
+
+	lan lanShare // forwarding rules of shared LANs (lanshare_linux.go); under op
 }
 
 // tunnel is one running interface.
@@ -151,6 +156,7 @@ func (e *linuxEngine) watch(name string, t *tunnel) {
 	e.logf("tunnel %s: interface %s went away; tunnel is down", name, t.name)
 	e.forget(name, t)
 	t.close()
+	e.unshareLANs(t.name)
 }
 
 func (e *linuxEngine) Down(name string) error {
@@ -161,7 +167,9 @@ func (e *linuxEngine) Down(name string) error {
 		return fmt.Errorf("take tunnel %q down: it is not up", name)
 	}
 	e.forget(name, t)
-	if err := t.close(); err != nil {
+	err := t.close()
+	e.unshareLANs(t.name)
+	if err != nil {
 		return fmt.Errorf("take tunnel %q down: %w", name, err)
 	}
 	return nil
@@ -188,7 +196,9 @@ func (e *linuxEngine) Close() error {
 	var errs []error
 	for _, t := range ts {
 		errs = append(errs, t.close())
+		e.unshareLANs(t.name)
 	}
+	e.dropShareTable()
 	return errors.Join(errs...)
 }
 
@@ -233,6 +243,7 @@ func (e *linuxEngine) create(cfg *conf.Config, endpoints map[wgtypes.Key]netip.A
 	defer func() {
 		if err != nil {
 			t.close()
+			e.unshareLANs(name)
 		}
 	}()
 
@@ -321,6 +332,9 @@ func (e *linuxEngine) apply(t *tunnel, cfg *conf.Config, fresh bool, endpoints m
 		}
 	}
 	if err := e.setRoutes(link, t, cfg); err != nil {
+		return err
+	}
+	if err := e.shareLANs(t.name, cfg); err != nil {
 		return err
 	}
 

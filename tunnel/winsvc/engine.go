@@ -66,13 +66,18 @@ func (e *Engine) Up(cfg *conf.Config) (string, error) {
 	return cfg.Name, nil
 }
 
-// Down stops and deletes the tunnel's service and its encrypted config.
+// Down stops and deletes the tunnel's service and its encrypted config. A
+// tunnel without a service is already down: nothing happens (and no UAC
+// prompt appears).
 func (e *Engine) Down(name string) error {
 	if err := ValidName(name); err != nil {
 		return fmt.Errorf("take tunnel down: %w", err)
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if installed, err := e.opts.Priv.Installed(); err == nil && !slices.Contains(installed, name) {
+		return nil
+	}
 	e.opts.Logf("removing service %s%s", ServicePrefix, name)
 	if err := e.opts.Priv.Remove(name); err != nil {
 		return fmt.Errorf("take tunnel %q down: %w", name, err)

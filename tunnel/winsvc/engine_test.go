@@ -47,6 +47,13 @@ func TestEngineUpDown(t *testing.T) {
 	if diff := cmp.Diff([]string{"home"}, e.Running()); diff != "" {
 		t.Errorf("Running after Down (-want +got):\n%s", diff)
 	}
+	calls := len(scm.calls)
+	if err := e.Down("never-up"); err != nil {
+		t.Errorf("Down of a tunnel without a service = %v, want nil", err)
+	}
+	if len(scm.calls) != calls {
+		t.Errorf("Down of a tunnel without a service called %v (a needless UAC prompt)", scm.calls[calls:])
+	}
 	if err := e.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +76,7 @@ func TestEngineErrors(t *testing.T) {
 		{"reserved", func() error { _, err := e.Up(&conf.Config{Name: "NUL"}); return err }, "reserved"},
 		{"service fails", func() error { _, err := e.Up(&conf.Config{Name: "broken"}); return err }, `bring tunnel "broken" up`},
 		{"down bad name", func() error { return e.Down("") }, "tunnel name"},
-		{"down fails", func() error { return e.Down("broken") }, `take tunnel "broken" down`},
+		{"down fails", func() error { scm.installed["broken"] = nil; return e.Down("broken") }, `take tunnel "broken" down`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -79,6 +86,7 @@ func TestEngineErrors(t *testing.T) {
 			}
 		})
 	}
+	delete(scm.installed, "broken")
 	if len(e.Running()) != 0 {
 		t.Errorf("Running = %v after failures, want none", e.Running())
 	}

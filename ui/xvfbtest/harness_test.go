@@ -21,7 +21,7 @@ import (
 // lab is one test's private world: a network namespace with only loopback,
 // an X display, STUN servers on loopback, a state dir and a socket path.
 type lab struct {
-	t        *testing.T
+	t        testing.TB
 	ns       string
 	dir      string
 	stateDir string
@@ -40,7 +40,7 @@ var (
 )
 
 // binary returns WGPUNCH_BIN or builds ./cmd/trayapp once (cgo, Fyne).
-func binary(t *testing.T) string {
+func binary(t testing.TB) string {
 	if b := os.Getenv("WGPUNCH_BIN"); b != "" {
 		return b
 	}
@@ -63,7 +63,7 @@ func binary(t *testing.T) string {
 	return builtBin
 }
 
-func needTools(t *testing.T, tools ...string) {
+func needTools(t testing.TB, tools ...string) {
 	t.Helper()
 	if runtime.GOOS != "linux" {
 		t.Skip("Xvfb tests run on Linux")
@@ -79,7 +79,7 @@ func needTools(t *testing.T, tools ...string) {
 }
 
 // newLab makes the namespace, starts Xvfb and two STUN servers.
-func newLab(t *testing.T) *lab {
+func newLab(t testing.TB) *lab {
 	t.Helper()
 	l := &lab{t: t, dir: t.TempDir(), ns: fmt.Sprintf("wgp-h6-%d", os.Getpid()%100000)}
 	l.stateDir = filepath.Join(l.dir, "state")
@@ -94,24 +94,10 @@ func newLab(t *testing.T) *lab {
 
 	// STUN servers on loopback inside the namespace: the NAT check talks
 	// to nothing else.
-	var servers []string
-	for _, port := range []int{3478, 3479} {
-		addr := fmt.Sprintf("127.0.0.1:%d", port)
-		pc, err := listenInNetns(l.ns, addr)
-		if err != nil {
-			t.Fatalf("STUN server %s: %v", addr, err)
-		}
-		t.Cleanup(func() { pc.Close() })
-		go serveSTUN(pc)
-		servers = append(servers, addr)
-	}
 	if err := os.MkdirAll(l.stateDir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	settings := fmt.Sprintf(`{"stun_servers": ["%s"]}`, strings.Join(servers, `", "`))
-	if err := os.WriteFile(filepath.Join(l.stateDir, "settings.json"), []byte(settings), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	l.stun(t, l.ns, "127.0.0.1")
 
 	// A free display number :93..:99.
 	for n := 93; n < 100; n++ {
@@ -134,6 +120,27 @@ func newLab(t *testing.T) *lab {
 	})
 	l.bin = binary(t)
 	return l
+}
+
+// stun starts two STUN servers on ip (ports 3478, 3479) in namespace ns and
+// makes them the lab state dir's STUN servers.
+func (l *lab) stun(t testing.TB, ns, ip string) {
+	t.Helper()
+	var servers []string
+	for _, port := range []int{3478, 3479} {
+		addr := fmt.Sprintf("%s:%d", ip, port)
+		pc, err := listenInNetns(ns, addr)
+		if err != nil {
+			t.Fatalf("STUN server %s: %v", addr, err)
+		}
+		t.Cleanup(func() { pc.Close() })
+		go serveSTUN(pc)
+		servers = append(servers, addr)
+	}
+	settings := fmt.Sprintf(`{"stun_servers": ["%s"]}`, strings.Join(servers, `", "`))
+	if err := os.WriteFile(filepath.Join(l.stateDir, "settings.json"), []byte(settings), 0o600); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func listenInNetns(ns, addr string) (net.PacketConn, error) {
@@ -177,7 +184,7 @@ func serveSTUN(pc net.PacketConn) {
 	}
 }
 
-func run(t *testing.T, name string, args ...string) string {
+func run(t testing.TB, name string, args ...string) string {
 	t.Helper()
 	out, err := exec.Command(name, args...).CombinedOutput()
 	if err != nil {
@@ -187,7 +194,7 @@ func run(t *testing.T, name string, args ...string) string {
 }
 
 // ns_ runs a command in the namespace with the lab's environment.
-func (l *lab) ns_(t *testing.T, name string, args ...string) string {
+func (l *lab) ns_(t testing.TB, name string, args ...string) string {
 	t.Helper()
 	out, err := l.nsCmd(context.Background(), name, args...).CombinedOutput()
 	if err != nil {
@@ -213,12 +220,12 @@ func execQuiet(name string, args ...string) { _ = exec.Command(name, args...).Ru
 
 // start runs a long-lived command in the namespace, logging to a file,
 // stopped at cleanup.
-func (l *lab) start(t *testing.T, tag, name string, args ...string) *exec.Cmd {
+func (l *lab) start(t testing.TB, tag, name string, args ...string) *exec.Cmd {
 	t.Helper()
 	return l.startCmd(t, tag, l.nsCmd(context.Background(), name, args...))
 }
 
-func (l *lab) startCmd(t *testing.T, tag string, cmd *exec.Cmd) *exec.Cmd {
+func (l *lab) startCmd(t testing.TB, tag string, cmd *exec.Cmd) *exec.Cmd {
 	t.Helper()
 	logf, err := os.Create(filepath.Join(l.dir, tag+".log"))
 	if err != nil {
@@ -254,7 +261,7 @@ func tail(s string, n int) string {
 	return s
 }
 
-func (l *lab) waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
+func (l *lab) waitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {
@@ -266,7 +273,7 @@ func (l *lab) waitFor(t *testing.T, what string, d time.Duration, cond func() bo
 }
 
 // window waits for a visible window with this exact title and returns its id.
-func (l *lab) window(t *testing.T, title string, d time.Duration) string {
+func (l *lab) window(t testing.TB, title string, d time.Duration) string {
 	t.Helper()
 	var id string
 	l.waitFor(t, "window "+title, d, func() bool {
@@ -285,7 +292,7 @@ func (l *lab) window(t *testing.T, title string, d time.Duration) string {
 }
 
 // key sends keys to a window after focusing it.
-func (l *lab) key(t *testing.T, win string, keys ...string) {
+func (l *lab) key(t testing.TB, win string, keys ...string) {
 	t.Helper()
 	l.ns_(t, "xdotool", "windowfocus", "--sync", win)
 	for _, k := range keys {
@@ -294,25 +301,20 @@ func (l *lab) key(t *testing.T, win string, keys ...string) {
 	}
 }
 
-// shot screenshots the whole screen into name.png and returns its path.
-func (l *lab) shot(t *testing.T, name string) string {
+// shot screenshots the whole screen into name.png and returns its path
+// (kept in the test's temp dir only).
+func (l *lab) shot(t testing.TB, name string) string {
 	t.Helper()
 	time.Sleep(700 * time.Millisecond) // let the frame settle
 	p := filepath.Join(l.dir, name+".png")
 	l.ns_(t, "import", "-window", "root", p)
 	l.shots = append(l.shots, p)
-	if dst := os.Getenv("WGPUNCH_SHOTS"); dst != "" {
-		b, err := os.ReadFile(p)
-		if err == nil {
-			os.MkdirAll(dst, 0o755)
-			os.WriteFile(filepath.Join(dst, name+".png"), b, 0o644)
-		}
-	}
 	return p
 }
 
-// shotWindow screenshots one window.
-func (l *lab) shotWindow(t *testing.T, win, name string) string {
+// shotWindow screenshots one window; with WGPUNCH_SHOTS set it is also
+// copied there (the README's pictures).
+func (l *lab) shotWindow(t testing.TB, win, name string) string {
 	t.Helper()
 	time.Sleep(700 * time.Millisecond)
 	p := filepath.Join(l.dir, name+".png")
@@ -328,7 +330,7 @@ func (l *lab) shotWindow(t *testing.T, win, name string) string {
 }
 
 // cli runs the wgpunch CLI against the lab's state dir and socket.
-func (l *lab) cli(t *testing.T, args ...string) string {
+func (l *lab) cli(t testing.TB, args ...string) string {
 	t.Helper()
 	full := append([]string{"--state-dir", l.stateDir, "--socket", l.socket}, args...)
 	var out bytes.Buffer
@@ -341,7 +343,7 @@ func (l *lab) cli(t *testing.T, args ...string) string {
 }
 
 // app starts the GUI.
-func (l *lab) app(t *testing.T, extraEnv ...string) *exec.Cmd {
+func (l *lab) app(t testing.TB, extraEnv ...string) *exec.Cmd {
 	t.Helper()
 	l.env = append(l.env, extraEnv...)
 	return l.start(t, "wgpunch-gui", l.bin, "--state-dir", l.stateDir, "--socket", l.socket)

@@ -24,7 +24,7 @@ type side struct {
 // pair gives the lab's namespace a second machine B on a veth link
 // (10.99.0.1 <-> 10.99.0.2) and starts a daemon on each side. A's daemon
 // serves the lab's state dir and socket, so the GUI talks to it.
-func (l *lab) pair(t *testing.T) (a, b *side) {
+func (l *lab) pair(t testing.TB) (a, b *side) {
 	t.Helper()
 	bns := l.ns + "b"
 	run(t, "ip", "netns", "add", bns)
@@ -45,7 +45,7 @@ func (l *lab) pair(t *testing.T) (a, b *side) {
 	return a, b
 }
 
-func (s *side) start(t *testing.T) {
+func (s *side) start(t testing.TB) {
 	t.Helper()
 	l := s.l
 	cmd := l.nsCmdIn(s.ns, l.bin, "--state-dir", s.stateDir, "--socket", s.socket, "daemon", "--no-lan")
@@ -56,7 +56,7 @@ func (s *side) start(t *testing.T) {
 	})
 }
 
-func (s *side) cli(t *testing.T, args ...string) string {
+func (s *side) cli(t testing.TB, args ...string) string {
 	t.Helper()
 	full := append([]string{"--state-dir", s.stateDir, "--socket", s.socket}, args...)
 	out, err := s.l.nsCmdIn(s.ns, s.l.bin, full...).Output()
@@ -71,7 +71,7 @@ func (s *side) cli(t *testing.T, args ...string) string {
 }
 
 // status is the daemon's report.
-func (s *side) status(t *testing.T) *control.Report {
+func (s *side) status(t testing.TB) *control.Report {
 	t.Helper()
 	var r control.Report
 	if err := json.Unmarshal([]byte(s.cli(t, "status", "--json")), &r); err != nil {
@@ -80,7 +80,7 @@ func (s *side) status(t *testing.T) *control.Report {
 	return &r
 }
 
-func (s *side) tunnel(t *testing.T, name string) control.TunnelStatus {
+func (s *side) tunnel(t testing.TB, name string) control.TunnelStatus {
 	for _, x := range s.status(t).Tunnels {
 		if x.Name == name {
 			return x
@@ -91,13 +91,14 @@ func (s *side) tunnel(t *testing.T, name string) control.TunnelStatus {
 }
 
 // link makes tunnel name between a (inviter) and b on port, and brings
-// it up on b; up on a too when upA.
-func link(t *testing.T, a, b *side, name string, port int, upA bool) {
+// it up on b; up on a too when upA. B calls its end name+"-b": wireguard-go's
+// control sockets in /var/run/wireguard are shared by all namespaces.
+func link(t testing.TB, a, b *side, name string, port int, upA bool) {
 	t.Helper()
 	inv := a.cli(t, "invite", name, "--port", fmt.Sprint(port), "--endpoint", fmt.Sprintf("%s:%d", a.addr, port), "--name", "Office")
-	reply := b.cli(t, "accept", name, inv, "--port", fmt.Sprint(port), "--endpoint", fmt.Sprintf("%s:%d", b.addr, port), "--name", "Home")
+	reply := b.cli(t, "accept", name+"-b", inv, "--port", fmt.Sprint(port), "--endpoint", fmt.Sprintf("%s:%d", b.addr, port), "--name", "Home")
 	a.cli(t, "accept", name, reply)
-	b.cli(t, "up", name)
+	b.cli(t, "up", name+"-b")
 	if upA {
 		a.cli(t, "up", name)
 	}

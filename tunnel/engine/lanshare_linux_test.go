@@ -1,0 +1,401 @@
+package engine
+
+import (
+	"net/netip"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/nftables"
+	"github.com/google/nftables/expr"
+
+	"github.com/wgpunch/wgpunch/tunnel/conf"
+)
+
+// guardEnv shortens guardInterval in an engine child.
+const guardEnv = "H9_ENGINE_CHILD_GUARD_INTERVAL"
+
+func init() {
+	if d, err := time.ParseDuration(os.Getenv(guardEnv)); err == nil {
+		guardInterval = d
+	}
+}
+
+func TestSharedLANs(t *testing.T) {
+	pp := func(ss ...string) []netip.Prefix {
+		var out []netip.Prefix
+		for _, s := range ss {
+			out = append(out, netip.MustParsePrefix(s))
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name string
+		in   []netip.Prefix
+		want []netip.Prefix
+	}{
+		{"none", nil, nil},
+		{"masked", pp("192.168.77.9/24", "fd77::5/64"), pp("192.168.77.0/24", "fd77::/64")},
+		{"repeats", pp("192.168.77.0/24", "192.168.77.1/24"), pp("192.168.77.0/24")},
+		{"default routes dropped", pp("0.0.0.0/0", "::/0", "10.1.0.0/16"), pp("10.1.0.0/16")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := &conf.Config{Name: "x", Interface: conf.Interface{Meta: conf.InterfaceMeta{LANs: tc.in}}}
+			got := sharedLANs(cfg, t.Logf)
+			if diff := cmp.Diff(tc.want, got, cmp.Comparer(func(a, b netip.Prefix) bool { return a == b })); diff != "" {
+				t.Errorf("sharedLANs (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestMatchDaddr(t *testing.T) {
+	for _, tc := range []struct {
+		lan       string
+		proto     byte
+		off, n    uint32
+		mask, net []byte
+	}{
+		{"192.168.77.0/24", 2, 16, 4, []byte{255, 255, 255, 0}, []byte{192, 168, 77, 0}},
+		{"10.0.0.0/9", 2, 16, 4, []byte{255, 128, 0, 0}, []byte{10, 0, 0, 0}},
+		{"192.168.1.7/32", 2, 16, 4, []byte{255, 255, 255, 255}, []byte{192, 168, 1, 7}},
+		{"fd77::/64", 10, 24, 16, append(slices.Repeat([]byte{255}, 8), make([]byte, 8)...), netip.MustParseAddr("fd77::").AsSlice()},
+	} {
+		t.Run(tc.lan, func(t *testing.T) {
+			ex := matchDaddr(netip.MustParsePrefix(tc.lan))
+			want := []expr.Any{
+				&expr.Meta{Key: expr.MetaKeyNFPROTO, Register: 1},
+				&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{tc.proto}},
+				&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: tc.off, Len: tc.n},
+				&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: tc.n, Mask: tc.mask, Xor: make([]byte, tc.n)},
+				&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: tc.net},
+			}
+			if diff := cmp.Diff(want, ex); diff != "" {
+				t.Errorf("matchDaddr (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestDropPolicies(t *testing.T) {
+	drop, accept := nftables.ChainPolicyDrop, nftables.ChainPolicyAccept
+	ip := &nftables.Table{Name: "filter", Family: nftables.TableFamilyIPv4}
+	fw := &nftables.Table{Name: "firewalld", Family: nftables.TableFamilyINet}
+	ours := shareTable
+	chains := []*nftables.Chain{
+		{Name: "FORWARD", Table: ip, Hooknum: nftables.ChainHookForward, Policy: &drop},
+		{Name: "INPUT", Table: ip, Hooknum: nftables.ChainHookInput, Policy: &drop},
+		{Name: "filter_FORWARD", Table: fw, Hooknum: nftables.ChainHookForward, Policy: &drop},
+		{Name: "open", Table: fw, Hooknum: nftables.ChainHookForward, Policy: &accept},
+		{Name: "regular", Table: fw},
+		{Name: "fwd-x", Table: ours, Hooknum: nftables.ChainHookForward, Policy: &drop},
+	}
+	got := dropPolicies(chains, "wgp0", []netip.Prefix{netip.MustParsePrefix("192.168.77.0/24")})
+	if len(got) != 2 {
+		t.Fatalf("got %d warnings, want 2 (ip filter FORWARD, inet firewalld filter_FORWARD):\n%s", len(got), strings.Join(got, "\n"))
+	}
+	for i, want := range [][]string{
+		{`"FORWARD" in table ip filter`, "192.168.77.0/24", "iptables -I FORWARD -i wgp0 -j ACCEPT", "ufw route allow in on wgp0"},
+		{`"filter_FORWARD" in table inet firewalld`, `nft insert rule inet firewalld filter_FORWARD iifname "wgp0" accept`},
+	} {
+		for _, w := range want {
+			if !strings.Contains(got[i], w) {
+				t.Errorf("warning %d lacks %q:\n%s", i, w, got[i])
+			}
+		}
+	}
+}
+
+// nsNFT opens nftables inside namespace ns.
+func nsNFT(t *testing.T, ns string) *nftables.Conn {
+	t.Helper()
+	f, err := os.Open("/run/netns/" + ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	c, err := nftables.New(nftables.WithNetNSFd(int(f.Fd())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// shareChains lists the chains of our table in ns, nil if there is no table.
+func shareChains(t *testing.T, c *nftables.Conn) []string {
+	t.Helper()
+	tables, err := c.ListTablesOfFamily(nftables.TableFamilyINet)
+	if err != nil {
+		t.Fatalf("list nftables tables: %v", err)
+	}
+	if !slices.ContainsFunc(tables, func(tb *nftables.Table) bool { return tb.Name == ShareTable }) {
+		return nil
+	}
+	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyINet)
+	if err != nil {
+		t.Fatalf("list nftables chains: %v", err)
+	}
+	out := []string{}
+	for _, ch := range chains {
+		if ch.Table.Name == ShareTable {
+			out = append(out, ch.Name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// dropped returns the packet count of the drop rule in fwd-IFNAME.
+func dropped(t *testing.T, c *nftables.Conn, ifname string) uint64 {
+	t.Helper()
+	rules, err := c.GetRules(shareTable, &nftables.Chain{Name: "fwd-" + ifname, Table: shareTable})
+	if err != nil {
+		t.Fatalf("rules of fwd-%s: %v", ifname, err)
+	}
+	for _, r := range rules {
+		for _, e := range r.Exprs {
+			if ctr, ok := e.(*expr.Counter); ok {
+				return ctr.Packets
+			}
+		}
+	}
+	t.Fatalf("fwd-%s has no counter rule", ifname)
+	return 0
+}
+
+func sysctl(t *testing.T, ns, path string) string {
+	t.Helper()
+	return strings.TrimSpace(run(t, "ip", "netns", "exec", ns, "cat", path))
+}
+
+func setSysctl(t *testing.T, ns, path, v string) {
+	t.Helper()
+	run(t, "ip", "netns", "exec", ns, "sh", "-c", "echo "+v+" > "+path)
+}
+
+// veth joins namespace a (address aAddr on aName) to a new namespace b
+// (bAddr on eth0), deleted at cleanup.
+func nsLAN(t *testing.T, a, aName, aAddr, b string, bAddrs ...string) {
+	t.Helper()
+	exec.Command("ip", "netns", "del", b).Run()
+	run(t, "ip", "netns", "add", b)
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", b).Run() })
+	run(t, "ip", "-n", b, "link", "set", "lo", "up")
+	run(t, "ip", "-n", a, "link", "add", aName, "type", "veth", "peer", "name", "eth0", "netns", b)
+	for _, ad := range strings.Split(aAddr, ",") {
+		run(t, "ip", "-n", a, "addr", "add", ad, "dev", aName, "nodad")
+	}
+	for _, ad := range bAddrs {
+		run(t, "ip", "-n", b, "addr", "add", ad, "dev", "eth0", "nodad")
+	}
+	run(t, "ip", "-n", a, "link", "set", aName, "up")
+	run(t, "ip", "-n", b, "link", "set", "eth0", "up")
+}
+
+func pingOK(t *testing.T, ns string, args ...string) (string, bool) {
+	t.Helper()
+	out, err := exec.Command("ip", append([]string{"netns", "exec", ns, "ping", "-c", "2", "-i", "0.2", "-W", "1"}, args...)...).CombinedOutput()
+	return string(out), err == nil && strings.Contains(string(out), " 0% packet loss")
+}
+
+// TestShareLAN: office A shares its LAN 192.168.77.0/24 (and fd77::/64)
+// where a printer sits that has no route back to the tunnel; office B pings
+// and connects to it through the tunnel. A's other LAN, whose host would
+// answer (its default route is A), stays unreachable. Down removes the
+// rules and restores forwarding.
+func TestShareLAN(t *testing.T) {
+	needNetAdmin(t)
+	if _, err := exec.LookPath("nc"); err != nil {
+		t.Skip("needs nc (netcat-openbsd)")
+	}
+	nsPair(t, "h9-a", "h9-b", "10.99.91")
+	nsLAN(t, "h9-a", "lan0", "192.168.77.1/24,fd77::1/64", "h9-p", "192.168.77.50/24", "fd77::50/64")
+	nsLAN(t, "h9-a", "lan1", "192.168.88.1/24", "h9-o", "192.168.88.50/24")
+	run(t, "ip", "-n", "h9-o", "route", "add", "default", "via", "192.168.88.1")
+	for _, p := range forwardingPaths {
+		setSysctl(t, "h9-a", p, "0")
+	}
+	// The printer has no route to the tunnel: only masquerading lets it answer.
+	if out, err := exec.Command("ip", "-n", "h9-p", "route", "get", "10.99.92.2").CombinedOutput(); err == nil {
+		t.Fatalf("printer namespace routes to the tunnel subnet; the test would prove nothing:\n%s", out)
+	}
+
+	a := newSide(t, "h9-a", "h9a0", 51991, "10.99.92.1/24", "10.99.91.1")
+	b := newSide(t, "h9-b", "h9b0", 51992, "10.99.92.2/24", "10.99.91.2")
+	a.addr6 = netip.MustParsePrefix("fd92::1/64")
+	b.addr6 = netip.MustParsePrefix("fd92::2/64")
+	cfgA := a.config(b, 5)
+	cfgA.Interface.Meta.LANs = []netip.Prefix{netip.MustParsePrefix("192.168.77.0/24"), netip.MustParsePrefix("fd77::/64")}
+	// B asks for more than A shares: A's other LAN too.
+	cfgB := b.config(a, 5, "192.168.77.0/24", "fd77::/64", "192.168.88.0/24")
+
+	ca, ans := startChild(t, a.ns, cfgA)
+	mustUp(t, ca, ans, a.ifname)
+	cb, ans := startChild(t, b.ns, cfgB)
+	mustUp(t, cb, ans, b.ifname)
+	handshakeWithin(t, a.ifname, 10*time.Second)
+
+	nft := nsNFT(t, "h9-a")
+	if diff := cmp.Diff([]string{"fwd-h9a0", "nat-h9a0"}, shareChains(t, nft)); diff != "" {
+		t.Errorf("chains in table inet %s (-want +got):\n%s", ShareTable, diff)
+	}
+	for i, p := range forwardingPaths {
+		if got := sysctl(t, "h9-a", p); got != "1" {
+			t.Errorf("%s forwarding (%s) = %s while sharing, want 1", familyName(i), p, got)
+		}
+	}
+
+	if out, ok := pingOK(t, "h9-b", "192.168.77.50"); !ok {
+		t.Errorf("B cannot ping the printer on A's shared LAN:\n%s\nengine A:\n%s", out, ca.stderr)
+	}
+	if out, ok := pingOK(t, "h9-b", "-6", "fd77::50"); !ok {
+		t.Errorf("B cannot ping the printer's IPv6 address on A's shared LAN:\n%s", out)
+	}
+	nc := exec.Command("ip", "netns", "exec", "h9-p", "nc", "-l", "-k", "192.168.77.50", "9100")
+	if err := nc.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Process.Kill(); nc.Wait() })
+	var tcpErr error
+	var tcpOut []byte
+	for i := 0; i < 20; i++ { // the listener takes a moment to start
+		tcpOut, tcpErr = exec.Command("ip", "netns", "exec", "h9-b", "nc", "-z", "-w", "2", "192.168.77.50", "9100").CombinedOutput()
+		if tcpErr == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if tcpErr != nil {
+		t.Errorf("B cannot open a TCP connection to the printer (192.168.77.50:9100): %v\n%s", tcpErr, tcpOut)
+	}
+
+	before := dropped(t, nft, "h9a0")
+	if out, ok := pingOK(t, "h9-b", "192.168.88.50"); ok || strings.Contains(out, "bytes from") {
+		t.Errorf("B reached 192.168.88.50 on A's LAN that A does not share:\n%s", out)
+	}
+	if d := dropped(t, nft, "h9a0") - before; d < 2 {
+		t.Errorf("the drop rule counted %d packets of B's pings to the unshared LAN, want >= 2", d)
+	}
+
+	// A second tunnel on A shares independently.
+	k2 := newSide(t, "h9-a", "h9a1", 51993, "10.99.93.1/24", "10.99.91.1")
+	cfg2 := k2.config(newSide(t, "h9-x", "x", 1, "10.99.93.2/24", ""), 0)
+	cfg2.Peers[0].Endpoint = conf.Endpoint{}
+	cfg2.Interface.Meta.LANs = []netip.Prefix{netip.MustParsePrefix("192.168.77.0/24")}
+	if ans := ca.send("apply " + writeConfig(t, cfg2)); ans != "up h9a1" {
+		t.Fatalf("second tunnel: %q\n%s", ans, ca.stderr)
+	}
+	if diff := cmp.Diff([]string{"fwd-h9a0", "fwd-h9a1", "nat-h9a0", "nat-h9a1"}, shareChains(t, nft)); diff != "" {
+		t.Errorf("chains with two sharing tunnels (-want +got):\n%s", diff)
+	}
+	if ans := ca.send("down h9a0"); ans != "down ok" {
+		t.Fatalf("down h9a0: %q", ans)
+	}
+	if diff := cmp.Diff([]string{"fwd-h9a1", "nat-h9a1"}, shareChains(t, nft)); diff != "" {
+		t.Errorf("chains after the first tunnel went down (-want +got):\n%s", diff)
+	}
+	if got := sysctl(t, "h9-a", forwardingPaths[0]); got != "1" {
+		t.Errorf("IPv4 forwarding = %s while the second tunnel still shares, want 1", got)
+	}
+	if got := sysctl(t, "h9-a", forwardingPaths[1]); got != "0" {
+		t.Errorf("IPv6 forwarding = %s after the only IPv6-sharing tunnel went down, want 0 (restored)", got)
+	}
+	if ans := ca.send("down h9a1"); ans != "down ok" {
+		t.Fatalf("down h9a1: %q", ans)
+	}
+	if got := shareChains(t, nft); got != nil {
+		t.Errorf("table inet %s still there after every tunnel went down; chains %v", ShareTable, got)
+	}
+	for i, p := range forwardingPaths {
+		if got := sysctl(t, "h9-a", p); got != "0" {
+			t.Errorf("%s forwarding = %s after down, want 0 (restored)", familyName(i), got)
+		}
+	}
+}
+
+// TestShareLANKeepsForwarding: forwarding that was already on stays on after
+// down; a FORWARD chain with policy drop elsewhere gets a warning, not a
+// failure; Close removes the table.
+func TestShareLANKeepsForwarding(t *testing.T) {
+	needNetAdmin(t)
+	nsPair(t, "h9-c", "h9-d", "10.99.94")
+	setSysctl(t, "h9-c", forwardingPaths[0], "1")
+	setSysctl(t, "h9-c", forwardingPaths[1], "0")
+
+	// What iptables-nft leaves after `iptables -P FORWARD DROP` (docker, ufw).
+	nft := nsNFT(t, "h9-c")
+	filter := nft.AddTable(&nftables.Table{Name: "filter", Family: nftables.TableFamilyIPv4})
+	nft.AddChain(&nftables.Chain{Name: "FORWARD", Table: filter, Type: nftables.ChainTypeFilter,
+		Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter, Policy: policyRef(nftables.ChainPolicyDrop)})
+	if err := nft.Flush(); err != nil {
+		t.Fatalf("add ip filter FORWARD: %v", err)
+	}
+
+	c := newSide(t, "h9-c", "h9c0", 51994, "10.99.95.1/24", "10.99.94.1")
+	d := newSide(t, "h9-d", "h9d0", 51995, "10.99.95.2/24", "10.99.94.2")
+	cfg := c.config(d, 5)
+	cfg.Interface.Meta.LANs = []netip.Prefix{netip.MustParsePrefix("10.99.94.0/24")}
+	cc, ans := startChild(t, c.ns, cfg, guardEnv+"=100ms")
+	mustUp(t, cc, ans, c.ifname)
+	// A tunnel that shares nothing gets the drop chain only.
+	other := newSide(t, "h9-c", "h9c1", 51996, "10.99.96.1/24", "10.99.94.1").config(newSide(t, "h9-x", "x", 1, "10.99.96.2/24", ""), 0)
+	other.Peers[0].Endpoint = conf.Endpoint{}
+	if ans := cc.send("apply " + writeConfig(t, other)); ans != "up h9c1" {
+		t.Fatalf("second tunnel: %q\n%s", ans, cc.stderr)
+	}
+	if diff := cmp.Diff([]string{"fwd-h9c0", "fwd-h9c1", "nat-h9c0"}, shareChains(t, nft)); diff != "" {
+		t.Errorf("chains (-want +got):\n%s", diff)
+	}
+	if got := sysctl(t, "h9-c", forwardingPaths[1]); got != "0" {
+		t.Errorf("IPv6 forwarding = %s with only an IPv4 LAN shared, want 0", got)
+	}
+	// Someone flushes our table (nftables.service restart): the engine
+	// puts the rules back.
+	nft.DelTable(shareTable)
+	if err := nft.Flush(); err != nil {
+		t.Fatalf("delete table: %v", err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		got := shareChains(t, nft)
+		if slices.Equal(got, []string{"fwd-h9c0", "fwd-h9c1", "nat-h9c0"}) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("rules not restored 5 s after the table was deleted from outside; chains %v\n%s", got, cc.stderr)
+		}
+	}
+	if w := cc.stderr.String(); !strings.Contains(w, `"FORWARD" in table ip filter drops forwarded packets`) || !strings.Contains(w, "iptables -I FORWARD -i h9c0 -j ACCEPT") {
+		t.Errorf("no warning about ip filter FORWARD policy drop in the engine log:\n%s", w)
+	}
+	// Re-applied without LANs: the masquerade chain goes, the drop stays.
+	cfg.Interface.Meta.LANs = nil
+	if ans := cc.send("apply " + writeConfig(t, cfg)); ans != "up h9c0" {
+		t.Fatalf("re-apply without LANs: %q\n%s", ans, cc.stderr)
+	}
+	if diff := cmp.Diff([]string{"fwd-h9c0", "fwd-h9c1"}, shareChains(t, nft)); diff != "" {
+		t.Errorf("chains after sharing stopped (-want +got):\n%s", diff)
+	}
+	if ans := cc.send("down h9c0"); ans != "down ok" {
+		t.Fatalf("down: %q", ans)
+	}
+	if diff := cmp.Diff([]string{"fwd-h9c1"}, shareChains(t, nft)); diff != "" {
+		t.Errorf("chains after down (-want +got):\n%s", diff)
+	}
+	if got := sysctl(t, "h9-c", forwardingPaths[0]); got != "1" {
+		t.Errorf("IPv4 forwarding = %s after down, want 1 (it was on before)", got)
+	}
+	if err := cc.stop(); err != nil {
+		t.Fatalf("engine close: %v\n%s", err, cc.stderr)
+	}
+	if got := shareChains(t, nft); got != nil {
+		t.Errorf("table inet %s still there after Close; chains %v", ShareTable, got)
+	}
+	// The other firewall's table is not ours to touch.
+	if _, err := nft.ListTableOfFamily("filter", nftables.TableFamilyIPv4); err != nil {
+		t.Errorf("table ip filter is gone: %v", err)
+	}
+}
