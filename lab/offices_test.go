@@ -156,11 +156,39 @@ func TestWGPunchOffices(t *testing.T) {
 				t.Errorf("uid 65534: wgpunch %s: stderr %q, want it to say permission denied", strings.Join(cmd, " "), stderr)
 			}
 		}
+		// Reading is fine; the private key is not.
+		if out, stderr, err := a.WGPAs("status", "--json"); err != nil || !strings.Contains(out, `"tunnels"`) {
+			t.Errorf("uid 65534: status --json: %v %q %q, want it to work", err, out, stderr)
+		}
+		out, stderr, err := a.WGPAs("export", name, "--private-key")
+		if err == nil || strings.Contains(out, "PrivateKey") || !strings.Contains(strings.ToLower(stderr), "permission denied") {
+			t.Errorf("uid 65534: export --private-key: err %v, stdout has a key: %v, stderr %q; want permission denied", err, strings.Contains(out, "PrivateKey"), stderr)
+		}
 		if st := a.TunnelStatus(name); !st.Up || len(st.Peers) != 1 {
 			t.Errorf("after refused commands: up=%v peers=%d, want still up with its peer", st.Up, len(st.Peers))
 		}
 		if !a.Ping(res.BAddr) {
 			t.Error("tunnel stopped working after refused commands")
+		}
+
+		// A member of group wgpunch may. The group exists only in a1's
+		// private mount namespace: /etc/group is bind-mounted there.
+		group, err := os.ReadFile("/etc/group")
+		if err != nil {
+			t.Fatal(err)
+		}
+		groupFile := filepath.Join(a.Dir, "group")
+		if err := os.WriteFile(groupFile, append(group, "wgpunch:x:4242:\n"...), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		a.Must("mount", "--bind", groupFile, "/etc/group")
+		for _, cmd := range []string{"down", "up"} {
+			if _, _, err := a.WGPAsMember(4242, cmd, name); err != nil {
+				t.Errorf("member of group wgpunch: %v", err)
+			}
+		}
+		if _, err := a.WaitPing(res.BAddr, connectBound); err != nil {
+			t.Errorf("after down and up by a group member: %v", err)
 		}
 	})
 

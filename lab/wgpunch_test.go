@@ -193,6 +193,12 @@ func (h *Host) WGPAs(args ...string) (stdout, stderr string, err error) {
 	return h.wgp([]string{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"}, args...)
 }
 
+// WGPAsMember runs `wgpunch ...` on h as uid/gid 4243 with supplementary
+// group gid (a member of the group allowed to change tunnels).
+func (h *Host) WGPAsMember(gid int, args ...string) (stdout, stderr string, err error) {
+	return h.wgp([]string{"setpriv", "--reuid=4243", "--regid=4243", fmt.Sprintf("--groups=%d", gid), "--"}, args...)
+}
+
 func (h *Host) wgp(prefix []string, args ...string) (stdout, stderr string, err error) {
 	bin := needWGPunch(h.lab.t)
 	// --state-dir too: should the daemon not answer, the CLI then works on

@@ -353,7 +353,7 @@ func (e *linuxEngine) holdForwarding(f int, ifname string) error {
 	if len(fw.users) == 0 {
 		old, err := os.ReadFile(forwardingPaths[f])
 		if err != nil {
-			return fmt.Errorf("read %s: %w", forwardingPaths[f], err)
+			return fmt.Errorf("read %s forwarding setting: %w", familyName(f), err)
 		}
 		fw.old = strings.TrimSpace(string(old))
 		fw.changed = false

@@ -19,9 +19,15 @@ import (
 // guardEnv shortens guardInterval in an engine child.
 const guardEnv = "H9_ENGINE_CHILD_GUARD_INTERVAL"
 
+// forwardEnv points an engine child's IPv4 forwarding switch elsewhere.
+const forwardEnv = "H9_ENGINE_CHILD_IPV4_FORWARD"
+
 func init() {
 	if d, err := time.ParseDuration(os.Getenv(guardEnv)); err == nil {
 		guardInterval = d
+	}
+	if p := os.Getenv(forwardEnv); p != "" {
+		forwardingPaths[0] = p
 	}
 }
 
@@ -125,6 +131,20 @@ func nsNFT(t *testing.T, ns string) *nftables.Conn {
 	return c
 }
 
+// needNFT skips unless nftables with NAT works in namespace ns (a container
+// kernel may lack nf_tables).
+func needNFT(t *testing.T, ns string) {
+	t.Helper()
+	c := nsNFT(t, ns)
+	tb := c.AddTable(&nftables.Table{Name: "h9probe", Family: nftables.TableFamilyINet})
+	c.AddChain(&nftables.Chain{Name: "p", Table: tb, Type: nftables.ChainTypeNAT,
+		Hooknum: nftables.ChainHookPostrouting, Priority: nftables.ChainPriorityNATSource})
+	c.DelTable(tb)
+	if err := c.Flush(); err != nil {
+		t.Skipf("needs nftables with NAT in the kernel (nf_tables, nft_chain_nat): %v", err)
+	}
+}
+
 // shareChains lists the chains of our table in ns, nil if there is no table.
 func shareChains(t *testing.T, c *nftables.Conn) []string {
 	t.Helper()
@@ -213,6 +233,7 @@ func TestShareLAN(t *testing.T) {
 		t.Skip("needs nc (netcat-openbsd)")
 	}
 	nsPair(t, "h9-a", "h9-b", "10.99.91")
+	needNFT(t, "h9-a")
 	nsLAN(t, "h9-a", "lan0", "192.168.77.1/24,fd77::1/64", "h9-p", "192.168.77.50/24", "fd77::50/64")
 	nsLAN(t, "h9-a", "lan1", "192.168.88.1/24", "h9-o", "192.168.88.50/24")
 	run(t, "ip", "-n", "h9-o", "route", "add", "default", "via", "192.168.88.1")
@@ -323,6 +344,7 @@ func TestShareLAN(t *testing.T) {
 func TestShareLANKeepsForwarding(t *testing.T) {
 	needNetAdmin(t)
 	nsPair(t, "h9-c", "h9-d", "10.99.94")
+	needNFT(t, "h9-c")
 	setSysctl(t, "h9-c", forwardingPaths[0], "1")
 	setSysctl(t, "h9-c", forwardingPaths[1], "0")
 
@@ -397,5 +419,29 @@ func TestShareLANKeepsForwarding(t *testing.T) {
 	// The other firewall's table is not ours to touch.
 	if _, err := nft.ListTableOfFamily("filter", nftables.TableFamilyIPv4); err != nil {
 		t.Errorf("table ip filter is gone: %v", err)
+	}
+}
+
+// TestShareLANForwardingFails: when forwarding cannot be turned on, Up fails
+// with a clear error and leaves no interface and no rules behind.
+func TestShareLANForwardingFails(t *testing.T) {
+	needNetAdmin(t)
+	nsPair(t, "h9-e", "h9-f", "10.99.97")
+	needNFT(t, "h9-e")
+	e := newSide(t, "h9-e", "h9e0", 51997, "10.99.98.1/24", "10.99.97.1")
+	f := newSide(t, "h9-f", "h9f0", 51998, "10.99.98.2/24", "10.99.97.2")
+	cfg := e.config(f, 5)
+	cfg.Interface.Meta.LANs = []netip.Prefix{netip.MustParsePrefix("192.168.77.0/24")}
+	// A directory cannot be read or written as a sysctl file.
+	ce, ans := startChild(t, e.ns, cfg, forwardEnv+"="+t.TempDir())
+	t.Logf("engine answered: %s", ans)
+	for _, want := range []string{"err ", "share LAN 192.168.77.0/24", "IPv4 forwarding"} {
+		if !strings.Contains(ans, want) {
+			t.Errorf("Up with forwarding that cannot be turned on answered %q, want it to contain %q\n%s", ans, want, ce.stderr)
+		}
+	}
+	linkGone(t, e.ns, e.ifname)
+	if got := shareChains(t, nsNFT(t, "h9-e")); got != nil {
+		t.Errorf("table inet %s left behind after the failed Up; chains %v", ShareTable, got)
 	}
 }
