@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -165,7 +166,6 @@ func TestWGPunchNAT(t *testing.T) {
 		// must not pick 51820 although the port is free on a2 itself.
 		// LAN announcements of changes go out within ~2 s; wait for a2 to
 		// have heard a1's.
-		var r2 *linkResult
 		d, err := waitFor(20*time.Second, 500*time.Millisecond, func() (bool, string) {
 			if _, _, err := a2.WGP("invite", "probe", "--stun", stunServers); err != nil {
 				return false, err.Error()
@@ -178,7 +178,7 @@ func TestWGPunchNAT(t *testing.T) {
 			t.Fatalf("a2 would reuse a1's port: %v", err)
 		}
 		t.Logf("a2 avoids a1's port %v after the exchange", d.Round(time.Millisecond))
-		r2 = Link(t, a2, b1, "office2", linkOpts{}, linkOpts{})
+		r2 := Link(t, a2, b1, "office2", linkOpts{}, linkOpts{})
 		t.Logf("a2 got port %d, b1's second tunnel port %d", r2.APort, r2.BPort)
 		if r2.APort == res.APort {
 			t.Errorf("a2's tunnel got port %d, the same as a1's behind the same NAT", r2.APort)
@@ -294,6 +294,46 @@ func TestWGPunchNAT(t *testing.T) {
 		}
 	})
 
+	t.Run("shared office LAN", func(t *testing.T) {
+		// a1 shares its office LAN: b1 reaches a2 (which knows nothing of
+		// the tunnel) through a1, which forwards and masquerades.
+		out, _, err := a1.WGP("invite", "share", "--lan", oa.LANNet, "--stun", stunServers)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stderr string
+		out, stderr, err = b1.WGP("accept", "share", tokenLine(out), "--stun", stunServers)
+		if err != nil {
+			t.Fatalf("%v %s", err, stderr)
+		}
+		if _, _, err := a1.WGP("accept", "share", tokenLine(out)); err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			a1.WGP("remove", "share", "--yes")
+			b1.WGP("remove", "share", "--yes")
+		}()
+		if p := b1.TunnelStatus("share").Peers[0]; !slices.Contains(p.AllowedIPs, oa.LANNet) {
+			t.Fatalf("b1's peer allowed_ips %v lack the shared %s", p.AllowedIPs, oa.LANNet)
+		}
+		fwdBefore := strings.TrimSpace(a1.Must("cat", "/proc/sys/net/ipv4/ip_forward"))
+		a1.MustWGP("up", "share")
+		b1.MustWGP("up", "share")
+		if _, err := b1.WaitPing(a2.Addr, connectBound); err != nil {
+			t.Fatalf("b1 cannot reach a2 on a1's shared LAN: %v", err)
+		}
+		if err := TCPTransfer(b1, a2, a2.Addr, 5201, 256<<10); err != nil {
+			t.Error(err)
+		}
+		a1.MustWGP("down", "share")
+		if got := strings.TrimSpace(a1.Must("cat", "/proc/sys/net/ipv4/ip_forward")); got != fwdBefore {
+			t.Errorf("a1 ip_forward is %s after the sharing tunnel went down, was %s", got, fwdBefore)
+		}
+		if out, _ := a1.Run("nft", "list", "ruleset"); strings.Contains(out, "share") {
+			t.Errorf("nftables rules for the tunnel left after down:\n%s", out)
+		}
+	})
+
 	t.Run("dynamic DNS name as endpoint", func(t *testing.T) {
 		// b1 resolves d1's name through its own /etc/hosts (a bind mount
 		// in b1's private mount namespace; nothing outside changes).
@@ -326,7 +366,7 @@ func TestWGPunchNAT(t *testing.T) {
 		if err := os.WriteFile(hosts, []byte("127.0.0.1 localhost\n"+newAddr+" "+dyn+"\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		d, err := d1.WaitPing(r.BAddr, 90*time.Second)
+		d, err := d1.WaitPing(r.BAddr, 240*time.Second)
 		if err != nil {
 			t.Fatalf("after the address change: %v (b1 sends to %q)", err, b1.TunnelStatus("dyn").Peers[0].Endpoint)
 		}

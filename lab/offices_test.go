@@ -146,7 +146,7 @@ func TestWGPunchOffices(t *testing.T) {
 		}
 	})
 
-	t.Run("unprivileged user cannot change tunnels", func(t *testing.T) {
+	t.Run("only root and group members change tunnels", func(t *testing.T) {
 		for _, cmd := range [][]string{{"down", name}, {"up", name}, {"remove", name, "--yes"}} {
 			_, stderr, err := a.WGPAs(cmd...)
 			if err == nil {
@@ -189,6 +189,13 @@ func TestWGPunchOffices(t *testing.T) {
 		}
 		if _, err := a.WaitPing(res.BAddr, connectBound); err != nil {
 			t.Errorf("after down and up by a group member: %v", err)
+		}
+		// Now that the group exists, a non-member is still refused.
+		if _, stderr, err := a.WGPAs("down", name); err == nil || !strings.Contains(strings.ToLower(stderr), "permission denied") {
+			t.Errorf("uid 65534 with group wgpunch existing: down: err %v stderr %q, want permission denied", err, stderr)
+		}
+		if !a.TunnelStatus(name).Up {
+			t.Error("a non-member took the tunnel down")
 		}
 	})
 

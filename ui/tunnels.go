@@ -181,7 +181,9 @@ func (a *App) warningBanner(tunnel string, w control.Warning) fyne.CanvasObject 
 	var fix fyne.CanvasObject
 	if w.FixPort != 0 {
 		port := w.FixPort
-		fix = widget.NewButton(fmt.Sprintf("Use port %d", port), func() { a.setPort(tunnel, port) })
+		b := widget.NewButton(fmt.Sprintf("Use port %d", port), func() { a.setPort(tunnel, port) })
+		b.Importance = widget.HighImportance
+		fix = b
 	}
 	icon := widget.NewIcon(theme.WarningIcon())
 	if tone == ToneRed {

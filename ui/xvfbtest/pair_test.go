@@ -19,12 +19,20 @@ type side struct {
 	stateDir string
 	socket   string
 	addr     string // its address on the lab's veth link
+	host     string // its host name (a UTS namespace of its own)
+	lan      bool   // announce ports on the LAN (mDNS)
 }
 
 // pair gives the lab's namespace a second machine B on a veth link
 // (10.99.0.1 <-> 10.99.0.2) and starts a daemon on each side. A's daemon
 // serves the lab's state dir and socket, so the GUI talks to it.
 func (l *lab) pair(t testing.TB) (a, b *side) {
+	return l.pairLAN(t, false)
+}
+
+// pairLAN is pair; with lan the daemons announce their ports by mDNS on
+// the link (each with its own host name) so port-shared warnings appear.
+func (l *lab) pairLAN(t testing.TB, lan bool) (a, b *side) {
 	t.Helper()
 	bns := l.ns + "b"
 	run(t, "ip", "netns", "add", bns)
@@ -39,7 +47,9 @@ func (l *lab) pair(t testing.TB) (a, b *side) {
 	a = &side{l: l, ns: l.ns, stateDir: l.stateDir, socket: l.socket, addr: "10.99.0.1"}
 	b = &side{l: l, ns: bns, stateDir: filepath.Join(l.dir, "state-b"), socket: filepath.Join(l.dir, "b.sock"), addr: "10.99.0.2"}
 	os.MkdirAll(b.stateDir, 0o700)
+	a.host, b.host = "machine-a", "machine-b"
 	for _, s := range []*side{a, b} {
+		s.lan = lan
 		s.start(t)
 	}
 	return a, b
@@ -48,7 +58,16 @@ func (l *lab) pair(t testing.TB) (a, b *side) {
 func (s *side) start(t testing.TB) {
 	t.Helper()
 	l := s.l
-	cmd := l.nsCmdIn(s.ns, l.bin, "--state-dir", s.stateDir, "--socket", s.socket, "daemon", "--no-lan")
+	// "ip netns exec" gives the daemon a mount namespace of its own; a tmpfs
+	// on /run/wireguard there keeps wireguard-go's control sockets apart
+	// from other tests' tunnels of the same name.
+	args := []string{"--state-dir", s.stateDir, "--socket", s.socket, "daemon"}
+	if !s.lan {
+		args = append(args, "--no-lan")
+	}
+	cmd := l.nsCmdIn(s.ns, "unshare", append([]string{"--uts", "sh", "-c",
+		`hostname ` + s.host + ` && mkdir -p /run/wireguard && mount -t tmpfs wgpunch-test /run/wireguard && exec "$0" "$@"`,
+		l.bin}, args...)...)
 	l.startCmd(t, "daemon-"+s.ns, cmd)
 	l.waitFor(t, "daemon socket "+s.socket, 20*time.Second, func() bool {
 		_, err := os.Stat(s.socket)
@@ -91,8 +110,7 @@ func (s *side) tunnel(t testing.TB, name string) control.TunnelStatus {
 }
 
 // link makes tunnel name between a (inviter) and b on port, and brings
-// it up on b; up on a too when upA. B calls its end name+"-b": wireguard-go's
-// control sockets in /var/run/wireguard are shared by all namespaces.
+// it up on b; up on a too when upA. B calls its end name+"-b".
 func link(t testing.TB, a, b *side, name string, port int, upA bool) {
 	t.Helper()
 	inv := a.cli(t, "invite", name, "--port", fmt.Sprint(port), "--endpoint", fmt.Sprintf("%s:%d", a.addr, port), "--name", "Office")
