@@ -125,7 +125,7 @@ func TestWindowsDist(t *testing.T) {
 	msi := filepath.Join(out, "wgpunch-0.1.0-amd64.msi")
 	make := func(t *testing.T, wantOK bool, vars ...string) string {
 		t.Helper()
-		args := append([]string{"-f", "mk/dist.mk", "dist-windows", "DIST=" + dist, "WIN_TAGS=nogui", "VERSION=0.1.0", "COMMIT=" + testCommit}, vars...)
+		args := append([]string{"-f", "mk/dist.mk", "dist-windows", "DIST=" + dist, "WIN_TAGS=" + winTags(), "VERSION=0.1.0", "COMMIT=" + testCommit}, vars...)
 		return run(t, wantOK, "make", args...)
 	}
 
@@ -266,4 +266,13 @@ func checkMSI(t *testing.T, msi, exe, dll string) {
 func mustAtoi(s string) int {
 	n, _ := strconv.Atoi(s)
 	return n
+}
+
+// winTags is "nogui" (a cgo-free exe in seconds) unless WGPUNCH_DIST_GUI=1
+// asks for the real Fyne build (mingw cgo: about 15 minutes when not cached).
+func winTags() string {
+	if os.Getenv("WGPUNCH_DIST_GUI") == "1" {
+		return ""
+	}
+	return "nogui"
 }

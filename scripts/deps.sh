@@ -8,9 +8,9 @@
 set -euo pipefail
 what=${1:-test}
 
-run_pkgs=(gcc pkg-config libgl1-mesa-dev xorg-dev)
+run_pkgs=(gcc pkg-config libgl1-mesa-dev libgl1-mesa-dri xorg-dev)
 test_pkgs=("${run_pkgs[@]}" wireguard-tools wireguard-go coturn zbar-tools iperf3 xvfb
-  imagemagick dbus dbus-x11 xdotool iptables iproute2 conntrack netcat-openbsd
+  imagemagick dbus dbus-x11 xauth xdotool iptables iproute2 conntrack netcat-openbsd
   iputils-ping util-linux procps librsvg2-bin)
 dist_pkgs=("${test_pkgs[@]}" msitools wixl gcc-mingw-w64-x86-64 osslsigncode openssl)
 

@@ -31,7 +31,6 @@ type TrayItem struct {
 // TrayModel is everything the tray shows, built from a status snapshot.
 type TrayModel struct {
 	Overall Overall
-	Tooltip string
 	Items   []TrayItem
 }
 
@@ -41,12 +40,10 @@ type TrayModel struct {
 func BuildTray(r *control.Report, now time.Time) TrayModel {
 	var m TrayModel
 	if r == nil {
-		m.Tooltip = "WG Punch: not connected to the service"
 		m.Overall = OverallProblem
 		return m
 	}
 	anyUp, connecting, problem := false, false, false
-	up := 0
 	for _, t := range r.Tunnels {
 		item := TrayItem{Tunnel: t.Name, Checked: t.Up}
 		state, last := tunnelState(t)
@@ -70,7 +67,6 @@ func BuildTray(r *control.Report, now time.Time) TrayModel {
 		}
 		if t.Up {
 			anyUp = true
-			up++
 			if len(t.Warnings) > 0 {
 				problem = true
 			}
@@ -87,7 +83,6 @@ func BuildTray(r *control.Report, now time.Time) TrayModel {
 	default:
 		m.Overall = OverallOff
 	}
-	m.Tooltip = fmt.Sprintf("WG Punch: %d of %d links on, %s", up, len(r.Tunnels), m.Overall)
 	return m
 }
 

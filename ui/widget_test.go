@@ -204,3 +204,80 @@ func findButton(o fyne.CanvasObject, text string) *widget.Button {
 	}
 	return nil
 }
+
+func TestNotifications(t *testing.T) {
+	a := newTestApp(t, fakectl.New())
+	rep := func(state control.State) *control.Report {
+		return &control.Report{Tunnels: []control.TunnelStatus{{Name: "office", Up: true,
+			Peers: []control.PeerStatus{{Name: "Home", PublicKey: "K", State: state}}}}}
+	}
+	a.Apply(rep("connecting"))
+	test.AssertNotificationSent(t, fyne.NewNotification("office connected", "Linked with Home."), func() {
+		a.Apply(rep("connected"))
+	})
+}
+
+func TestRemoveAsksFirst(t *testing.T) {
+	f := fakectl.New()
+	f.AddTunnel(control.TunnelStatus{Name: "Lab", ListenPort: 51821})
+	a := newTestApp(t, f)
+	a.connect()
+	a.win.Resize(fyne.NewSize(900, 560))
+
+	a.removeTunnel("Lab")
+	no := findButton(a.win.Canvas().Overlays().Top(), "No")
+	if no == nil {
+		t.Fatal("no confirmation dialog")
+	}
+	test.Tap(no)
+	if hasCall(f, "Remove Lab") {
+		t.Fatal("removed although the user said No")
+	}
+	a.removeTunnel("Lab")
+	test.Tap(findButton(a.win.Canvas().Overlays().Top(), "Yes"))
+	if !hasCall(f, "Remove Lab") {
+		t.Fatalf("not removed after Yes: %v", f.CallLog())
+	}
+}
+
+func TestEditRenamesAndSetsPort(t *testing.T) {
+	f := fakectl.New()
+	f.AddTunnel(control.TunnelStatus{Name: "Lab", ListenPort: 51821})
+	a := newTestApp(t, f)
+	a.connect()
+	a.win.Resize(fyne.NewSize(900, 560))
+	a.editTunnel("Lab")
+	form := a.win.Canvas().Overlays().Top()
+	entries := findEntries(form)
+	if len(entries) != 2 {
+		t.Fatalf("edit form has %d entries, want name and port", len(entries))
+	}
+	entries[0].SetText("Lab2")
+	entries[1].SetText("80")
+	save := findButton(form, "Save")
+	if !save.Disabled() {
+		t.Error("Save enabled with port 80")
+	}
+	entries[1].SetText("51830")
+	test.Tap(save)
+	if !hasCall(f, "SetListenPort Lab 51830") || !hasCall(f, "Rename Lab Lab2") {
+		t.Errorf("calls: %v", f.CallLog())
+	}
+}
+
+func findEntries(o fyne.CanvasObject) []*widget.Entry {
+	var out []*widget.Entry
+	switch x := o.(type) {
+	case *widget.Entry:
+		return []*widget.Entry{x}
+	case *fyne.Container:
+		for _, c := range x.Objects {
+			out = append(out, findEntries(c)...)
+		}
+	case fyne.Widget:
+		for _, c := range test.WidgetRenderer(x).Objects() {
+			out = append(out, findEntries(c)...)
+		}
+	}
+	return out
+}

@@ -1,10 +1,16 @@
 package ui
 
 import (
+	"bytes"
+	"image"
+	"image/png"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
@@ -156,4 +162,46 @@ func TestWizardAnswerFlow(t *testing.T) {
 // rendersText reports whether any text on the canvas contains s.
 func rendersText(c fyne.Canvas, s string) bool {
 	return strings.Contains(test.RenderToMarkup(c), s)
+}
+
+func TestWizardDropQRImage(t *testing.T) {
+	f := fakectl.New()
+	_, v, _ := newTestWizard(t, f)
+	_, invTok, _, _ := testTokens(t)
+	findRadio(v.body).SetSelected(choiceAnswer)
+	test.Tap(v.next)
+	png, err := invite.QRPNG(invTok, 400)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	qr := filepath.Join(dir, "screenshot.png")
+	if err := os.WriteFile(qr, png, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	v.dropped([]fyne.URI{storage.NewFileURI(qr)})
+	if v.pasteTarget.Text != invTok || !v.m.Invite.OK {
+		t.Fatalf("dropped QR picture: box %q, status %q", v.pasteTarget.Text, v.pasteStatus.Text)
+	}
+	// A picture without a QR code says so and keeps what was there.
+	blank := filepath.Join(dir, "blank.png")
+	if err := os.WriteFile(blank, whitePNG(t), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	v.dropped([]fyne.URI{storage.NewFileURI(blank)})
+	if v.pasteTarget.Text != invTok || !strings.Contains(v.pasteStatus.Text, "no QR code could be read from blank.png") {
+		t.Errorf("blank picture: box %q, status %q", v.pasteTarget.Text, v.pasteStatus.Text)
+	}
+}
+
+func whitePNG(t *testing.T) []byte {
+	img := image.NewGray(image.Rect(0, 0, 64, 64))
+	for i := range img.Pix {
+		img.Pix[i] = 0xff
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }

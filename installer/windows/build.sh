@@ -41,6 +41,8 @@ numver=$(printf '%s' "$VERSION" | sed 's/[^0-9.].*//; s/\.$//')
 case "$numver" in *.*.*.*) ;; *.*.*) numver="$numver.0" ;; *.*) numver="$numver.0.0" ;; *) numver="0.0.0.0" ;; esac
 
 echo "== resources (go-winres): icon, version $numver, manifest"
+# A build input only: removed again when this script ends.
+trap 'rm -f cmd/trayapp/rsrc_windows_amd64.syso' EXIT
 GOOS= GOARCH= GOFLAGS= "$GO" run "$GO_WINRES" simply \
 	--arch amd64 --out cmd/trayapp/rsrc --manifest gui \
 	--icon assets/app.ico \
@@ -90,7 +92,7 @@ fi
 echo "== $msi (wixl)"
 # wixl resolves sources relative to the working directory only.
 stage=$(mktemp -d)
-trap 'rm -rf "$stage"' EXIT
+trap 'rm -rf "$stage" cmd/trayapp/rsrc_windows_amd64.syso' EXIT
 cp "$out/wgpunch.exe" "$out/wireguard.dll" assets/app.ico installer/windows/wgpunch.wxs "$stage/"
 (cd "$stage" && wixl -a x64 -D Version="$numver" -D ExePath=wgpunch.exe -D DllPath=wireguard.dll \
 	-D IconPath=app.ico -o wgpunch.msi wgpunch.wxs 2>&1 | grep -v 'g_object_set_is_valid_property\|^$' || true)

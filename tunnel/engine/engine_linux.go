@@ -36,10 +36,6 @@ const socketDir = "/var/run/wireguard"
 // resolveTimeout bounds one DNS lookup of a peer's endpoint host.
 const resolveTimeout = 5 * time.Second
 
-// resolveRetry is how often unresolved endpoint hostnames are retried while
-// the tunnel is up (a variable for tests).
-var resolveRetry = 10 * time.Second
-
 // New returns the Linux engine: an embedded wireguard-go device per tunnel,
 // a UAPI socket in /var/run/wireguard so `wg show` and wgctrl see it, and
 // addresses and routes set with netlink. It needs CAP_NET_ADMIN and
@@ -87,8 +83,12 @@ type tunnel struct {
 	peers  map[wgtypes.Key]bool // peers on the device
 	routes []netip.Prefix       // routes this engine added
 
-	stop      chan struct{} // closed on Down; ends the helper goroutines
-	resolver  chan struct{} // closed to stop the current resolveLater
+	stop chan struct{} // closed on Down; ends the helper goroutines
+
+	names   map[wgtypes.Key]*dnsPeer // hostname peers (dyndns_linux.go); under op
+	dnsMu   sync.Mutex               // guards dnsStop; held while watchNames sets an endpoint
+	dnsStop chan struct{}            // closed to stop the current watchNames
+
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 	closeErr  error
@@ -102,17 +102,17 @@ func (e *linuxEngine) Up(cfg *conf.Config) (string, error) {
 		return "", fmt.Errorf("bring tunnel %q up: %w", cfg.Name, err)
 	}
 	// DNS lookups may take seconds: do them before taking any lock.
-	endpoints, unresolved := resolveEndpoints(cfg, e.logf)
+	endpoints := resolveEndpoints(cfg, e.logf)
 
 	e.op.Lock()
 	defer e.op.Unlock()
 	if t := e.lookup(cfg.Name); t != nil {
-		if err := e.apply(t, cfg, false, endpoints, unresolved); err != nil {
+		if err := e.apply(t, cfg, false, endpoints); err != nil {
 			return "", fmt.Errorf("reconfigure tunnel %q: %w", cfg.Name, err)
 		}
 		return t.name, nil
 	}
-	t, err := e.create(cfg, endpoints, unresolved)
+	t, err := e.create(cfg, endpoints)
 	if err != nil {
 		return "", fmt.Errorf("bring tunnel %q up: %w", cfg.Name, err)
 	}
@@ -204,7 +204,7 @@ func (e *linuxEngine) Close() error {
 
 // create makes the TUN device, the wireguard-go device and its UAPI socket,
 // then applies cfg. On failure everything made so far is removed.
-func (e *linuxEngine) create(cfg *conf.Config, endpoints map[wgtypes.Key]netip.AddrPort, unresolved map[wgtypes.Key]conf.Peer) (_ *tunnel, err error) {
+func (e *linuxEngine) create(cfg *conf.Config, endpoints map[wgtypes.Key]netip.AddrPort) (_ *tunnel, err error) {
 	mtu := int(cfg.Interface.MTU)
 	if mtu == 0 {
 		mtu = DefaultMTU
@@ -269,7 +269,7 @@ func (e *linuxEngine) create(cfg *conf.Config, endpoints map[wgtypes.Key]netip.A
 		}
 	}()
 
-	if err := e.apply(t, cfg, true, endpoints, unresolved); err != nil {
+	if err := e.apply(t, cfg, true, endpoints); err != nil {
 		return nil, err
 	}
 	return t, nil
@@ -278,14 +278,19 @@ func (e *linuxEngine) create(cfg *conf.Config, endpoints map[wgtypes.Key]netip.A
 // apply configures t for cfg: keys, port and peers through UAPI, MTU,
 // addresses and routes through netlink, then kicks a handshake to every
 // peer with an endpoint. fresh is true for a device that was just created.
-func (e *linuxEngine) apply(t *tunnel, cfg *conf.Config, fresh bool, endpoints map[wgtypes.Key]netip.AddrPort, unresolved map[wgtypes.Key]conf.Peer) error {
+func (e *linuxEngine) apply(t *tunnel, cfg *conf.Config, fresh bool, endpoints map[wgtypes.Key]netip.AddrPort) error {
 	link, err := netlink.LinkByName(t.name)
 	if err != nil {
 		return fmt.Errorf("find interface %q: %w", t.name, err)
 	}
 
+	// The hostname watcher of the previous config must not set an endpoint
+	// over the one this apply sets; a new one starts below (or the old one
+	// again if the device refuses the new config).
+	t.stopNames()
 	uapi := uapiConfig(cfg, t, fresh, endpoints)
 	if err := t.dev.IpcSet(uapi); err != nil {
+		e.startNames(t)
 		if !fresh && cfg.Interface.ListenPort != t.port {
 			// A failed rebind leaves the device without a socket:
 			// go back to the port that worked.
@@ -300,6 +305,8 @@ func (e *linuxEngine) apply(t *tunnel, cfg *conf.Config, fresh bool, endpoints m
 	for _, p := range cfg.Peers {
 		t.peers[p.PublicKey] = true
 	}
+	t.names = namePeers(cfg, endpoints, time.Now())
+	e.startNames(t)
 
 	mtu := int(cfg.Interface.MTU)
 	if mtu == 0 {
@@ -347,15 +354,6 @@ func (e *linuxEngine) apply(t *tunnel, cfg *conf.Config, fresh bool, endpoints m
 				peer.SendKeepalive()
 			}
 		}
-	}
-	if t.resolver != nil {
-		close(t.resolver)
-		t.resolver = nil
-	}
-	if len(unresolved) > 0 {
-		t.resolver = make(chan struct{})
-		t.wg.Add(1)
-		go e.resolveLater(t, unresolved, t.resolver)
 	}
 	return nil
 }
@@ -442,7 +440,7 @@ func uapiConfig(cfg *conf.Config, t *tunnel, fresh bool, endpoints map[wgtypes.K
 		}
 		if !resolved && !p.Endpoint.IsZero() {
 			// Keepalives to a name not resolved yet would fail and
-			// hold off the next handshake for 5 s; resolveLater turns
+			// hold off the next handshake for 5 s; watchNames turns
 			// them on with the endpoint, which starts one at once.
 			b.WriteString("persistent_keepalive_interval=0\n")
 		} else {
@@ -484,11 +482,10 @@ func uapiError(err error, port uint16) error {
 }
 
 // resolveEndpoints looks up every peer endpoint. IP literals never fail;
-// hostnames that do not resolve now are returned in unresolved and retried
-// while the tunnel is up (a dynamic DNS name may not resolve at boot).
-func resolveEndpoints(cfg *conf.Config, logf func(string, ...any)) (map[wgtypes.Key]netip.AddrPort, map[wgtypes.Key]conf.Peer) {
+// hostnames that do not resolve now are left out, and watchNames retries
+// them while the tunnel is up (a dynamic DNS name may not resolve at boot).
+func resolveEndpoints(cfg *conf.Config, logf func(string, ...any)) map[wgtypes.Key]netip.AddrPort {
 	res := make(map[wgtypes.Key]netip.AddrPort)
-	var unresolved map[wgtypes.Key]conf.Peer
 	for _, p := range cfg.Peers {
 		if p.Endpoint.IsZero() {
 			continue
@@ -496,15 +493,11 @@ func resolveEndpoints(cfg *conf.Config, logf func(string, ...any)) (map[wgtypes.
 		ap, err := resolve(p.Endpoint)
 		if err != nil {
 			logf("tunnel %s: peer %s: %v (will retry every %s)", cfg.Name, peerLabel(p), err, resolveRetry)
-			if unresolved == nil {
-				unresolved = make(map[wgtypes.Key]conf.Peer)
-			}
-			unresolved[p.PublicKey] = p
 			continue
 		}
 		res[p.PublicKey] = ap
 	}
-	return res, unresolved
+	return res
 }
 
 func resolve(ep conf.Endpoint) (netip.AddrPort, error) {
@@ -528,39 +521,6 @@ func resolve(ep conf.Endpoint) (netip.AddrPort, error) {
 		}
 	}
 	return netip.AddrPortFrom(addrs[0], ep.Port), nil
-}
-
-// resolveLater retries endpoint hostnames that did not resolve at up time
-// and sets each on its peer once it does.
-func (e *linuxEngine) resolveLater(t *tunnel, pending map[wgtypes.Key]conf.Peer, stop <-chan struct{}) {
-	defer t.wg.Done()
-	tick := time.NewTicker(resolveRetry)
-	defer tick.Stop()
-	for len(pending) > 0 {
-		select {
-		case <-t.stop:
-			return
-		case <-stop:
-			return
-		case <-tick.C:
-		}
-		for k, p := range pending {
-			ap, err := resolve(p.Endpoint)
-			if err != nil {
-				continue
-			}
-			set := fmt.Sprintf("public_key=%x\nupdate_only=true\nendpoint=%s\npersistent_keepalive_interval=%d\n", k[:], ap, p.PersistentKeepalive)
-			if err := t.dev.IpcSet(set); err != nil {
-				e.logf("tunnel %s: set resolved endpoint %s: %v", t.name, ap, err)
-				continue
-			}
-			e.logf("tunnel %s: endpoint %s resolved to %s", t.name, p.Endpoint.Host, ap)
-			if peer := t.dev.LookupPeer(device.NoisePublicKey(k)); peer != nil {
-				peer.SendKeepalive()
-			}
-			delete(pending, k)
-		}
-	}
 }
 
 func peerLabel(p conf.Peer) string {

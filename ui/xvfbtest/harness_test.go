@@ -348,3 +348,11 @@ func (l *lab) app(t testing.TB, extraEnv ...string) *exec.Cmd {
 	l.env = append(l.env, extraEnv...)
 	return l.start(t, "wgpunch-gui", l.bin, "--state-dir", l.stateDir, "--socket", l.socket)
 }
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if builtBin != "" {
+		os.RemoveAll(filepath.Dir(builtBin))
+	}
+	os.Exit(code)
+}
