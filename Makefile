@@ -6,7 +6,7 @@ export PATH := $(PATH):/usr/local/go/bin
 export GOFLAGS ?= -mod=readonly
 
 PKG      := github.com/wgpunch/wgpunch
-VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0-dev)
+VERSION  ?= $(shell sed -n 's/^ *Version *= *"\(.*\)"/\1/p' FyneApp.toml)
 COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS  := -X $(PKG)/internal/version.Version=$(VERSION) -X $(PKG)/internal/version.Commit=$(COMMIT)
 BIN      := bin/wgpunch
@@ -32,7 +32,13 @@ build: deps-run
 run: build
 	./$(BIN) $(ARGS)
 
-test: deps-test build test-unit test-fuzz test-cross lab
+test: deps-test build test-unit test-fuzz test-cross test-packages lab
+
+# The .deb and a CLI-only .exe/.msi, built and checked (PE resources, msiinfo,
+# osslsigncode verify, dpkg -i / -r on this machine). The full GUI builds are
+# `make dist-linux` / `make dist-windows`.
+test-packages: deps-test
+	WGPUNCH_DIST_TEST=1 $(GO_TEST) -timeout 30m -v ./installer/
 
 # Unit and integration tests of every package except the network lab.
 # tunnel/ and ui/ must pass without cgo and without a display; the real-window
@@ -68,3 +74,7 @@ clean:
 	rm -rf bin dist lab.out
 
 -include mk/*.mk
+
+# Packaging (mk/dist.mk) installs its own prerequisites when run from here.
+dist-windows: deps-dist
+dist-linux: deps-run

@@ -59,7 +59,7 @@ func TestTrayIcons(t *testing.T) {
 		{"problem", TrayProblemPNG, "red"},
 		{"off", TrayOffPNG, "grey"},
 	}
-	seen := map[string]string{}
+	seen := map[string][]byte{}
 	for _, tt := range tests {
 		img := decode(t, tt.name, tt.png)
 		if b := img.Bounds(); b.Dx() != 64 || b.Dy() != 64 {
@@ -81,7 +81,7 @@ func TestTrayIcons(t *testing.T) {
 		// Shapes differ too: the alpha masks must not be the same.
 		mask := alphaMask(img)
 		for other, m := range seen {
-			if m == mask {
+			if bytes.Equal(m, mask) {
 				t.Errorf("%s has the same shape as %s", tt.name, other)
 			}
 		}
@@ -89,7 +89,7 @@ func TestTrayIcons(t *testing.T) {
 	}
 }
 
-func alphaMask(img image.Image) string {
+func alphaMask(img image.Image) []byte {
 	var buf bytes.Buffer
 	b := img.Bounds()
 	for y := b.Min.Y; y < b.Max.Y; y += 2 {
@@ -98,7 +98,7 @@ func alphaMask(img image.Image) string {
 			buf.WriteByte(byte(a >> 14))
 		}
 	}
-	return buf.String()
+	return buf.Bytes()
 }
 
 func TestAppIcon(t *testing.T) {

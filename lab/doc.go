@@ -41,8 +41,8 @@
 //	WGPUNCH_BIN=PATH       use this wgpunch binary instead of building one
 //	WGPUNCH_LAB_KEEP=1     keep the scratch directory (logs, state) of a failed test
 //	WGPUNCH_LAB_LOGS=1     with -v, print every process's log at the end
-//	WGPUNCH_LAB_IPCHANGE=1 also run the public-address-change scenario
-//	                       (dynamic DNS re-resolution; not implemented yet)
+//	WGPUNCH_LAB_IPCHANGE=0 skip the public-address-change scenario (a dynamic
+//	                       DNS peer gets a new address; 20-30 s)
 //
 // If a test binary is killed (e.g. by -timeout) its namespaces stay;
 // lab/clean.sh removes them.

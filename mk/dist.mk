@@ -59,8 +59,7 @@ test-winvet:
 # Artefact tests: builds a nogui exe + MSI (with a stand-in DLL whose hash
 # the test passes in), signs it with a throwaway certificate, builds the
 # .deb and installs/removes it on this machine (root; restores /usr/bin).
-test-dist:
-	WGPUNCH_DIST_TEST=1 $(GO) test -count=1 -timeout 30m -v ./installer/
+test-dist: test-packages
 
 icons:
 	rsvg-convert -w 512 -h 512 assets/svg/app.svg -o assets/app.png

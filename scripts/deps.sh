@@ -2,7 +2,7 @@
 # Installs what WG Punch needs to build, run and test on Debian/Ubuntu.
 #   scripts/deps.sh run     - build and run the app (cgo + X11/GL headers)
 #   scripts/deps.sh test    - everything `make test` uses
-#   scripts/deps.sh dist    - cross-build and package (mingw, wixl, osslsigncode)
+#   scripts/deps.sh dist    - also the mingw cross-compiler for the Windows GUI build
 # Only Debian packages and Go modules are fetched. Safe to run again: it only
 # calls apt-get for packages that are missing.
 set -euo pipefail
@@ -11,8 +11,9 @@ what=${1:-test}
 run_pkgs=(gcc pkg-config libgl1-mesa-dev libgl1-mesa-dri xorg-dev)
 test_pkgs=("${run_pkgs[@]}" wireguard-tools wireguard-go coturn zbar-tools iperf3 xvfb
   imagemagick dbus dbus-x11 xauth xdotool iptables iproute2 conntrack netcat-openbsd
-  iputils-ping util-linux procps librsvg2-bin)
-dist_pkgs=("${test_pkgs[@]}" msitools wixl gcc-mingw-w64-x86-64 osslsigncode openssl)
+  iputils-ping util-linux procps librsvg2-bin
+  msitools wixl osslsigncode openssl unzip desktop-file-utils dpkg)
+dist_pkgs=("${test_pkgs[@]}" gcc-mingw-w64-x86-64)
 
 case $what in
 run) pkgs=("${run_pkgs[@]}") ;;

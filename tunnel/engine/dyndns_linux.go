@@ -31,8 +31,8 @@ var (
 	// resolveRetry is how often the engine looks at hostname peers: names
 	// that never resolved are retried, and resolved names of peers that
 	// look unreachable are looked up again. 10 s: at most 6 lookups a
-	// minute per unreachable peer, and a moved peer is found again within
-	// reresolveSilence plus 10 s.
+	// minute per unreachable peer, and a moved peer with keepalive on is
+	// found again 20 to 30 s after it moved.
 	resolveRetry = 10 * time.Second
 
 	// reresolveHandshake: a peer whose latest handshake is older than this
@@ -48,8 +48,11 @@ var (
 	// 17 s). Its name is looked up, but the endpoint is only changed when
 	// the name's address itself changed since the last lookup, so a peer
 	// that roamed (wireguard-go follows authenticated packets from a new
-	// address) and then went quiet is not moved back.
-	reresolveSilence = 20 * time.Second
+	// address) and then went quiet is not moved back. Silence is measured
+	// from the look that saw rx grow, so 15 s means two 10 s looks in a
+	// row without anything received (not a multiple of resolveRetry:
+	// ticker jitter would make it one look more or less).
+	reresolveSilence = 15 * time.Second
 )
 
 // dnsPeer is a peer whose endpoint is a host name.

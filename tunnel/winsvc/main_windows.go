@@ -1,6 +1,7 @@
 package winsvc
 
 import (
+	"context"
 	"fmt"
 	"os"
 
@@ -40,6 +41,13 @@ func run(cmd Command) error {
 		}
 		// WireGuard's service keeps its log in its root directory; ours.
 		wgconf.PresetRootDirectory(l.DataDir())
+		name, err := NameFromPath(cmd.Arg)
+		if err != nil {
+			return err
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go ServeStatus(ctx, name) // status for the unelevated tray
 		return tunnel.Run(cmd.Arg)
 	case FlagElevated:
 		scm, err := NewSCM(nil)
@@ -64,11 +72,11 @@ func run(cmd Command) error {
 type sanitizing struct{ Privileged }
 
 func (s sanitizing) Install(name string, wgQuick []byte) error {
-	cfg, err := conf.Parse(name, wgQuick)
+	clean, err := Sanitize(name, wgQuick)
 	if err != nil {
-		return fmt.Errorf("config of %q: %w", name, err)
+		return err
 	}
-	return s.Privileged.Install(name, cfg.MarshalExport(true))
+	return s.Privileged.Install(name, clean)
 }
 
 // NewWindowsEngine returns the engine of this process: the service manager itself
