@@ -33,6 +33,14 @@ type Options struct {
 	// Sync runs controller calls inline instead of on goroutines, so
 	// headless tests are deterministic.
 	Sync bool
+	// StartInTray starts with only the tray icon (wgpunch --tray, used at
+	// login); the tray's "Open WG Punch" shows the window. Without a tray
+	// the window shows anyway.
+	StartInTray bool
+	// HasTray says whether the desktop shows tray icons at all; nil means
+	// yes. It may block a few seconds (a panel starting with the session)
+	// and runs off the Fyne goroutine. Used only with StartInTray.
+	HasTray func() bool
 }
 
 // App is the running UI: main window, tray and notifications.
@@ -54,12 +62,13 @@ type App struct {
 	ctl    control.Controller
 	cancel context.CancelFunc
 
-	hidden   bool // the main window is closed to the tray
-	last     *control.Report
-	tray     TrayModel
-	trayOK   bool
-	trayMenu *fyne.Menu
-	wizard   *wizardView
+	hidden    bool // the main window is closed to the tray
+	shownOnce bool // show ran (tray's Open, wizard without service)
+	last      *control.Report
+	tray      TrayModel
+	trayOK    bool
+	trayMenu  *fyne.Menu
+	wizard    *wizardView
 }
 
 // New builds the UI on a Fyne app; Start shows it.
@@ -93,7 +102,9 @@ func (a *App) Controller() control.Controller {
 
 // Start connects to the controller and shows the main window (or the
 // "service not running" screen). With a desktop app it also sets up the tray
-// and keeps running in it when the window is closed.
+// and keeps running in it when the window is closed; with
+// Options.StartInTray it starts there, unless Options.HasTray says there is
+// no tray to open the window from.
 func (a *App) Start() {
 	if d, ok := a.fyne.(desktop.App); ok {
 		a.trayOK = true
@@ -101,8 +112,30 @@ func (a *App) Start() {
 		a.applyTray(nil, true)
 		a.win.SetCloseIntercept(a.hide)
 	}
+	inTray := a.trayOK && a.opts.StartInTray
+	if inTray {
+		a.hidden = true // before connect: a window in the tray is not drawn
+	}
 	a.connect()
-	a.win.Show()
+	if !inTray {
+		a.win.Show()
+		return
+	}
+	if has := a.opts.HasTray; has != nil {
+		a.spawn(func() {
+			if !has() {
+				fyne.Do(a.showIfNeverShown)
+			}
+		})
+	}
+}
+
+// showIfNeverShown opens the window when no tray turned up, unless the
+// user opened it (or opened and closed it) meanwhile.
+func (a *App) showIfNeverShown() {
+	if a.hidden && !a.shownOnce {
+		a.show()
+	}
 }
 
 // hide closes the window to the tray.
@@ -113,6 +146,7 @@ func (a *App) hide() {
 
 // show opens the window again, up to date.
 func (a *App) show() {
+	a.shownOnce = true
 	if a.hidden {
 		a.hidden = false
 		a.list.Update(a.last, a.now())
