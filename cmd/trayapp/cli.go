@@ -67,7 +67,7 @@ func findCommand(name string) *command {
 }
 
 const globalUsage = `Usage: wgpunch [--state-dir DIR] [--socket PATH] COMMAND [ARGS]
-       wgpunch                  (no command: start the GUI)
+       wgpunch [--tray]         (no command: start the GUI)
 
 WG Punch links two computers behind ordinary NATs with a direct WireGuard
 tunnel. One side runs "invite", the other "accept"s the invite and sends the
@@ -78,6 +78,8 @@ Global flags:
                     root, else ~/.config/wgpunch). Used directly when no
                     daemon serves it; see "Daemon" below.
   --socket PATH     the daemon's socket (default /run/wgpunch/wgpunch.sock)
+  --tray            GUI only: start with just the tray icon, window hidden
+                    (used at login; without a tray the window shows)
   --version         print the version
   -h, --help        this help; "wgpunch help COMMAND" for one command
 
@@ -115,6 +117,7 @@ func (c *cli) main(args []string) int {
 	stateDir := fs.String("state-dir", "", "")
 	socket := fs.String("socket", "", "")
 	showVersion := fs.Bool("version", false, "")
+	tray := fs.Bool("tray", false, "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			c.printUsage(c.stdout)
@@ -140,7 +143,12 @@ func (c *cli) main(args []string) int {
 	}
 	rest := fs.Args()
 	if len(rest) == 0 {
-		return runGUI(guiOptions{StateDir: c.stateDir, Socket: c.socket, Connect: c.connect})
+		return runGUI(guiOptions{StateDir: c.stateDir, Socket: c.socket, Connect: c.connect, Tray: *tray})
+	}
+	if *tray {
+		fmt.Fprintf(c.stderr, "wgpunch: --tray only applies to the GUI (no command), not to %q\n\n", rest[0])
+		c.printUsage(c.stderr)
+		return 2
 	}
 	name := rest[0]
 	switch name {

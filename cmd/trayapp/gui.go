@@ -9,10 +9,10 @@ import (
 )
 
 // runGUI opens the window and the tray and runs until Quit. Closing the
-// window keeps WG Punch in the tray.
+// window keeps WG Punch in the tray; with --tray it starts there.
 func runGUI(g guiOptions) int {
 	a := app.NewWithID("io.github.wgpunch")
-	u := ui.New(a, ui.Options{Connect: g.Connect, Icons: guiIcons()})
+	u := ui.New(a, ui.Options{Connect: g.Connect, Icons: guiIcons(), StartInTray: g.Tray, HasTray: hasTray})
 	u.Start()
 	a.Run()
 	u.Stop()

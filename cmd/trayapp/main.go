@@ -2,6 +2,7 @@
 // behind ordinary NATs with a direct WireGuard tunnel.
 //
 //	wgpunch                      starts the GUI
+//	wgpunch --tray               starts the GUI in the tray (at login)
 //	wgpunch [global flags] COMMAND [ARGS]   see `wgpunch help`
 package main
 
@@ -22,6 +23,8 @@ type guiOptions struct {
 	// otherwise a local Service on the state directory that can edit
 	// tunnels but not bring them up (Up/Down return control.ErrNeedDaemon).
 	Connect func() (control.Controller, error)
+	// Tray is --tray: start with only the tray icon, the window hidden.
+	Tray bool
 }
 
 func main() {
