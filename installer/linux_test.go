@@ -50,6 +50,32 @@ func execStartArgv(t *testing.T, v string) []string {
 	return strings.Fields(v)
 }
 
+// desktopExec returns the Exec= value of a desktop entry's [Desktop Entry]
+// group as argv; field codes (%U...) and quoting are refused, WG Punch's
+// entries use neither.
+func desktopExec(t *testing.T, what, entry string) []string {
+	t.Helper()
+	group := ""
+	var execs []string
+	for _, line := range strings.Split(entry, "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "[") {
+			group = line
+			continue
+		}
+		if k, v, ok := strings.Cut(line, "="); ok && group == "[Desktop Entry]" && k == "Exec" {
+			execs = append(execs, v)
+		}
+	}
+	if len(execs) != 1 {
+		t.Fatalf("%s has Exec=%q, want one line", what, execs)
+	}
+	if strings.ContainsAny(execs[0], `"'%\`) {
+		t.Fatalf("%s: Exec=%s uses quoting or field codes this test does not expand", what, execs[0])
+	}
+	return strings.Fields(execs[0])
+}
+
 func groupExists(name string) bool {
 	return exec.Command("getent", "group", name).Run() == nil
 }
@@ -80,6 +106,21 @@ func TestLinuxDeb(t *testing.T) {
 	}
 	if t.Failed() {
 		return
+	}
+
+	// The menu entry opens the window; the login entry starts in the tray
+	// (the window stays hidden until "Open WG Punch").
+	for _, tc := range []struct {
+		path string
+		want []string
+	}{
+		{"/usr/share/applications/io.github.wgpunch.desktop", []string{"wgpunch"}},
+		{"/etc/xdg/autostart/io.github.wgpunch.desktop", []string{"wgpunch", "--tray"}},
+	} {
+		entry := debFile(t, deb, tc.path)
+		if got := desktopExec(t, tc.path, entry); strings.Join(got, " ") != strings.Join(tc.want, " ") {
+			t.Errorf("%s: Exec runs %q, want %q", tc.path, got, tc.want)
+		}
 	}
 
 	// Installing changes this machine: only when it is safe to undo.
@@ -126,6 +167,12 @@ func TestLinuxDeb(t *testing.T) {
 	}
 	out := run(t, true, "/usr/bin/wgpunch", "--version")
 	mustContain(t, "wgpunch --version", out, "0.1.0", testCommit)
+	// The installed binary knows the flag the login entry passes (a CLI
+	// build then prints its version instead of opening a window).
+	autostart, _ := os.ReadFile("/etc/xdg/autostart/io.github.wgpunch.desktop")
+	login := desktopExec(t, "installed autostart entry", string(autostart))
+	out = run(t, true, "/usr/bin/wgpunch", append(login[1:], "--version")...)
+	mustContain(t, "wgpunch "+strings.Join(login[1:], " ")+" --version", out, "0.1.0")
 	desktop, _ := os.ReadFile("/usr/share/applications/io.github.wgpunch.desktop")
 	mustContain(t, "desktop entry", string(desktop), "Exec=wgpunch", "Icon=wgpunch", "Type=Application")
 	if _, err := exec.LookPath("desktop-file-validate"); err == nil {
@@ -225,6 +272,17 @@ func TestLinuxDeb(t *testing.T) {
 	if !groupBefore && groupExists("wgpunch") {
 		t.Error("dpkg --purge left the wgpunch group")
 	}
+}
+
+// debFile reads one file out of a .deb without installing it.
+func debFile(t *testing.T, deb, path string) string {
+	t.Helper()
+	cmd := exec.Command("sh", "-c", `dpkg-deb --fsys-tarfile "$1" | tar -xOf - "./$2"`, "sh", deb, strings.TrimPrefix(path, "/"))
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("read %s from %s: %v", path, deb, err)
+	}
+	return string(out)
 }
 
 func isSocket(path string) bool {

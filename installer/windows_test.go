@@ -215,8 +215,13 @@ func checkMSI(t *testing.T, msi, exe, dll string) {
 	}
 
 	reg := msiTable(t, msi, "Registry")
-	if !regexp.MustCompile(`\t2\tSoftware\\Microsoft\\Windows\\CurrentVersion\\Run\tWG Punch\t"\[INSTALLDIR\]wgpunch\.exe"\t`).MatchString(reg) {
-		t.Errorf("no HKLM Run value starting the tray at login:\n%s", reg)
+	// At login the app starts in the tray, window hidden (--tray).
+	if !regexp.MustCompile(`\t2\tSoftware\\Microsoft\\Windows\\CurrentVersion\\Run\tWG Punch\t"\[INSTALLDIR\]wgpunch\.exe" --tray\t`).MatchString(reg) {
+		t.Errorf("no HKLM Run value starting the tray at login (\"[INSTALLDIR]wgpunch.exe\" --tray):\n%s", reg)
+	}
+	// The Start menu shortcut opens the window: no --tray there.
+	if strings.Contains(sc[5], "--tray") {
+		t.Errorf("Start menu shortcut passes %q; it should open the window", sc[5])
 	}
 
 	ca := row(t, msiTable(t, msi, "CustomAction"), "UninstallTunnelServices")

@@ -106,7 +106,7 @@ func TestStartInTray(t *testing.T) {
 			if a.hidden {
 				t.Error("window still marked hidden after Open WG Punch")
 			}
-			if _, ok := a.list.cards["Office"]; !ok {
+			if a.list.cards.get("Office") == nil {
 				t.Error("window opened from the tray does not list Office")
 			}
 		})
@@ -117,17 +117,24 @@ func TestStartInTray(t *testing.T) {
 // user already opened and closed again from the tray meanwhile.
 func TestStartInTrayLateVerdict(t *testing.T) {
 	ta := &trayApp{App: test.NewTempApp(t)}
-	verdict := make(chan bool)
-	a := New(ta, Options{Connect: func() (control.Controller, error) { return fakectl.New(), nil }, NoAnimation: true,
-		StartInTray: true, HasTray: func() bool { return <-verdict }})
+	var a *App
+	// The verdict comes after the user opened the window from the tray and
+	// closed it again.
+	lateNo := func() bool {
+		ta.item(t, "Open WG Punch").Action()
+		a.hide()
+		return false
+	}
+	f := fakectl.New()
+	f.Silent = true
+	a = New(ta, Options{Connect: func() (control.Controller, error) { return f, nil }, NoAnimation: true,
+		Sync: true, StartInTray: true, HasTray: lateNo})
 	t.Cleanup(a.Stop)
 	a.Start()
-	win := ta.wins[0]
-	ta.item(t, "Open WG Punch").Action()
-	a.hide()
-	verdict <- false
-	time.Sleep(100 * time.Millisecond)
-	if win.shows != 1 {
+	if win := ta.wins[0]; win.shows != 1 {
 		t.Errorf("window shown %d times, want 1 (only by Open WG Punch)", win.shows)
+	}
+	if !a.hidden {
+		t.Error("the window the user closed was opened again")
 	}
 }

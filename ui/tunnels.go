@@ -20,17 +20,16 @@ import (
 type tunnelList struct {
 	app   *App
 	box   *fyne.Container
-	cards map[string]*tunnelCard
-	order []string
-	empty fyne.CanvasObject
+	cards *keyedRows[*tunnelCard] // by tunnel name
 }
 
 func newTunnelList(a *App) *tunnelList {
-	l := &tunnelList{app: a, box: container.NewVBox(), cards: map[string]*tunnelCard{}}
+	l := &tunnelList{app: a, box: container.NewVBox()}
 	msg := widget.NewLabel("No links yet. Use \"Link another computer…\" to connect this computer with another one.")
 	msg.Wrapping = fyne.TextWrapWord
-	l.empty = msg
-	l.box.Add(l.empty)
+	l.cards = newKeyedRows(l.box, msg,
+		func(name string) *tunnelCard { return newTunnelCard(a, name) },
+		func(c *tunnelCard) fyne.CanvasObject { return c.root })
 	return l
 }
 
@@ -42,27 +41,12 @@ func (l *tunnelList) Update(r *control.Report, now time.Time) {
 			names = append(names, t.Name)
 		}
 	}
-	if !reflect.DeepEqual(names, l.order) {
-		l.box.RemoveAll()
-		next := map[string]*tunnelCard{}
-		for _, n := range names {
-			c := l.cards[n]
-			if c == nil {
-				c = newTunnelCard(l.app, n)
-			}
-			next[n] = c
-			l.box.Add(c.root)
-		}
-		if len(names) == 0 {
-			l.box.Add(l.empty)
-		}
-		l.cards, l.order = next, names
-	}
+	l.cards.set(names)
 	if r == nil {
 		return
 	}
 	for _, t := range r.Tunnels {
-		l.cards[t.Name].Update(t, now)
+		l.cards.get(t.Name).Update(t, now)
 	}
 }
 
@@ -79,13 +63,12 @@ type tunnelCard struct {
 	warnBox  *fyne.Container
 	warnings []control.Warning
 	peerBox  *fyne.Container
-	peers    map[string]*peerRow
-	peerKeys []string
+	peers    *keyedRows[*peerRow] // by public key
 	root     fyne.CanvasObject
 }
 
 func newTunnelCard(a *App, name string) *tunnelCard {
-	c := &tunnelCard{app: a, name: name, peers: map[string]*peerRow{}}
+	c := &tunnelCard{app: a, name: name}
 	c.toggle = widget.NewCheck(name, func(on bool) {
 		if c.setting {
 			return
@@ -104,6 +87,9 @@ func newTunnelCard(a *App, name string) *tunnelCard {
 	c.errLabel.Hide()
 	c.warnBox = container.NewVBox()
 	c.peerBox = container.NewVBox()
+	c.peers = newKeyedRows(c.peerBox, widget.NewLabel("No peer yet: this link waits for the other computer's reply."),
+		func(string) *peerRow { return newPeerRow(a, c.name) },
+		func(r *peerRow) fyne.CanvasObject { return r.root })
 	edit := widget.NewButtonWithIcon("Edit…", theme.DocumentCreateIcon(), func() { a.editTunnel(c.name) })
 	export := widget.NewButtonWithIcon("Export…", theme.DocumentSaveIcon(), func() { a.exportTunnel(c.name) })
 	remove := widget.NewButtonWithIcon("Remove…", theme.DeleteIcon(), func() { a.removeTunnel(c.name) })
@@ -147,24 +133,9 @@ func (c *tunnelCard) Update(t control.TunnelStatus, now time.Time) {
 	for _, p := range t.Peers {
 		keys = append(keys, p.PublicKey)
 	}
-	if !reflect.DeepEqual(keys, c.peerKeys) {
-		c.peerBox.RemoveAll()
-		next := map[string]*peerRow{}
-		for _, k := range keys {
-			r := c.peers[k]
-			if r == nil {
-				r = newPeerRow(c.app, c.name)
-			}
-			next[k] = r
-			c.peerBox.Add(r.root)
-		}
-		if len(keys) == 0 {
-			c.peerBox.Add(widget.NewLabel("No peer yet: this link waits for the other computer's reply."))
-		}
-		c.peers, c.peerKeys = next, keys
-	}
+	c.peers.set(keys)
 	for _, p := range t.Peers {
-		c.peers[p.PublicKey].Update(p, now)
+		c.peers.get(p.PublicKey).Update(p, now)
 	}
 }
 

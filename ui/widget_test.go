@@ -92,14 +92,14 @@ func TestMainWindow(t *testing.T) {
 	test.AssertRendersToMarkup(t, "main_window.xml", a.win.Canvas())
 
 	// The warning's fix button sets the suggested port.
-	btn := findButton(a.list.cards["Office"].warnBox, "Use port 51822")
+	btn := findButton(a.list.cards.get("Office").warnBox, "Use port 51822")
 	if btn == nil {
 		t.Fatal("no fix button in the warning banner")
 	}
 	test.Tap(btn)
 	eventually(t, "SetListenPort", func() bool { return hasCall(f, "SetListenPort Office 51822") })
 	// The switch brings Lab up through the controller.
-	card := a.list.cards["Lab"]
+	card := a.list.cards.get("Lab")
 	test.Tap(card.toggle)
 	eventually(t, "Up Lab", func() bool { return hasCall(f, "Up Lab") })
 

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/wgpunch/wgpunch/tunnel/conf"
 	"github.com/wgpunch/wgpunch/tunnel/control"
@@ -315,25 +317,31 @@ func CheckToken(s string, want Want, ownInviteID string) TokenCheck {
 }
 
 func tokenProblem(err error, want Want) string {
+	var de *invite.DecodeError
+	if errors.As(err, &de) {
+		// The invite package's messages already name the kind of damage
+		// ("looks cut off", "checksum does not match") and what to do.
+		return sentence(de.Msg)
+	}
 	what := "invite"
 	if want == WantReply {
 		what = "reply"
 	}
-	var de *invite.DecodeError
-	if errors.As(err, &de) {
-		title := map[invite.ErrorKind]string{
-			invite.KindNotInvite: "Not a WG Punch " + what,
-			invite.KindTruncated: "Cut off",
-			invite.KindMistyped:  "Mistyped",
-			invite.KindVersion:   "Other version",
-			invite.KindInvalid:   "Damaged",
-		}[de.Kind]
-		if title == "" {
-			title = "Cannot read"
-		}
-		return title + ": " + de.Msg
+	return fmt.Sprintf("Cannot read the %s: %v.", what, err)
+}
+
+// sentence capitalises s and ends it with a full stop.
+func sentence(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return s
 	}
-	return fmt.Sprintf("Cannot read the %s: %v", what, err)
+	r, n := utf8.DecodeRuneInString(s)
+	s = string(unicode.ToUpper(r)) + s[n:]
+	if !strings.HasSuffix(s, ".") && !strings.HasSuffix(s, "?") && !strings.HasSuffix(s, "!") {
+		s += "."
+	}
+	return s
 }
 
 func nameOr(n string) string {

@@ -135,7 +135,7 @@ func TestWizardAnswerFlow(t *testing.T) {
 		t.Fatal("Next enabled with a reply in the invite box")
 	}
 	v.pasteTarget.SetText(invTok[:len(invTok)-7])
-	if !strings.HasPrefix(v.pasteStatus.Text, "Problem: Cut off") {
+	if !strings.HasPrefix(v.pasteStatus.Text, "Problem: The invite") || !strings.Contains(v.pasteStatus.Text, "cut off") {
 		t.Errorf("truncated: %q", v.pasteStatus.Text)
 	}
 	v.pasteTarget.SetText(invTok)

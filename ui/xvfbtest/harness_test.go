@@ -345,8 +345,15 @@ func (l *lab) cli(t testing.TB, args ...string) string {
 // app starts the GUI.
 func (l *lab) app(t testing.TB, extraEnv ...string) *exec.Cmd {
 	t.Helper()
+	return l.appFlags(t, nil, extraEnv...)
+}
+
+// appFlags starts the GUI with extra global flags (such as --tray).
+func (l *lab) appFlags(t testing.TB, flags []string, extraEnv ...string) *exec.Cmd {
+	t.Helper()
 	l.env = append(l.env, extraEnv...)
-	return l.start(t, "wgpunch-gui", l.bin, "--state-dir", l.stateDir, "--socket", l.socket)
+	args := append([]string{"--state-dir", l.stateDir, "--socket", l.socket}, flags...)
+	return l.start(t, "wgpunch-gui", l.bin, args...)
 }
 
 func TestMain(m *testing.M) {

@@ -24,6 +24,56 @@ func (w *watcher) RegisterStatusNotifierItem(sender dbus.Sender, service string)
 	return nil
 }
 
+// sessionBus starts a private D-Bus session bus for the lab and returns its
+// address and a connection to it.
+func (l *lab) sessionBus(t testing.TB) (string, *dbus.Conn) {
+	t.Helper()
+	busAddr := "unix:path=" + filepath.Join(l.dir, "bus")
+	l.start(t, "dbus", "dbus-daemon", "--session", "--nofork", "--nopidfile", "--address="+busAddr)
+	var conn *dbus.Conn
+	l.waitFor(t, "session bus", 10*time.Second, func() bool {
+		c, err := dbus.Connect(busAddr)
+		if err != nil {
+			return false
+		}
+		conn = c
+		return true
+	})
+	t.Cleanup(func() { conn.Close() })
+	return busAddr, conn
+}
+
+// trayWatcher serves a StatusNotifierWatcher on conn's bus, as a panel does.
+func (l *lab) trayWatcher(t testing.TB, conn *dbus.Conn) *watcher {
+	t.Helper()
+	w := &watcher{}
+	if err := conn.Export(w, "/StatusNotifierWatcher", "org.kde.StatusNotifierWatcher"); err != nil {
+		t.Fatal(err)
+	}
+	if reply, err := conn.RequestName("org.kde.StatusNotifierWatcher", dbus.NameFlagDoNotQueue); err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
+		t.Fatalf("own org.kde.StatusNotifierWatcher: %v %v", reply, err)
+	}
+	return w
+}
+
+// waitItem waits for a tray icon to register and returns its bus name and
+// the path of its menu.
+func (w *watcher) waitItem(t testing.TB, l *lab, conn *dbus.Conn) (string, dbus.ObjectPath) {
+	t.Helper()
+	var sender, itemPath string
+	l.waitFor(t, "the tray icon to register with the watcher", 60*time.Second, func() bool {
+		var ok bool
+		sender, itemPath, ok = w.first()
+		return ok
+	})
+	// The item tells where its menu is, as the StatusNotifierItem spec says.
+	v, err := conn.Object(sender, dbus.ObjectPath(itemPath)).GetProperty("org.kde.StatusNotifierItem.Menu")
+	if err != nil {
+		t.Fatalf("read the item's Menu property: %v", err)
+	}
+	return sender, v.Value().(dbus.ObjectPath)
+}
+
 func (w *watcher) first() (string, string, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -42,7 +92,7 @@ type menuItem struct {
 }
 
 // readMenu calls com.canonical.dbusmenu.GetLayout like a panel does.
-func readMenu(t *testing.T, conn *dbus.Conn, dest string, path dbus.ObjectPath) []menuItem {
+func readMenu(t testing.TB, conn *dbus.Conn, dest string, path dbus.ObjectPath) []menuItem {
 	t.Helper()
 	var rev uint32
 	var layout struct {
@@ -82,6 +132,20 @@ func readMenu(t *testing.T, conn *dbus.Conn, dest string, path dbus.ObjectPath) 
 	return items
 }
 
+// clickItem clicks the menu item whose label starts with prefix, as a panel
+// does (com.canonical.dbusmenu.Event "clicked").
+func clickItem(t testing.TB, conn *dbus.Conn, sender string, menuPath dbus.ObjectPath, prefix string) {
+	t.Helper()
+	it, ok := findItem(readMenu(t, conn, sender, menuPath), prefix)
+	if !ok {
+		t.Fatalf("no menu item %q", prefix)
+	}
+	call := conn.Object(sender, menuPath).Call("com.canonical.dbusmenu.Event", 0, it.ID, "clicked", dbus.MakeVariant(""), uint32(time.Now().Unix()))
+	if call.Err != nil {
+		t.Fatalf("click %q: %v", prefix, call.Err)
+	}
+}
+
 func findItem(items []menuItem, prefix string) (menuItem, bool) {
 	for _, it := range items {
 		if strings.HasPrefix(it.Label, prefix) {
@@ -100,41 +164,12 @@ func TestTrayOverDBus(t *testing.T) {
 	link(t, a, b, "office", 51820, true)
 	link(t, a, b, "lab", 51821, false)
 
-	busPath := filepath.Join(l.dir, "bus")
-	busAddr := "unix:path=" + busPath
-	l.start(t, "dbus", "dbus-daemon", "--session", "--nofork", "--nopidfile", "--address="+busAddr)
-	var conn *dbus.Conn
-	l.waitFor(t, "session bus", 10*time.Second, func() bool {
-		c, err := dbus.Connect(busAddr)
-		if err != nil {
-			return false
-		}
-		conn = c
-		return true
-	})
-	t.Cleanup(func() { conn.Close() })
-	w := &watcher{}
-	if err := conn.Export(w, "/StatusNotifierWatcher", "org.kde.StatusNotifierWatcher"); err != nil {
-		t.Fatal(err)
-	}
-	if reply, err := conn.RequestName("org.kde.StatusNotifierWatcher", dbus.NameFlagDoNotQueue); err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
-		t.Fatalf("own org.kde.StatusNotifierWatcher: %v %v", reply, err)
-	}
+	busAddr, conn := l.sessionBus(t)
+	w := l.trayWatcher(t, conn)
 
 	l.app(t, "DBUS_SESSION_BUS_ADDRESS="+busAddr)
 	mainWin := l.window(t, "WG Punch", 60*time.Second)
-	var sender, itemPath string
-	l.waitFor(t, "the tray icon to register with the watcher", 20*time.Second, func() bool {
-		var ok bool
-		sender, itemPath, ok = w.first()
-		return ok
-	})
-	// The item tells where its menu is, as the StatusNotifierItem spec says.
-	v, err := conn.Object(sender, dbus.ObjectPath(itemPath)).GetProperty("org.kde.StatusNotifierItem.Menu")
-	if err != nil {
-		t.Fatalf("read the item's Menu property: %v", err)
-	}
-	menuPath := v.Value().(dbus.ObjectPath)
+	sender, menuPath := w.waitItem(t, l, conn)
 
 	var items []menuItem
 	l.waitFor(t, "office connected in the tray menu", 30*time.Second, func() bool {
@@ -153,17 +188,7 @@ func TestTrayOverDBus(t *testing.T) {
 	l.shotWindow(t, mainWin, "main-connected")
 	t.Logf("tray menu: %+v", items)
 
-	click := func(prefix string) {
-		t.Helper()
-		it, ok := findItem(readMenu(t, conn, sender, menuPath), prefix)
-		if !ok {
-			t.Fatalf("no menu item %q", prefix)
-		}
-		call := conn.Object(sender, menuPath).Call("com.canonical.dbusmenu.Event", 0, it.ID, "clicked", dbus.MakeVariant(""), uint32(time.Now().Unix()))
-		if call.Err != nil {
-			t.Fatalf("click %q: %v", prefix, call.Err)
-		}
-	}
+	click := func(prefix string) { t.Helper(); clickItem(t, conn, sender, menuPath, prefix) }
 	click("lab: off")
 	l.waitFor(t, "lab up in the daemon", 20*time.Second, func() bool { return a.tunnel(t, "lab").Up })
 	l.waitFor(t, "lab ticked in the tray menu", 20*time.Second, func() bool {
