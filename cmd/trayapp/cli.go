@@ -104,6 +104,42 @@ func (c *cli) printUsage(w io.Writer) {
 	fmt.Fprint(w, globalUsageTail)
 }
 
+// printShortUsage is what follows a usage error: the synopsis and where
+// the details are, not the whole help text.
+func (c *cli) printShortUsage(w io.Writer, cmd *command) {
+	fmt.Fprintf(w, "Usage: %s\nRun \"wgpunch help %s\" for details.\n", strings.TrimSpace("wgpunch "+cmd.name+" "+cmd.args), cmd.name)
+}
+
+// printCommandList follows an unknown command or global flag.
+func (c *cli) printCommandList(w io.Writer) {
+	names := make([]string, len(commands))
+	for i, cmd := range commands {
+		names[i] = cmd.name
+	}
+	fmt.Fprintf(w, "Commands: %s\nRun \"wgpunch help\" for the global flags, or \"wgpunch help COMMAND\" for one command.\n", strings.Join(names, ", "))
+}
+
+// flagErr rewrites the flag package's messages in the words and the
+// double-dash spelling the help uses.
+func flagErr(err error) string {
+	msg := err.Error()
+	switch {
+	case strings.HasPrefix(msg, "flag provided but not defined: -"):
+		return "unknown flag -" + strings.TrimPrefix(msg, "flag provided but not defined: ")
+	case strings.HasPrefix(msg, "flag needs an argument: -"):
+		return "flag -" + strings.TrimPrefix(msg, "flag needs an argument: ") + " needs a value"
+	case strings.HasPrefix(msg, "invalid value "):
+		// invalid value "x" for flag -port: <the Set error, which quotes x>
+		if i := strings.Index(msg, " for flag -"); i > 0 {
+			rest := msg[i+len(" for flag -"):]
+			if name, why, ok := strings.Cut(rest, ": "); ok {
+				return "--" + name + ": " + why
+			}
+		}
+	}
+	return msg
+}
+
 func (c *cli) printCommandUsage(w io.Writer, cmd *command) {
 	fmt.Fprintf(w, "Usage: %s\n\n%s\n", strings.TrimSpace("wgpunch "+cmd.name+" "+cmd.args), cmd.summary)
 	if cmd.help != "" {
@@ -123,8 +159,8 @@ func (c *cli) main(args []string) int {
 			c.printUsage(c.stdout)
 			return 0
 		}
-		fmt.Fprintf(c.stderr, "wgpunch: %v\n\n", err)
-		c.printUsage(c.stderr)
+		fmt.Fprintf(c.stderr, "wgpunch: %s\n", flagErr(err))
+		c.printCommandList(c.stderr)
 		return 2
 	}
 	fs.Visit(func(f *flag.Flag) {
@@ -157,8 +193,8 @@ func (c *cli) main(args []string) int {
 	}
 	cmd := findCommand(name)
 	if cmd == nil {
-		fmt.Fprintf(c.stderr, "wgpunch: unknown command %q\n\n", name)
-		c.printUsage(c.stderr)
+		fmt.Fprintf(c.stderr, "wgpunch: unknown command %q\n", name)
+		c.printCommandList(c.stderr)
 		return 2
 	}
 	err := cmd.run(c, cmd, rest[1:])
@@ -171,8 +207,8 @@ func (c *cli) main(args []string) int {
 	}
 	var ue *usageError
 	if errors.As(err, &ue) {
-		fmt.Fprintf(c.stderr, "wgpunch %s: %s\n\n", cmd.name, ue.msg)
-		c.printCommandUsage(c.stderr, ue.cmd)
+		fmt.Fprintf(c.stderr, "wgpunch %s: %s\n", cmd.name, ue.msg)
+		c.printShortUsage(c.stderr, ue.cmd)
 		return 2
 	}
 	fmt.Fprintf(c.stderr, "wgpunch %s: %v\n", cmd.name, err)
@@ -210,6 +246,17 @@ func (c *cli) controller() (control.Controller, bool, error) {
 	}
 	if hint == "" {
 		hint = fmt.Sprintf("(socket %s); start it with: sudo systemctl start wgpunch  (or: sudo wgpunch daemon)", c.socket)
+		if c.stateDirSet {
+			// The packaged daemon serves the default directory, not this one.
+			abs, aerr := filepath.Abs(dir)
+			if aerr != nil {
+				abs = dir
+			}
+			hint = fmt.Sprintf("(socket %s) for %s; start one on it with: sudo wgpunch --state-dir %s daemon", c.socket, abs, abs)
+			if c.socket != control.DefaultSocket() {
+				hint = fmt.Sprintf("(socket %s) for %s; start one on it with: sudo wgpunch --state-dir %s --socket %s daemon", c.socket, abs, abs, c.socket)
+			}
+		}
 	}
 	eng, reader := localEngine()
 	svc, err := control.NewService(control.ServiceOptions{Store: st, NoEngineHint: hint, Engine: eng, Reader: reader})
@@ -296,7 +343,7 @@ func parseArgs(cmd *command, fs *flag.FlagSet, args []string) ([]string, error) 
 			if errors.Is(err, flag.ErrHelp) {
 				return nil, err
 			}
-			return nil, usagef(cmd, "%v", err)
+			return nil, usagef(cmd, "%s", flagErr(err))
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {
@@ -312,14 +359,59 @@ func parseArgs(cmd *command, fs *flag.FlagSet, args []string) ([]string, error) 
 	}
 }
 
+// parse parses args with fs (nil: only the global flags) and checks that
+// there are min..max positional arguments (max < 0: no limit).
+func (c *cli) parse(cmd *command, fs *flag.FlagSet, args []string, min, max int) ([]string, error) {
+	if fs == nil {
+		fs = c.flags(cmd)
+	}
+	pos, err := parseArgs(cmd, fs, args)
+	if err != nil {
+		return nil, err
+	}
+	if err := wantArgs(cmd, pos, min, max); err != nil {
+		return nil, err
+	}
+	return pos, nil
+}
+
+// open is parse, then the Controller (see controller).
+func (c *cli) open(cmd *command, fs *flag.FlagSet, args []string, min, max int) (control.Controller, []string, error) {
+	pos, err := c.parse(cmd, fs, args, min, max)
+	if err != nil {
+		return nil, nil, err
+	}
+	ctl, _, err := c.controller()
+	if err != nil {
+		return nil, nil, err
+	}
+	return ctl, pos, nil
+}
+
 func wantArgs(cmd *command, pos []string, min, max int) error {
 	if len(pos) < min {
-		return usagef(cmd, "missing argument")
+		return usagef(cmd, "missing argument: %s", missingArg(cmd, len(pos)))
 	}
 	if max >= 0 && len(pos) > max {
 		return usagef(cmd, "too many arguments: %s", strings.Join(pos[max:], " "))
 	}
 	return nil
+}
+
+// missingArg names the first positional argument of cmd's synopsis after
+// the n given ones ("NAME", "PORT"...).
+func missingArg(cmd *command, n int) string {
+	var names []string
+	for _, f := range strings.Fields(cmd.args) {
+		if strings.HasPrefix(f, "[") || strings.HasPrefix(f, "-") || strings.HasPrefix(f, "|") {
+			break
+		}
+		names = append(names, f)
+	}
+	if n < len(names) {
+		return strings.Join(names[n:], " ")
+	}
+	return "see the usage below"
 }
 
 func (c *cli) note(format string, args ...any) {
@@ -347,7 +439,14 @@ func isTerminal(r io.Reader) bool {
 		return false
 	}
 	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	if err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+		return false
+	}
+	// /dev/null is a character device too, but nobody types into it.
+	if null, err := os.Stat(os.DevNull); err == nil && os.SameFile(fi, null) {
+		return false
+	}
+	return true
 }
 
 // readToken reads an invite/reply from stdin: one line from a terminal,

@@ -2,7 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -119,42 +119,77 @@ func cmdHelp(c *cli, cmd *command, args []string) error {
 }
 
 func cmdVersion(c *cli, cmd *command, args []string) error {
-	if _, err := parseArgs(cmd, c.flags(cmd), args); err != nil {
+	if _, err := c.parse(cmd, nil, args, 0, 0); err != nil {
 		return err
 	}
 	fmt.Fprintln(c.stdout, version.String())
 	return nil
 }
 
-func cmdInvite(c *cli, cmd *command, args []string) error {
-	fs := c.flags(cmd)
-	var port portFlag
-	var lans, stun listFlag
-	endpoint := fs.String("endpoint", "", "")
-	display := fs.String("name", "", "")
-	qr := fs.String("qr", "", "")
-	asJSON := fs.Bool("json", false, "")
-	fs.Var(&port, "port", "")
-	fs.Var(&lans, "lan", "")
-	fs.Var(&stun, "stun", "")
-	pos, err := parseArgs(cmd, fs, args)
-	if err != nil {
-		return err
+// linkFlags are the flags invite and accept share: how this side of a
+// new link listens, is reached and reports.
+type linkFlags struct {
+	port     portFlag
+	lans     listFlag
+	stun     listFlag
+	endpoint *string
+	display  *string
+	asJSON   *bool
+}
+
+func addLinkFlags(fs *flag.FlagSet) *linkFlags {
+	lf := &linkFlags{
+		endpoint: fs.String("endpoint", "", ""),
+		display:  fs.String("name", "", ""),
+		asJSON:   fs.Bool("json", false, ""),
 	}
-	if err := wantArgs(cmd, pos, 1, 1); err != nil {
-		return err
-	}
+	fs.Var(&lf.port, "port", "")
+	fs.Var(&lf.lans, "lan", "")
+	fs.Var(&lf.stun, "stun", "")
+	return lf
+}
+
+// linkController is the Controller for invite/accept, with the note that
+// says when there is no daemon.
+func (c *cli) linkController() (control.Controller, error) {
 	ctl, local, err := c.controller()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if local {
 		c.localNote()
 	}
+	return ctl, nil
+}
+
+func (c *cli) natNote(r *natcheck.Report) {
+	if r != nil {
+		c.note("NAT check: %s (%s) — %s", r.Verdict, r.Mapping, r.Message)
+	}
+}
+
+func (c *cli) notes(ns []string) {
+	for _, n := range ns {
+		c.note("note: %s", n)
+	}
+}
+
+func cmdInvite(c *cli, cmd *command, args []string) error {
+	fs := c.flags(cmd)
+	lf := addLinkFlags(fs)
+	qr := fs.String("qr", "", "")
+	pos, err := c.parse(cmd, fs, args, 1, 1)
+	if err != nil {
+		return err
+	}
+	ctl, err := c.linkController()
+	if err != nil {
+		return err
+	}
 	ctx, cancel := signalContext()
 	defer cancel()
 	res, err := ctl.Invite(ctx, control.InviteRequest{
-		Name: pos[0], DisplayName: *display, Port: uint16(port), Endpoint: *endpoint, LANs: lans, STUN: stun,
+		Name: pos[0], DisplayName: *lf.display, Port: uint16(lf.port), Endpoint: *lf.endpoint, LANs: lf.lans, STUN: lf.stun,
 	})
 	if err != nil {
 		return err
@@ -164,18 +199,14 @@ func cmdInvite(c *cli, cmd *command, args []string) error {
 			return fmt.Errorf("the invite was made, but %w", err)
 		}
 	}
-	if *asJSON {
+	if *lf.asJSON {
 		res.QRPNG = nil
 		return printJSON(c.stdout, res)
 	}
 	fmt.Fprintln(c.stdout, res.Token)
 	c.note("Invite for tunnel %s: this machine listens on UDP port %d, announced as %s.", res.Tunnel, res.ListenPort, res.Endpoint)
-	if res.NAT != nil {
-		c.note("NAT check: %s (%s) — %s", res.NAT.Verdict, res.NAT.Mapping, res.NAT.Message)
-	}
-	for _, n := range res.Notes {
-		c.note("note: %s", n)
-	}
+	c.natNote(res.NAT)
+	c.notes(res.Notes)
 	if *qr != "" {
 		c.note("QR code written to %s.", *qr)
 	}
@@ -194,16 +225,9 @@ func (c *cli) localNote() {
 
 func cmdAccept(c *cli, cmd *command, args []string) error {
 	fs := c.flags(cmd)
-	var port portFlag
-	var lans, stun listFlag
-	endpoint := fs.String("endpoint", "", "")
-	display := fs.String("name", "", "")
+	lf := addLinkFlags(fs)
 	qr := fs.String("qr", "", "")
 	replyQR := fs.String("reply-qr", "", "")
-	asJSON := fs.Bool("json", false, "")
-	fs.Var(&port, "port", "")
-	fs.Var(&lans, "lan", "")
-	fs.Var(&stun, "stun", "")
 	pos, err := parseArgs(cmd, fs, args)
 	if err != nil {
 		return err
@@ -233,17 +257,14 @@ func cmdAccept(c *cli, cmd *command, args []string) error {
 	default:
 		token = strings.Join(tokArgs, "")
 	}
-	ctl, local, err := c.controller()
+	ctl, err := c.linkController()
 	if err != nil {
 		return err
-	}
-	if local {
-		c.localNote()
 	}
 	ctx, cancel := signalContext()
 	defer cancel()
 	res, err := ctl.Accept(ctx, control.AcceptRequest{
-		Name: name, Token: token, DisplayName: *display, Port: uint16(port), Endpoint: *endpoint, LANs: lans, STUN: stun,
+		Name: name, Token: token, DisplayName: *lf.display, Port: uint16(lf.port), Endpoint: *lf.endpoint, LANs: lf.lans, STUN: lf.stun,
 	})
 	if err != nil {
 		return err
@@ -253,7 +274,7 @@ func cmdAccept(c *cli, cmd *command, args []string) error {
 			return fmt.Errorf("the invite was accepted, but %w", err)
 		}
 	}
-	if *asJSON {
+	if *lf.asJSON {
 		res.ReplyQRPNG = nil
 		if err := printJSON(c.stdout, res); err != nil {
 			return err
@@ -263,36 +284,22 @@ func cmdAccept(c *cli, cmd *command, args []string) error {
 	}
 	if res.Kind == "invite" {
 		c.note("Tunnel %s created, linked to %s.", res.Tunnel, res.PeerName)
-		if res.NAT != nil {
-			c.note("NAT check: %s (%s) — %s", res.NAT.Verdict, res.NAT.Mapping, res.NAT.Message)
-		}
+		c.natNote(res.NAT)
 	} else {
 		c.note("%s added to tunnel %s.", res.PeerName, res.Tunnel)
 	}
 	c.note("Safety code: %s", res.SafetyCode)
 	c.note("Compare it with the code %s sees; if they differ, remove the tunnel (wgpunch remove %s --yes).", res.PeerName, res.Tunnel)
 	printWarnings(c.stderr, res.Warnings)
-	for _, n := range res.Notes {
-		c.note("note: %s", n)
-	}
-	if res.Kind == "invite" {
-		if *replyQR != "" {
-			c.note("Reply QR code written to %s.", *replyQR)
-		}
-		c.note("Send the reply line above back to %s.", res.PeerName)
+	c.notes(res.Notes)
+	if res.Kind == "invite" && *replyQR != "" {
+		c.note("Reply QR code written to %s.", *replyQR)
 	}
 	return nil
 }
 
 func cmdList(c *cli, cmd *command, args []string) error {
-	pos, err := parseArgs(cmd, c.flags(cmd), args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(cmd, pos, 0, 0); err != nil {
-		return err
-	}
-	ctl, _, err := c.controller()
+	ctl, _, err := c.open(cmd, nil, args, 0, 0)
 	if err != nil {
 		return err
 	}
@@ -306,16 +313,13 @@ func cmdList(c *cli, cmd *command, args []string) error {
 	return nil
 }
 
+// oneName is open for the commands that take just a tunnel name.
 func oneName(c *cli, cmd *command, args []string) (control.Controller, string, error) {
-	pos, err := parseArgs(cmd, c.flags(cmd), args)
+	ctl, pos, err := c.open(cmd, nil, args, 1, 1)
 	if err != nil {
 		return nil, "", err
 	}
-	if err := wantArgs(cmd, pos, 1, 1); err != nil {
-		return nil, "", err
-	}
-	ctl, _, err := c.controller()
-	return ctl, pos[0], err
+	return ctl, pos[0], nil
 }
 
 func cmdShow(c *cli, cmd *command, args []string) error {
@@ -336,14 +340,7 @@ func cmdExport(c *cli, cmd *command, args []string) error {
 	fs := c.flags(cmd)
 	withKey := fs.Bool("private-key", false, "")
 	out := fs.String("o", "", "")
-	pos, err := parseArgs(cmd, fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(cmd, pos, 1, 1); err != nil {
-		return err
-	}
-	ctl, _, err := c.controller()
+	ctl, pos, err := c.open(cmd, fs, args, 1, 1)
 	if err != nil {
 		return err
 	}
@@ -361,11 +358,8 @@ func cmdExport(c *cli, cmd *command, args []string) error {
 func cmdRemove(c *cli, cmd *command, args []string) error {
 	fs := c.flags(cmd)
 	yes := fs.Bool("yes", false, "")
-	pos, err := parseArgs(cmd, fs, args)
+	pos, err := c.parse(cmd, fs, args, 1, 1)
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(cmd, pos, 1, 1); err != nil {
 		return err
 	}
 	if !*yes {
@@ -376,7 +370,7 @@ func cmdRemove(c *cli, cmd *command, args []string) error {
 		var ans string
 		fmt.Fscanln(c.stdin, &ans)
 		if a := strings.ToLower(strings.TrimSpace(ans)); a != "y" && a != "yes" {
-			return errors.New("not removed")
+			return fmt.Errorf("tunnel %s was not removed (answer y to remove it, or add --yes)", pos[0])
 		}
 	}
 	ctl, _, err := c.controller()
@@ -391,26 +385,22 @@ func cmdRemove(c *cli, cmd *command, args []string) error {
 }
 
 func cmdRename(c *cli, cmd *command, args []string) error {
-	pos, err := parseArgs(cmd, c.flags(cmd), args)
+	ctl, pos, err := c.open(cmd, nil, args, 2, 2)
 	if err != nil {
 		return err
 	}
-	if err := wantArgs(cmd, pos, 2, 2); err != nil {
+	if err := ctl.Rename(context.Background(), pos[0], pos[1]); err != nil {
 		return err
 	}
-	ctl, _, err := c.controller()
-	if err != nil {
-		return err
+	if pos[0] != pos[1] {
+		c.note("Tunnel %s renamed to %s.", pos[0], pos[1])
 	}
-	return ctl.Rename(context.Background(), pos[0], pos[1])
+	return nil
 }
 
 func cmdSetPort(c *cli, cmd *command, args []string) error {
-	pos, err := parseArgs(cmd, c.flags(cmd), args)
+	pos, err := c.parse(cmd, nil, args, 2, 2)
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(cmd, pos, 2, 2); err != nil {
 		return err
 	}
 	port, err := parsePort(pos[1])
@@ -421,7 +411,12 @@ func cmdSetPort(c *cli, cmd *command, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := ctl.SetListenPort(context.Background(), pos[0], port); err != nil {
+	ctx := context.Background()
+	if cfg, err := ctl.Show(ctx, pos[0]); err == nil && cfg.Interface.ListenPort == port {
+		c.note("Tunnel %s already uses UDP port %d; nothing changed.", pos[0], port)
+		return nil
+	}
+	if err := ctl.SetListenPort(ctx, pos[0], port); err != nil {
 		return err
 	}
 	c.note("Tunnel %s now uses UDP port %d. Tell the other side: send a new invite, or they update the endpoint's port.", pos[0], port)
@@ -447,7 +442,11 @@ func cmdDown(c *cli, cmd *command, args []string) error {
 	if err != nil {
 		return err
 	}
-	return ctl.Down(context.Background(), name)
+	if err := ctl.Down(context.Background(), name); err != nil {
+		return err
+	}
+	c.note("Tunnel %s is down; it stays down after a restart (wgpunch up %s brings it back).", name, name)
+	return nil
 }
 
 func cmdNATCheck(c *cli, cmd *command, args []string) error {
@@ -457,14 +456,7 @@ func cmdNATCheck(c *cli, cmd *command, args []string) error {
 	fs.Var(&port, "port", "")
 	fs.Var(&stun, "stun", "")
 	asJSON := fs.Bool("json", false, "")
-	pos, err := parseArgs(cmd, fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(cmd, pos, 0, 0); err != nil {
-		return err
-	}
-	ctl, _, err := c.controller()
+	ctl, _, err := c.open(cmd, fs, args, 0, 0)
 	if err != nil {
 		return err
 	}
@@ -504,11 +496,7 @@ func cmdDaemon(c *cli, cmd *command, args []string) error {
 	noLAN := fs.Bool("no-lan", false, "")
 	hostname := fs.String("hostname", "", "")
 	debug := fs.Bool("debug", false, "")
-	pos, err := parseArgs(cmd, fs, args)
-	if err != nil {
-		return err
-	}
-	if err := wantArgs(cmd, pos, 0, 0); err != nil {
+	if _, err := c.parse(cmd, fs, args, 0, 0); err != nil {
 		return err
 	}
 	ctx, cancel := signalContext()
@@ -516,11 +504,10 @@ func cmdDaemon(c *cli, cmd *command, args []string) error {
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(c.stderr, "wgpunch daemon: "+format+"\n", args...)
 	}
-	err = control.RunDaemon(ctx, control.DaemonOptions{
+	return control.RunDaemon(ctx, control.DaemonOptions{
 		StateDir: c.stateDir, Socket: c.socket, Group: *group, NoLAN: *noLAN, Logf: logf,
 		Hostname: *hostname, Debug: *debug || os.Getenv("WGPUNCH_DEBUG") != "",
 	})
-	return err
 }
 
 // looksLikeToken tells a pasted invite/reply from a tunnel name (at most

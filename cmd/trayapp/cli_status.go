@@ -15,20 +15,13 @@ func cmdStatus(c *cli, cmd *command, args []string) error {
 	fs := c.flags(cmd)
 	asJSON := fs.Bool("json", false, "")
 	watch := fs.Bool("watch", false, "")
-	pos, err := parseArgs(cmd, fs, args)
+	ctl, pos, err := c.open(cmd, fs, args, 0, 1)
 	if err != nil {
-		return err
-	}
-	if err := wantArgs(cmd, pos, 0, 1); err != nil {
 		return err
 	}
 	name := ""
 	if len(pos) == 1 {
 		name = pos[0]
-	}
-	ctl, _, err := c.controller()
-	if err != nil {
-		return err
 	}
 	ctx, cancel := signalContext()
 	defer cancel()
@@ -96,7 +89,11 @@ func renderStatus(w io.Writer, rep *control.Report, now time.Time) {
 				state += " (interface " + t.Interface + ")"
 			}
 		}
-		fmt.Fprintf(w, "tunnel %s: %s, address %s, UDP port %d\n", t.Name, state, orDash(t.Address), t.ListenPort)
+		port := "-"
+		if t.ListenPort != 0 {
+			port = fmt.Sprint(t.ListenPort)
+		}
+		fmt.Fprintf(w, "tunnel %s: %s, address %s, UDP port %s\n", t.Name, state, orDash(t.Address), port)
 		if t.PublicKey != "" {
 			fmt.Fprintf(w, "  public key %s\n", t.PublicKey)
 		}

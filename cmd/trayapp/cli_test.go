@@ -308,7 +308,7 @@ func TestBadInput(t *testing.T) {
 		{"broken config file", a, "", []string{"show", "broken"}, 1, []string{"broken", "line 2", "wgpunch remove broken"}},
 		{"invite on broken config", a, "", []string{"invite", "broken", "--endpoint", "1.2.3.4:5"}, 1, []string{"broken"}},
 		{"missing tunnel", a, "", []string{"show", "nope"}, 1, []string{"no such tunnel", "wgpunch list"}},
-		{"up without daemon", a, "", []string{"up", "home"}, 1, []string{"daemon is not running", "sudo systemctl start wgpunch", "sudo wgpunch daemon"}},
+		{"up without daemon", a, "", []string{"up", "home"}, 1, []string{"daemon is not running", "sudo wgpunch --state-dir " + a.dir + " --socket " + a.sock + " daemon"}},
 		{"remove without --yes", a, "", []string{"remove", "home"}, 2, []string{"--yes"}},
 		{"unknown command", a, "", []string{"frobnicate"}, 2, []string{"unknown command"}},
 		{"missing argument", a, "", []string{"invite"}, 2, []string{"missing argument", "Usage: wgpunch invite"}},

@@ -109,7 +109,7 @@ func (s *Service) displayName(req string) string {
 // no pending invite, it makes a new invite (new ID) for one more peer.
 func (s *Service) Invite(ctx context.Context, req InviteRequest) (*InviteResult, error) {
 	if err := conf.ValidateName(req.Name); err != nil {
-		return nil, invalidf("tunnel name %q: %v", req.Name, err)
+		return nil, badName(err)
 	}
 	lans, err := parseLANs(req.LANs)
 	if err != nil {
@@ -257,6 +257,7 @@ func (s *Service) Invite(ctx context.Context, req InviteRequest) (*InviteResult,
 	if err != nil {
 		return nil, fmt.Errorf("save tunnel %q: %w", req.Name, err)
 	}
+	s.lanChanged()
 	return &InviteResult{
 		Token:      token,
 		QRPNG:      qr,
@@ -313,7 +314,7 @@ func (s *Service) acceptInvite(ctx context.Context, req AcceptRequest, inv *invi
 		return nil, invalidf("this is an invite: give the new tunnel a name, e.g. wgpunch accept %s INVITE", suggestName(inv.Name))
 	}
 	if err := conf.ValidateName(req.Name); err != nil {
-		return nil, invalidf("tunnel name %q: %v", req.Name, err)
+		return nil, badName(err)
 	}
 	lans, err := parseLANs(req.LANs)
 	if err != nil {
@@ -329,7 +330,7 @@ func (s *Service) acceptInvite(ctx context.Context, req AcceptRequest, inv *invi
 	defer s.mu.Unlock()
 	cfgs, bad := s.loadAll()
 	if _, ok := bad[req.Name]; ok {
-		return nil, fmt.Errorf("%w: %q (its file is broken); pick another name or remove it first (wgpunch remove %s)", ErrExists, req.Name, req.Name)
+		return nil, existsf("a tunnel named %q already exists (its file is broken); pick another name or remove it first (wgpunch remove %s)", req.Name, req.Name)
 	}
 	invPub := inv.PublicKey.String()
 	if owner, ok := ourPublicKeys(cfgs)[invPub]; ok {
@@ -337,11 +338,11 @@ func (s *Service) acceptInvite(ctx context.Context, req AcceptRequest, inv *invi
 	}
 	for _, c := range cfgs {
 		if c.Name == req.Name {
-			return nil, fmt.Errorf("%w: %q; accept into a new name (wgpunch accept OTHERNAME ...) or remove the old one first (wgpunch remove %s)", ErrExists, req.Name, req.Name)
+			return nil, existsf("a tunnel named %q already exists; accept into a new name (wgpunch accept OTHERNAME ...) or remove the old one first (wgpunch remove %s)", req.Name, req.Name)
 		}
 		for _, p := range c.Peers {
 			if p.PublicKey.String() == invPub && p.Meta.InviteID == inv.ID {
-				return nil, fmt.Errorf("%w: this invite was already accepted into tunnel %q", ErrExists, c.Name)
+				return nil, existsf("this invite was already accepted into tunnel %q; to accept it again, remove that tunnel first (wgpunch remove %s)", c.Name, c.Name)
 			}
 		}
 	}
@@ -448,7 +449,8 @@ func (s *Service) acceptInvite(ctx context.Context, req AcceptRequest, inv *invi
 	if err := s.st.Create(cfg); err != nil {
 		return nil, fmt.Errorf("save tunnel %q: %w", req.Name, err)
 	}
-	notes = append(notes, fmt.Sprintf("send the reply line to %s; once they have accepted it, both sides run: wgpunch up TUNNEL", inv.Name))
+	s.lanChanged()
+	notes = append(notes, fmt.Sprintf("send the reply line to %s; once they have accepted it, both sides bring the tunnel up (here: wgpunch up %s)", inv.Name, req.Name))
 	return &AcceptResult{
 		Kind:       "invite",
 		Tunnel:     req.Name,
@@ -465,7 +467,7 @@ func (s *Service) acceptInvite(ctx context.Context, req AcceptRequest, inv *invi
 func (s *Service) acceptReply(ctx context.Context, req AcceptRequest, r *invite.Reply) (*AcceptResult, error) {
 	if req.Name != "" {
 		if err := conf.ValidateName(req.Name); err != nil {
-			return nil, invalidf("tunnel name %q: %v", req.Name, err)
+			return nil, badName(err)
 		}
 	}
 	s.mu.Lock()
@@ -473,6 +475,11 @@ func (s *Service) acceptReply(ctx context.Context, req AcceptRequest, r *invite.
 	cfgs, bad := s.loadAll()
 	if e, ok := bad[req.Name]; ok && req.Name != "" {
 		return nil, e
+	}
+	// A reply made here (pasted back on the wrong side) is named as such
+	// before anything else, whatever tunnel name came with it.
+	if own, ok := ourPublicKeys(cfgs)[r.PublicKey.String()]; ok {
+		return nil, invalidf("this reply carries tunnel %s's own public key: it was made on this machine, not by the other side; send it to the computer that made the invite, which takes it with: wgpunch accept NAME REPLY", own)
 	}
 	var owner *conf.Config
 	for _, c := range cfgs {
@@ -491,7 +498,7 @@ func (s *Service) acceptReply(ctx context.Context, req AcceptRequest, r *invite.
 			if owner != nil {
 				return nil, fmt.Errorf("%w %q; this reply belongs to tunnel %q: wgpunch accept %s REPLY", ErrNotFound, req.Name, owner.Name, owner.Name)
 			}
-			return nil, notFound(req.Name)
+			return nil, fmt.Errorf("%w %q, and no tunnel here issued invite %s that this reply answers; a reply goes back to the computer that made the invite (there: wgpunch accept NAME REPLY)", ErrNotFound, req.Name, r.InviteID)
 		}
 	} else if owner != nil {
 		cfg = owner.Clone()
@@ -500,7 +507,7 @@ func (s *Service) acceptReply(ctx context.Context, req AcceptRequest, r *invite.
 		for _, c := range cfgs {
 			for _, p := range c.Peers {
 				if p.Meta.InviteID == r.InviteID && p.PublicKey == r.PublicKey {
-					return nil, fmt.Errorf("%w: this reply was already accepted: %s is a peer of tunnel %q", ErrExists, r.Name, c.Name)
+					return nil, existsf("this reply was already accepted: %s is a peer of tunnel %q; nothing to do — bring it up with: wgpunch up %s", r.Name, c.Name, c.Name)
 				}
 			}
 		}
@@ -516,15 +523,9 @@ func (s *Service) acceptReply(ctx context.Context, req AcceptRequest, r *invite.
 		}
 	}
 	ourPub := cfg.Interface.PrivateKey.PublicKey()
-	if r.PublicKey == ourPub {
-		return nil, invalidf("this reply carries tunnel %s's own public key: it was made on this machine, not by the other side; paste the reply the other computer printed", cfg.Name)
-	}
-	if other, ok := ourPublicKeys(cfgs)[r.PublicKey.String()]; ok {
-		return nil, invalidf("this reply carries the public key of tunnel %q on this machine: it was made here, not by the other side; paste the reply the other computer printed", other)
-	}
 	for _, p := range cfg.Peers {
 		if p.PublicKey == r.PublicKey {
-			return nil, fmt.Errorf("%w: %s (same public key) is already a peer of tunnel %q", ErrExists, p.Meta.Name, cfg.Name)
+			return nil, existsf("%s (same public key) is already a peer of tunnel %q; nothing to do", p.Meta.Name, cfg.Name)
 		}
 	}
 	if r.Endpoint.IsZero() && r.LANEndpoint.IsZero() {

@@ -34,21 +34,8 @@ func (osNetInfo) Routes() []LocalRoute {
 	var out []LocalRoute
 	ifs, _ := net.Interfaces()
 	for _, ifc := range ifs {
-		addrs, err := ifc.Addrs()
-		if err != nil {
-			continue
-		}
-		for _, a := range addrs {
-			ipn, ok := a.(*net.IPNet)
-			if !ok {
-				continue
-			}
-			addr, ok := netip.AddrFromSlice(ipn.IP)
-			if !ok {
-				continue
-			}
-			ones, _ := ipn.Mask.Size()
-			p := netip.PrefixFrom(addr.Unmap(), ones).Masked()
+		for _, a := range ifaceAddrs(ifc) {
+			p := a.Masked()
 			if p.Addr().IsLoopback() || p.Addr().IsLinkLocalUnicast() {
 				continue
 			}
@@ -56,6 +43,29 @@ func (osNetInfo) Routes() []LocalRoute {
 		}
 	}
 	return append(out, procRoutes()...)
+}
+
+// ifaceAddrs returns an interface's addresses with their prefix lengths
+// (IPv4-mapped ones unmapped); none if they cannot be read.
+func ifaceAddrs(ifc net.Interface) []netip.Prefix {
+	addrs, err := ifc.Addrs()
+	if err != nil {
+		return nil
+	}
+	var out []netip.Prefix
+	for _, a := range addrs {
+		ipn, ok := a.(*net.IPNet)
+		if !ok {
+			continue
+		}
+		addr, ok := netip.AddrFromSlice(ipn.IP)
+		if !ok {
+			continue
+		}
+		ones, _ := ipn.Mask.Size()
+		out = append(out, netip.PrefixFrom(addr.Unmap(), ones))
+	}
+	return out
 }
 
 // procRoutes parses /proc/net/route (Linux; nothing elsewhere).
@@ -119,17 +129,8 @@ func (osNetInfo) PrimaryIPv4(skip map[string]bool) netip.Addr {
 		if ifc.Flags&net.FlagUp == 0 || ifc.Flags&net.FlagLoopback != 0 || skip[ifc.Name] {
 			continue
 		}
-		addrs, _ := ifc.Addrs()
-		for _, a := range addrs {
-			ipn, ok := a.(*net.IPNet)
-			if !ok {
-				continue
-			}
-			addr, ok := netip.AddrFromSlice(ipn.IP)
-			if !ok {
-				continue
-			}
-			addr = addr.Unmap()
+		for _, p := range ifaceAddrs(ifc) {
+			addr := p.Addr()
 			if !addr.Is4() || addr.IsLoopback() || addr.IsLinkLocalUnicast() {
 				continue
 			}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -26,6 +27,15 @@ type LANPeers interface {
 	Peers() []lanpeers.Announcement
 }
 
+// LANRefresher is implemented by a LANPeers that can announce our ports at
+// once instead of at its next periodic check; *lanpeers.Discovery does. The
+// Service calls Refresh after every change to a tunnel's existence or
+// port, so another machine on the LAN choosing a port right then sees ours.
+// Refresh must not block.
+type LANRefresher interface {
+	Refresh()
+}
+
 // ServiceOptions configure a Service. Store is required; everything else
 // has a default.
 type ServiceOptions struct {
@@ -39,6 +49,8 @@ type ServiceOptions struct {
 	// Reader reads live WireGuard devices for Status. nil: tunnels read as down.
 	Reader monitor.DeviceReader
 	// LAN lists other WG Punch machines on the LAN (may be nil; see SetLAN).
+	// If it is also a LANRefresher, it is told at once when our tunnels or
+	// their ports change.
 	LAN LANPeers
 	// Logf receives diagnostics; never keys. nil: discard.
 	Logf func(format string, args ...any)
@@ -159,6 +171,16 @@ func (s *Service) lanPeers() []lanpeers.Announcement {
 	return l.Peers()
 }
 
+// lanChanged tells LAN discovery that our tunnels or ports changed.
+func (s *Service) lanChanged() {
+	s.lanMu.RLock()
+	l := s.lan
+	s.lanMu.RUnlock()
+	if r, ok := l.(LANRefresher); ok {
+		r.Refresh()
+	}
+}
+
 // StateDir is the directory the Service keeps tunnels in.
 func (s *Service) StateDir() string { return s.st.Dir() }
 
@@ -190,6 +212,24 @@ type portError struct{ msg string }
 func (e *portError) Error() string { return e.msg }
 func (e *portError) Unwrap() error { return ErrPortInUse }
 
+// existsError is an ErrExists whose text is only the explanation (the
+// generic "a tunnel with that name already exists" is wrong for, say, a
+// reply accepted twice).
+type existsError struct{ msg string }
+
+func (e *existsError) Error() string { return e.msg }
+func (e *existsError) Unwrap() error { return ErrExists }
+
+func existsf(format string, args ...any) error {
+	return &existsError{msg: fmt.Sprintf(format, args...)}
+}
+
+// badName is the ErrInvalidInput for a name conf.ValidateName refused; its
+// message already quotes the name and says which characters are allowed.
+func badName(err error) error {
+	return invalidf("%v", err)
+}
+
 func portErrf(format string, args ...any) error {
 	return &portError{msg: fmt.Sprintf(format, args...)}
 }
@@ -215,7 +255,7 @@ func (s *Service) needDaemon() error {
 // load reads one tunnel, turning store errors into Controller errors.
 func (s *Service) load(name string) (*conf.Config, error) {
 	if err := conf.ValidateName(name); err != nil {
-		return nil, invalidf("tunnel name %q: %v", name, err)
+		return nil, badName(err)
 	}
 	cfg, err := s.st.Load(name)
 	if err != nil {
@@ -230,8 +270,12 @@ func (s *Service) loadErr(name string, err error) error {
 	}
 	var pe *conf.ParseError
 	if errors.As(err, &pe) {
-		return invalidf("the config file of tunnel %q in %s is broken: %v; fix it in a text editor, or delete it with: wgpunch remove %s",
-			name, s.st.Dir(), pe, name)
+		file := filepath.Join(s.st.Dir(), name+".conf")
+		if p, err := s.st.Path(name); err == nil {
+			file = p
+		}
+		return invalidf("the config file of tunnel %q (%s) is broken: %v; fix it in a text editor, or delete it with: wgpunch remove %s",
+			name, file, pe, name)
 	}
 	return fmt.Errorf("load tunnel %q: %w", name, err)
 }
@@ -318,6 +362,29 @@ func (s *Service) saveUpSet() {
 	}
 }
 
+// engDown takes a tunnel down in the engine. A failure while the engine no
+// longer runs the tunnel (its device vanished, a half-failed earlier Down)
+// counts as down: otherwise the Service would believe it up forever and
+// refuse Down, Remove and Rename.
+func (s *Service) engDown(name string) error {
+	err := s.eng.Down(name)
+	if err != nil && !slices.Contains(s.eng.Running(), name) {
+		s.opts.Logf("tunnel %s: %v (it is not running any more; taken as down)", name, err)
+		return nil
+	}
+	return err
+}
+
+// wrapf prefixes err with what was being done, unless the error already
+// starts with that (the engine's messages often do).
+func wrapf(err error, format string, args ...any) error {
+	what := fmt.Sprintf(format, args...)
+	if strings.HasPrefix(err.Error(), what) {
+		return err
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
 // ---- simple calls ------------------------------------------------------------
 
 // List returns the tunnel names, sorted.
@@ -354,12 +421,12 @@ func (s *Service) Export(ctx context.Context, name string, withPrivateKey bool) 
 // Remove takes the tunnel down if it is up and deletes it.
 func (s *Service) Remove(ctx context.Context, name string) error {
 	if err := conf.ValidateName(name); err != nil {
-		return invalidf("tunnel name %q: %v", name, err)
+		return badName(err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.ifaceOf(name); ok {
-		if err := s.eng.Down(name); err != nil {
+		if err := s.engDown(name); err != nil {
 			return fmt.Errorf("take tunnel %q down before removing it: %w", name, err)
 		}
 		s.setDown(name)
@@ -371,6 +438,7 @@ func (s *Service) Remove(ctx context.Context, name string) error {
 		}
 		return fmt.Errorf("remove tunnel %q: %w", name, err)
 	}
+	s.lanChanged()
 	s.upMu.Lock()
 	delete(s.upErr, name)
 	s.upMu.Unlock()
@@ -381,7 +449,7 @@ func (s *Service) Remove(ctx context.Context, name string) error {
 // brought up again under its new name (the interface is named after it).
 func (s *Service) Rename(ctx context.Context, oldName, newName string) error {
 	if err := conf.ValidateName(newName); err != nil {
-		return invalidf("new tunnel name %q: %v", newName, err)
+		return invalidf("new name: %v", err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -392,11 +460,11 @@ func (s *Service) Rename(ctx context.Context, oldName, newName string) error {
 		return nil
 	}
 	if _, err := s.st.Load(newName); err == nil {
-		return fmt.Errorf("%w: %q; pick another name or remove that one first (wgpunch remove %s)", ErrExists, newName, newName)
+		return existsf("a tunnel named %q already exists; pick another name or remove that one first (wgpunch remove %s)", newName, newName)
 	}
 	_, wasUp := s.ifaceOf(oldName)
 	if wasUp {
-		if err := s.eng.Down(oldName); err != nil {
+		if err := s.engDown(oldName); err != nil {
 			return fmt.Errorf("take tunnel %q down to rename it: %w", oldName, err)
 		}
 		s.setDown(oldName)
@@ -407,10 +475,11 @@ func (s *Service) Rename(ctx context.Context, oldName, newName string) error {
 			s.saveUpSet()
 		}
 		if errors.Is(err, store.ErrExists) {
-			return fmt.Errorf("%w: %q; pick another name", ErrExists, newName)
+			return existsf("a tunnel named %q already exists; pick another name", newName)
 		}
 		return fmt.Errorf("rename tunnel %q to %q: %w", oldName, newName, err)
 	}
+	s.lanChanged()
 	if wasUp {
 		err := s.upLocked(newName)
 		s.saveUpSet()
@@ -451,6 +520,7 @@ func (s *Service) SetListenPort(ctx context.Context, name string, port uint16) e
 	if err := s.st.Save(cfg); err != nil {
 		return fmt.Errorf("save tunnel %q: %w", name, err)
 	}
+	s.lanChanged()
 	return nil
 }
 
@@ -546,7 +616,7 @@ func (s *Service) upLocked(name string) error {
 	}
 	iface, err := s.eng.Up(cfg)
 	if err != nil {
-		err = fmt.Errorf("bring tunnel %q up: %w", name, err)
+		err = wrapf(err, "bring tunnel %q up", name)
 		s.setUpErr(name, err)
 		return err
 	}
@@ -561,7 +631,7 @@ func (s *Service) Down(ctx context.Context, name string) error {
 		return s.needDaemon()
 	}
 	if err := conf.ValidateName(name); err != nil {
-		return invalidf("tunnel name %q: %v", name, err)
+		return badName(err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -573,8 +643,8 @@ func (s *Service) Down(ctx context.Context, name string) error {
 			return nil // already down
 		}
 	}
-	if err := s.eng.Down(name); err != nil {
-		return fmt.Errorf("take tunnel %q down: %w", name, err)
+	if err := s.engDown(name); err != nil {
+		return wrapf(err, "take tunnel %q down", name)
 	}
 	s.setDown(name)
 	s.saveUpSet()
@@ -636,10 +706,15 @@ func (s *Service) Shutdown() error {
 	defer s.mu.Unlock()
 	var errs []error
 	for name := range s.upSnapshot() {
-		if err := s.eng.Down(name); err != nil {
-			errs = append(errs, fmt.Errorf("take tunnel %q down: %w", name, err))
+		if err := s.engDown(name); err != nil {
+			errs = append(errs, wrapf(err, "take tunnel %q down", name))
 		}
 		s.setDown(name)
 	}
 	return errors.Join(errs...)
 }
+
+var (
+	_ LANPeers     = (*lanpeers.Discovery)(nil)
+	_ LANRefresher = (*lanpeers.Discovery)(nil)
+)

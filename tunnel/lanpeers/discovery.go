@@ -21,6 +21,11 @@ import (
 // DefaultInterval is how often we announce and browse.
 const DefaultInterval = 30 * time.Second
 
+// checkEvery is how often Ports is polled for changes (at most; never more
+// often than Interval). Refresh announces a change at once. A variable so
+// tests can turn the polling off.
+var checkEvery = 2 * time.Second
+
 // maxPeers bounds the announcements kept, against a flood on the LAN.
 const maxPeers = 1024
 
@@ -37,9 +42,9 @@ type Options struct {
 	// Host is the name others see; empty means os.Hostname().
 	Host string
 	// Ports lists our tunnels and their listen ports; it is called on
-	// every check (about every few seconds), announcing changes at once.
-	// Tunnels with port 0 are not announced. nil announces nothing and
-	// only browses.
+	// every check (every 2 s, and at once after Refresh), announcing
+	// changes at once. Tunnels with port 0 are not announced. nil
+	// announces nothing and only browses.
 	Ports func() []LocalTunnel
 	// Interval between announcements and browse queries; 0 means 30 s.
 	// Announcements live for three intervals unless renewed.
@@ -69,6 +74,8 @@ type Discovery struct {
 	lastMcast time.Time // when we last multicast our records
 	pending   bool      // a delayed answer to a query is scheduled
 	queryID   uint16    // the ID our queries carry, to ignore them
+
+	refresh chan struct{} // Refresh: check Ports now (buffered, 1)
 
 	cancel    context.CancelFunc
 	stopCtx   func() bool   // unregisters the caller's context
@@ -122,6 +129,7 @@ func Start(ctx context.Context, opts Options) (*Discovery, error) {
 		peers:   map[string]Announcement{},
 		expiry:  map[string]time.Time{},
 		joined:  map[int]bool{},
+		refresh: make(chan struct{}, 1),
 	}
 	d.joinAll()
 
@@ -169,6 +177,18 @@ func (d *Discovery) Peers() []Announcement {
 	return out
 }
 
+// Refresh makes Discovery check Ports now and announce what changed (a new
+// tunnel, a new port, a removed tunnel) without waiting for the next
+// periodic check, so another machine picking a port sees ours at once.
+// It does not block; calls while a check is pending are merged. It is a
+// no-op after Close.
+func (d *Discovery) Refresh() {
+	select {
+	case d.refresh <- struct{}{}:
+	default:
+	}
+}
+
 // Close sends goodbyes for our announcements, stops and releases the
 // socket. It is safe to call more than once.
 func (d *Discovery) Close() error {
@@ -192,11 +212,11 @@ func (d *Discovery) Close() error {
 
 // loop announces and browses on schedule: at once, again after a second
 // (as mDNS does, in case the first was lost), then every Interval; and
-// announces as soon as Ports changes.
+// announces as soon as Ports changes (polled, or at once on Refresh).
 func (d *Discovery) loop(ctx context.Context) {
 	d.announce(true)
 	d.query()
-	check := min(d.opts.Interval, 2*time.Second)
+	check := min(d.opts.Interval, checkEvery)
 	checkT := time.NewTicker(check)
 	defer checkT.Stop()
 	periodic := time.NewTimer(time.Second)
@@ -211,6 +231,8 @@ func (d *Discovery) loop(ctx context.Context) {
 			d.announce(true)
 			d.query()
 		case <-checkT.C:
+			d.announce(false)
+		case <-d.refresh:
 			d.announce(false)
 		}
 	}

@@ -9,8 +9,10 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -33,12 +35,16 @@ type helperConfig struct {
 	Hold5353  bool // start another mDNS responder (hashicorp/mdns) on 5353 first
 	Instances []helperInstance
 	Interval  time.Duration
+	// NoPoll turns off the periodic check of Ports: only Refresh (and
+	// the Interval schedule) announce a change.
+	NoPoll bool
 }
 
 type helperResult struct {
 	Held  bool                      // the other responder really held 5353
 	Peers map[string][]Announcement // by instance host
 	Error string
+	Took  time.Duration // "see": how long until the port was seen
 }
 
 func TestMain(m *testing.M) {
@@ -50,7 +56,10 @@ func TestMain(m *testing.M) {
 
 // runHelper starts the instances, then obeys stdin: "wait N" waits (up
 // to 10 s) until every instance sees N peers and prints a helperResult;
-// EOF closes everything (sending goodbyes).
+// "set I PORT" moves instance I's first tunnel to PORT, calls Refresh and
+// prints an empty result; "see PORT" waits (up to 10 s) until an instance
+// sees a peer on PORT and prints the result with Took; EOF closes
+// everything (sending goodbyes).
 func runHelper(cfgJSON string) int {
 	var cfg helperConfig
 	if err := json.Unmarshal([]byte(cfgJSON), &cfg); err != nil {
@@ -81,12 +90,20 @@ func runHelper(cfgJSON string) int {
 		}
 		res.Held = err != nil && strings.Contains(err.Error(), syscall.EADDRINUSE.Error())
 	}
+	if cfg.NoPoll {
+		checkEvery = time.Hour
+	}
+	var tunnelsMu sync.Mutex
 	var ds []*Discovery
 	for _, in := range cfg.Instances {
 		tunnels := in.Tunnels
 		d, err := Start(context.Background(), Options{
-			Host:     in.Host,
-			Ports:    func() []LocalTunnel { return tunnels },
+			Host: in.Host,
+			Ports: func() []LocalTunnel {
+				tunnelsMu.Lock()
+				defer tunnelsMu.Unlock()
+				return slices.Clone(tunnels)
+			},
 			Interval: cfg.Interval,
 			Logf:     func(f string, a ...any) { logf(in.Host+": "+f, a...) },
 		})
@@ -99,6 +116,33 @@ func runHelper(cfgJSON string) int {
 	}
 	sc := bufio.NewScanner(os.Stdin)
 	for sc.Scan() {
+		var i, port int
+		if _, err := fmt.Sscanf(sc.Text(), "set %d %d", &i, &port); err == nil {
+			tunnelsMu.Lock()
+			cfg.Instances[i].Tunnels[0].Port = uint16(port)
+			tunnelsMu.Unlock()
+			ds[i].Refresh()
+			out.Encode(helperResult{})
+			continue
+		}
+		if _, err := fmt.Sscanf(sc.Text(), "see %d", &port); err == nil {
+			start := time.Now()
+			r := helperResult{Peers: map[string][]Announcement{}}
+		see:
+			for deadline := start.Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+				for i, d := range ds {
+					for _, a := range d.Peers() {
+						if a.Port == uint16(port) {
+							r.Peers[cfg.Instances[i].Host] = d.Peers()
+							r.Took = time.Since(start)
+							break see
+						}
+					}
+				}
+			}
+			out.Encode(r)
+			continue
+		}
 		n, err := strconv.Atoi(strings.TrimPrefix(sc.Text(), "wait "))
 		if err != nil {
 			continue
@@ -154,7 +198,13 @@ func startHelper(t *testing.T, ns string, cfg helperConfig) *helper {
 // wait asks the helper to wait for n peers per instance and returns what it saw.
 func (h *helper) wait(n int) helperResult {
 	h.t.Helper()
-	fmt.Fprintf(h.stdin, "wait %d\n", n)
+	return h.do(fmt.Sprintf("wait %d", n))
+}
+
+// do sends one command and returns the helper's answer.
+func (h *helper) do(command string) helperResult {
+	h.t.Helper()
+	fmt.Fprintln(h.stdin, command)
 	ch := make(chan helperResult, 1)
 	errc := make(chan error, 1)
 	go func() {
@@ -309,5 +359,35 @@ func TestDiscoveryShares5353(t *testing.T) {
 		if got[h] != w {
 			t.Errorf("%s sees %q, want %q", h, got[h], w)
 		}
+	}
+}
+
+// TestRefreshAnnouncesAtOnce: with the periodic check of Ports turned off,
+// a changed port reaches the other machine only through Refresh — and
+// within well under the 2 s the check would take.
+func TestRefreshAnnouncesAtOnce(t *testing.T) {
+	nsA, nsB := netnsPair(t, "r")
+	interval := time.Hour // no periodic announcement during the test
+	a := startHelper(t, nsA, helperConfig{Interval: interval, NoPoll: true, Instances: []helperInstance{
+		{Host: "alpha", Tunnels: []LocalTunnel{{Name: "home", Port: 51820}}}}})
+	b := startHelper(t, nsB, helperConfig{Interval: interval, NoPoll: true, Instances: []helperInstance{
+		{Host: "beta"}}})
+	if got := summary(b.wait(1).Peers["beta"]); len(got) != 1 || got[0] != "alpha@10.213.0.1 home:51820" {
+		t.Fatalf("beta sees %q, want alpha's home:51820", got)
+	}
+	// Past alpha's second start-up announcement (1 s after start), so only
+	// Refresh can announce from here on.
+	time.Sleep(1500 * time.Millisecond)
+	a.do("set 0 51830")
+	r := b.do("see 51830")
+	if r.Took == 0 {
+		t.Fatal("beta never saw alpha's new port 51830 after Refresh")
+	}
+	t.Logf("beta saw the new port %v after Refresh", r.Took.Round(time.Millisecond))
+	if r.Took > time.Second {
+		t.Errorf("beta saw the new port after %v, want well under the 2 s check interval", r.Took)
+	}
+	if got, want := strings.Join(summary(r.Peers["beta"]), ", "), "alpha@10.213.0.1 home:51830"; got != want {
+		t.Errorf("beta sees %q, want %q (the old port withdrawn)", got, want)
 	}
 }

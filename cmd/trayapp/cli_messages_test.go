@@ -1,0 +1,148 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wgpunch/wgpunch/tunnel/control"
+)
+
+// TestMessages checks the wording found confusing in a walk-through of the
+// README: each case names what must and must not appear.
+func TestMessages(t *testing.T) {
+	a, b := newSide(t), newSide(t)
+	exchange(t, a, b)
+	// b answers a second invite; its reply is then pasted on the wrong side.
+	inv := strings.TrimSpace(a.ok("", "invite", "second", "--endpoint", "127.0.0.1:1").stdout)
+	reply := strings.TrimSpace(b.ok("", "accept", "second", inv, "--endpoint", "127.0.0.1:2").stdout)
+	c := newSide(t)
+	c.ok("", "invite", "solo", "--endpoint", "127.0.0.1:3")
+	a.ok("", "accept", "second", reply)
+
+	tests := []struct {
+		name    string
+		side    *side
+		args    []string
+		code    int
+		want    []string // all in stderr
+		notWant []string // none in stderr
+	}{
+		{"reply pasted back on its own side", b, []string{"accept", "second", reply}, 1,
+			[]string{"own public key", "made on this machine", "send it to the computer that made the invite"}, []string{"did not issue"}},
+		{"reply on a machine that issued no invite", c, []string{"accept", "other", reply}, 1,
+			[]string{`no such tunnel "other"`, "no tunnel here issued invite", "goes back to the computer that made the invite"}, nil},
+		{"reply accepted twice", a, []string{"accept", "second", reply}, 1,
+			[]string{"this reply was already accepted", "wgpunch up second"}, []string{"a tunnel with that name already exists"}},
+		{"name error not doubled", a, []string{"show", "bad/name"}, 1,
+			[]string{`tunnel name "bad/name" has character '/'`}, []string{`tunnel name "bad/name": tunnel name`}},
+		{"unknown flag", a, []string{"invite", "x", "--bogus"}, 2,
+			[]string{"unknown flag --bogus", "Usage: wgpunch invite NAME", `Run "wgpunch help invite" for details.`}, []string{"flag provided but not defined", "--qr FILE.png        also"}},
+		{"bad port flag", a, []string{"invite", "x", "--port", "99999"}, 2,
+			[]string{`--port: port must be a number from 1 to 65535, not "99999"`}, []string{"invalid value", "for flag -port"}},
+		{"flag without value", a, []string{"invite", "x", "--port"}, 2,
+			[]string{"flag --port needs a value"}, nil},
+		{"missing argument named", a, []string{"rename", "home"}, 2,
+			[]string{"missing argument: NEW"}, nil},
+		{"unknown global flag", a, []string{"--bogus", "list"}, 2,
+			[]string{"unknown flag --bogus", "Commands: invite, accept,"}, []string{"Global flags:"}},
+		{"unknown command", a, []string{"frob"}, 2,
+			[]string{`unknown command "frob"`, "Commands: invite, accept,"}, []string{"Global flags:"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			beforeA, beforeB, beforeC := a.files(), b.files(), c.files()
+			r := tt.side.run("", tt.args...)
+			if r.code != tt.code {
+				t.Errorf("exit %d, want %d\nstderr: %s", r.code, tt.code, r.stderr)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(r.stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, r.stderr)
+				}
+			}
+			for _, w := range tt.notWant {
+				if strings.Contains(r.stderr, w) {
+					t.Errorf("stderr has %q:\n%s", w, r.stderr)
+				}
+			}
+			if !equalFiles(beforeA, a.files()) || !equalFiles(beforeB, b.files()) || !equalFiles(beforeC, c.files()) {
+				t.Error("a failed command changed saved files")
+			}
+		})
+	}
+}
+
+func equalFiles(x, y map[string]string) bool {
+	if len(x) != len(y) {
+		return false
+	}
+	for k, v := range x {
+		if y[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// TestAcceptReplyNotesOnce: the invitee is told once to send the reply
+// back, with the real tunnel name in the "up" command.
+func TestAcceptReplyNotesOnce(t *testing.T) {
+	a, b := newSide(t), newSide(t)
+	inv := strings.TrimSpace(a.ok("", "invite", "office", "--endpoint", "127.0.0.1:1").stdout)
+	r := b.ok("", "accept", "office", inv, "--endpoint", "127.0.0.1:2")
+	if n := strings.Count(strings.ToLower(r.stderr), "send the reply"); n != 1 {
+		t.Errorf("%d lines say to send the reply, want 1:\n%s", n, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "wgpunch up office") || strings.Contains(r.stderr, "wgpunch up TUNNEL") {
+		t.Errorf("stderr does not name the tunnel to bring up:\n%s", r.stderr)
+	}
+}
+
+// TestConfirmations: set-port to the same port says nothing changed;
+// rename says what it did.
+func TestConfirmations(t *testing.T) {
+	a := newSide(t)
+	a.ok("", "invite", "office", "--endpoint", "127.0.0.1:1", "--port", "41999")
+	if r := a.ok("", "set-port", "office", "41999"); !strings.Contains(r.stderr, "already uses UDP port 41999; nothing changed") {
+		t.Errorf("set-port same port: %q", r.stderr)
+	}
+	if r := a.ok("", "rename", "office", "work"); !strings.Contains(r.stderr, "Tunnel office renamed to work.") {
+		t.Errorf("rename: %q", r.stderr)
+	}
+}
+
+// TestRemoveFromDevNull: /dev/null is not a terminal to ask on, so remove
+// wants --yes instead of reading an empty answer.
+func TestRemoveFromDevNull(t *testing.T) {
+	a := newSide(t)
+	a.ok("", "invite", "office", "--endpoint", "127.0.0.1:1")
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	cmd := exec.Command(wgpunchBin, "--state-dir", a.dir, "--socket", a.sock, "remove", "office")
+	cmd.Stdin = null
+	out, err := cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(string(out), "add --yes to confirm") {
+		t.Errorf("remove </dev/null: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(a.dir, "office.conf")); err != nil {
+		t.Errorf("tunnel gone: %v", err)
+	}
+}
+
+// TestStatusBrokenTunnel: a tunnel whose file cannot be read shows no
+// made-up "UDP port 0", but the error.
+func TestStatusBrokenTunnel(t *testing.T) {
+	var b strings.Builder
+	renderStatus(&b, &control.Report{Tunnels: []control.TunnelStatus{{Name: "office", Error: "the config file is broken"}}}, time.Now())
+	got := b.String()
+	if strings.Contains(got, "UDP port 0") || !strings.Contains(got, "tunnel office: down, address -, UDP port -") || !strings.Contains(got, "error: the config file is broken") {
+		t.Errorf("status:\n%s", got)
+	}
+}
