@@ -176,7 +176,7 @@ func (a *App) connect() {
 	a.mu.Unlock()
 	a.content.Objects = []fyne.CanvasObject{a.mainScreen()}
 	a.content.Refresh()
-	if _, local := ctl.(*control.Service); local {
+	if svc, local := ctl.(*control.Service); local && !svc.HasEngine() {
 		// Without the daemon tunnels can be made and edited but not connected.
 		a.showStatus("The WG Punch service is not running: you can create and edit links, " +
 			"but connecting them needs it. " + startHelp)
@@ -239,7 +239,7 @@ func (a *App) watch(ctl control.Controller) {
 	go func() {
 		for ctx.Err() == nil {
 			ch, err := ctl.Watch(ctx)
-			if _, local := ctl.(*control.Service); err == nil && !local {
+			if svc, local := ctl.(*control.Service); err == nil && (!local || svc.HasEngine()) {
 				fyne.Do(func() { a.showStatus("") })
 			}
 			if err == nil {

@@ -3,6 +3,7 @@ package ui
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -297,7 +298,7 @@ func CheckToken(s string, want Want, ownInviteID string) TokenCheck {
 	case m.Invite != nil && want == WantInvite:
 		i := m.Invite
 		return TokenCheck{OK: true, From: i.Name, Message: m,
-			Summary: fmt.Sprintf("Invite from %s (reachable at %s).", nameOr(i.Name), endpointOr(i.Endpoint))}
+			Summary: fmt.Sprintf("Invite from %s (reachable at %s).", nameOr(i.Name), endpointOr(i.Endpoint)) + sharesText(i.LANs)}
 	case m.Invite != nil && want == WantReply:
 		if ownInviteID != "" && m.Invite.ID == ownInviteID {
 			return TokenCheck{Message: m, Problem: "That is your own invite pasted back. Paste the reply the other computer made from it."}
@@ -311,9 +312,22 @@ func CheckToken(s string, want Want, ownInviteID string) TokenCheck {
 			return TokenCheck{Message: m, Problem: fmt.Sprintf("That reply from %s answers a different invite. Ask for a reply to the invite shown above.", nameOr(r.Name))}
 		}
 		return TokenCheck{OK: true, From: r.Name, Message: m,
-			Summary: fmt.Sprintf("Reply from %s (reachable at %s).", nameOr(r.Name), endpointOr(r.Endpoint))}
+			Summary: fmt.Sprintf("Reply from %s (reachable at %s).", nameOr(r.Name), endpointOr(r.Endpoint)) + sharesText(r.LANs)}
 	}
 	return TokenCheck{Problem: "That text is empty of any invite or reply."}
+}
+
+// sharesText names the networks a token asks this computer to route into
+// the link, so the user sees them before accepting: a peer decides them.
+func sharesText(lans []netip.Prefix) string {
+	if len(lans) == 0 {
+		return ""
+	}
+	list := make([]string, len(lans))
+	for i, l := range lans {
+		list[i] = l.String()
+	}
+	return fmt.Sprintf(" It shares its network %s: this computer will send traffic for it through the link.", strings.Join(list, ", "))
 }
 
 func tokenProblem(err error, want Want) string {
@@ -386,6 +400,14 @@ func ValidateTunnelName(name string) error {
 		if !nameRune(r) {
 			return fmt.Errorf("The name %q has %q in it; use only letters, digits and . _ = + -", name, r)
 		}
+	}
+	// The same rules as conf.ValidateName, so the wizard never lets a name
+	// through that the daemon refuses only after the user moved on.
+	if name == "." || name == ".." {
+		return fmt.Errorf("The name %q is not allowed; use letters or digits in it.", name)
+	}
+	if name[0] == '-' {
+		return fmt.Errorf("The name %q starts with \"-\"; start it with a letter or digit.", name)
 	}
 	return nil
 }

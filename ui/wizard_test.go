@@ -206,6 +206,65 @@ func TestValidateTunnelName(t *testing.T) {
 	}
 }
 
+// TestValidateTunnelNameMatchesConf: every name the wizard accepts the store
+// accepts too, so a bad name is caught on the options page and not after
+// the invite step fails.
+// TestCheckTokenShowsLANs: the networks a token will route into the link
+// are named before the user accepts it.
+func TestCheckTokenShowsLANs(t *testing.T) {
+	k := fixedKey(9)
+	inv := &invite.Invite{ID: "00112233aabbccdd", Name: "Office PC", PublicKey: k.PublicKey(),
+		Endpoint: conf.Endpoint{Host: "198.51.100.7", Port: 51820}, Subnet: netip.MustParsePrefix("10.9.8.0/24"),
+		InviterAddress: netip.MustParsePrefix("10.9.8.1/24"), InviteeAddress: netip.MustParsePrefix("10.9.8.2/24"),
+		LANs: []netip.Prefix{netip.MustParsePrefix("192.168.7.0/24"), netip.MustParsePrefix("8.8.8.8/32")}}
+	tok, err := inv.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := &invite.Reply{InviteID: inv.ID, Name: "Home", PublicKey: fixedKey(10).PublicKey(), LANs: []netip.Prefix{netip.MustParsePrefix("172.16.5.0/24")}}
+	rtok, err := rep.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		tok  string
+		want Want
+		own  string
+		lans []string
+	}{
+		{tok, WantInvite, "", []string{"192.168.7.0/24", "8.8.8.8/32"}},
+		{rtok, WantReply, inv.ID, []string{"172.16.5.0/24"}},
+	} {
+		c := CheckToken(tt.tok, tt.want, tt.own)
+		if !c.OK {
+			t.Fatalf("CheckToken: %q", c.Problem)
+		}
+		for _, l := range tt.lans {
+			if !strings.Contains(c.Summary, l) {
+				t.Errorf("Summary %q does not name the shared network %s", c.Summary, l)
+			}
+		}
+	}
+	if c := CheckToken(rtok, WantReply, inv.ID); strings.Contains(c.Summary, "192.168.7.0/24") {
+		t.Errorf("reply summary %q names the invite's networks", c.Summary)
+	}
+}
+
+func TestValidateTunnelNameMatchesConf(t *testing.T) {
+	for _, in := range []string{"office", "a.b-c_d=e+f", ".", "..", "-x", "--", "-", ".hidden", "x-", "", "my link", "sixteen-chars-xx"} {
+		uiErr, confErr := ValidateTunnelName(in), conf.ValidateName(in)
+		if (uiErr == nil) != (confErr == nil) {
+			t.Errorf("ValidateTunnelName(%q) = %v but conf.ValidateName = %v: the wizard and the store disagree", in, uiErr, confErr)
+		}
+	}
+	w := &Wizard{Mode: ModeInvite, Step: StepOptions, Name: "..", PortText: "51820"}
+	if ok, why := w.CanNext(); ok {
+		t.Errorf("CanNext with name \"..\" = true; want false with a reason")
+	} else if why == "" {
+		t.Errorf("CanNext with name \"..\" gave no reason")
+	}
+}
+
 func TestSuggestName(t *testing.T) {
 	for _, tt := range []struct {
 		display  string

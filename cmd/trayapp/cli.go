@@ -28,6 +28,11 @@ type cli struct {
 	stateDir    string // "" means store.DefaultDir()
 	stateDirSet bool
 	socket      string
+
+	// gui is the GUI's in-process Service with an engine (root without a
+	// daemon), made once and shut down when the GUI ends.
+	gui      *control.Service
+	guiClose func()
 }
 
 func newCLI(stdin io.Reader, stdout, stderr io.Writer) *cli {
@@ -179,7 +184,9 @@ func (c *cli) main(args []string) int {
 	}
 	rest := fs.Args()
 	if len(rest) == 0 {
-		return runGUI(guiOptions{StateDir: c.stateDir, Socket: c.socket, Connect: c.connect, Tray: *tray})
+		code := runGUI(guiOptions{StateDir: c.stateDir, Socket: c.socket, Connect: c.guiConnect, Tray: *tray})
+		c.closeGUI()
+		return code
 	}
 	if *tray {
 		fmt.Fprintf(c.stderr, "wgpunch: --tray only applies to the GUI (no command), not to %q\n\n", rest[0])
@@ -222,6 +229,55 @@ func (c *cli) main(args []string) int {
 func (c *cli) connect() (control.Controller, error) {
 	ctl, _, err := c.controller()
 	return ctl, err
+}
+
+// guiConnect is connect for the GUI: without a daemon, as root, it runs the
+// tunnels in-process (they go down when the GUI quits, and come back, like
+// the daemon's, at the next start).
+func (c *cli) guiConnect() (control.Controller, error) {
+	if c.gui != nil {
+		if cl, err := control.Dial(c.socket); err == nil && (!c.stateDirSet || sameDir(cl.Info.StateDir, c.stateDir)) {
+			return cl, nil // a daemon appeared: it owns the tunnels now
+		}
+		return c.gui, nil
+	}
+	ctl, local, err := c.controller()
+	if err != nil || !local {
+		return ctl, err
+	}
+	eng, reader, closeFn, err := guiEngine()
+	if err != nil || eng == nil {
+		// No engine here: the Service without one says how to start the daemon.
+		return ctl, nil
+	}
+	st, err := store.Open(ctl.(*control.Service).StateDir())
+	if err != nil {
+		closeFn()
+		return nil, err
+	}
+	svc, err := control.NewService(control.ServiceOptions{Store: st, Engine: eng, Reader: reader})
+	if err != nil {
+		closeFn()
+		return nil, err
+	}
+	if err := svc.RestoreUp(context.Background()); err != nil {
+		fmt.Fprintf(c.stderr, "wgpunch: %v\n", err)
+	}
+	c.gui, c.guiClose = svc, closeFn
+	return svc, nil
+}
+
+// closeGUI takes the GUI's in-process tunnels down, keeping the list of
+// those that were up so the next start (or the daemon) restores them.
+func (c *cli) closeGUI() {
+	if c.gui == nil {
+		return
+	}
+	if err := c.gui.Shutdown(); err != nil {
+		fmt.Fprintf(c.stderr, "wgpunch: %v\n", err)
+	}
+	c.guiClose()
+	c.gui = nil
 }
 
 // controller also says whether it is local.

@@ -70,7 +70,9 @@ func RunDaemon(ctx context.Context, opts DaemonOptions) error {
 	if group == "" {
 		group = DefaultGroup
 	}
+	who := fmt.Sprintf("root and group %q may change tunnels", group)
 	if _, err := user.LookupGroup(group); err != nil {
+		who = "only root may change tunnels"
 		logf("group %q does not exist: only root can change tunnels; to allow users: sudo groupadd --system %s && sudo usermod -aG %s USER", group, group, group)
 	}
 	ln, err := Listen(opts.Socket)
@@ -120,7 +122,7 @@ func RunDaemon(ctx context.Context, opts DaemonOptions) error {
 	srv := NewServer(ServerOptions{Controller: svc, Group: group, StateDir: abs, Engine: true, Logf: logf})
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	logf("daemon ready: socket %s, state %s, group %q may change tunnels", opts.Socket, abs, group)
+	logf("daemon ready: socket %s, state %s; %s", opts.Socket, abs, who)
 
 	var serveErr error
 	select {

@@ -24,7 +24,10 @@ type fakeEngine struct {
 	mu     sync.Mutex
 	up     map[string]*conf.Config
 	failUp error
-	calls  []string
+	// failDown, if set, is what Down returns (the tunnel stays running
+	// unless the test removed it from up itself).
+	failDown error
+	calls    []string
 }
 
 func newFakeEngine() *fakeEngine { return &fakeEngine{up: map[string]*conf.Config{}} }
@@ -44,6 +47,9 @@ func (e *fakeEngine) Down(name string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.calls = append(e.calls, "down "+name)
+	if e.failDown != nil {
+		return e.failDown
+	}
 	delete(e.up, name)
 	return nil
 }

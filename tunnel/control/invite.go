@@ -302,6 +302,15 @@ func natFailWarning(who string, verdict, mapping string) *Warning {
 	if verdict != string(natcheck.VerdictFail) {
 		return nil
 	}
+	if mapping != string(natcheck.MappingEndpointDependent) {
+		// The check failed without seeing a mapping: no STUN server
+		// answered (UDP blocked, or the servers are unreachable).
+		return &Warning{
+			Code: "nat-fail",
+			Message: fmt.Sprintf("the other side's network (%s) failed its NAT check: no STUN server answered, so outgoing UDP may be blocked there and a direct tunnel may not connect. Fixes: %s allows outgoing UDP on the tunnel's port, or forwards that port on its router",
+				who, who),
+		}
+	}
 	return &Warning{
 		Code: "nat-fail",
 		Message: fmt.Sprintf("the other side's network (%s) cannot be punched: its NAT mapping is %q (a new public port for every destination, typical of symmetric NAT or carrier-grade NAT), so a direct tunnel will most likely not connect. Fixes: forward the tunnel's UDP port on %s's router, or use a network with a public address",

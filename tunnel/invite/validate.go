@@ -202,6 +202,13 @@ func validateLANs(lans []netip.Prefix) error {
 		if l.Bits() == 0 {
 			return fmt.Errorf("shared LAN %s would route all traffic through the tunnel", l)
 		}
+		// The receiving side routes a peer's LANs into the tunnel. Two
+		// halves (0.0.0.0/1 + 128.0.0.0/1) or a few wide prefixes would
+		// take over its internet traffic just like a default route; no
+		// local network is wider than 10.0.0.0/8.
+		if l.Bits() < MinLANBits {
+			return fmt.Errorf("shared LAN %s is too wide for a local network (shorter than /%d) and would route much of the internet through the tunnel", l, MinLANBits)
+		}
 		if seen[l] {
 			return fmt.Errorf("shared LAN %s is listed twice", l)
 		}

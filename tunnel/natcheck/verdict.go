@@ -39,6 +39,7 @@ func judge(r *Report, answers []answer, locals []netip.Addr) {
 		return
 	}
 
+	answers = beyondNAT(answers, locals)
 	first := answers[0]
 	r.PublicEndpoint = first.mapped.String()
 	r.PortPreserved = first.mapped.Port() == r.LocalPort
@@ -112,6 +113,26 @@ func judge(r *Report, answers []answer, locals []netip.Addr) {
 			"configure at least two STUN servers on different addresses in Settings.",
 			r.Servers[first.index].Server, r.PublicEndpoint)
 	}
+}
+
+// beyondNAT drops the answers of servers that saw one of this machine's own
+// addresses when other servers saw something else. Such a server sits on
+// this side of the NAT (on the LAN, or this machine): its answer says
+// nothing about the NAT, and taking it as the public endpoint would put a
+// LAN address into the invite, and its difference from the other answers
+// would look like a symmetric NAT. If every server saw a local address
+// there is no NAT and all answers are kept.
+func beyondNAT(answers []answer, locals []netip.Addr) []answer {
+	var out []answer
+	for _, a := range answers {
+		if !slices.Contains(locals, a.mapped.Addr()) {
+			out = append(out, a)
+		}
+	}
+	if len(out) == 0 {
+		return answers
+	}
+	return out
 }
 
 // isPublic reports whether a is a global unicast address outside the

@@ -62,6 +62,27 @@ func TestJudge(t *testing.T) {
 		local:   51820,
 		answers: []answer{{server: ap("100.64.0.1:3478"), mapped: ap("100.100.1.1:51820")}, {server: ap("100.64.0.2:3478"), mapped: ap("100.100.1.1:51820")}},
 		want:    summary{"100.100.1.1:51820", MappingEndpointIndependent, true, false, false, VerdictOK},
+	}, {
+		// A STUN server on the LAN (listed first) sees this machine's own
+		// address; it is not behind the NAT, so it must neither become the
+		// public endpoint nor make the NAT look symmetric.
+		name:    "LAN server next to public ones",
+		local:   51820,
+		answers: []answer{{server: ap("192.168.1.1:3478"), mapped: ap("192.168.1.5:51820")}, {server: ap(public1), mapped: ap("203.0.113.1:51820")}, {server: ap(public2), mapped: ap("203.0.113.1:51820")}},
+		want:    summary{"203.0.113.1:51820", MappingEndpointIndependent, true, false, false, VerdictOK},
+		inMsg:   "same public address 203.0.113.1:51820",
+	}, {
+		name:    "LAN server next to one public one",
+		local:   51820,
+		answers: []answer{{server: ap("192.168.1.1:3478"), mapped: ap("192.168.1.5:51820")}, {server: ap(public1), mapped: ap("203.0.113.1:40000")}},
+		want:    summary{"203.0.113.1:40000", MappingUnknown, false, false, false, VerdictWarning},
+		inMsg:   "Only " + public1 + " answered",
+	}, {
+		name:    "LAN server next to a symmetric NAT",
+		local:   51820,
+		answers: []answer{{server: ap("192.168.1.1:3478"), mapped: ap("192.168.1.5:51820")}, {server: ap(public1), mapped: ap("203.0.113.1:40000")}, {server: ap(public2), mapped: ap("203.0.113.1:40001")}},
+		want:    summary{"203.0.113.1:40000", MappingEndpointDependent, false, false, false, VerdictFail},
+		inMsg:   "symmetric",
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

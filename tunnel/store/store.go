@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/wgpunch/wgpunch/tunnel/conf"
 )
@@ -77,6 +78,7 @@ func Open(dir string) (*Store, error) {
 	if err := s.tightenFiles(); err != nil {
 		return nil, err
 	}
+	s.removeStaleTemps(time.Now())
 	return s, nil
 }
 
