@@ -253,7 +253,7 @@ func (v *wizardView) pasteBox(placeholder, text string, lead ...fyne.CanvasObjec
 			r.Close()
 			v.readQR(r.URI(), e)
 		}, v.win)
-		d.SetFilter(storage.NewExtensionFileFilter([]string{".png", ".jpg", ".jpeg", ".gif", ".bmp"}))
+		d.SetFilter(storage.NewExtensionFileFilter(qrImageExts))
 		d.Show()
 	})
 	status := container.NewBorder(nil, nil, v.pasteIcon, nil, v.pasteStatus)
@@ -313,9 +313,13 @@ func (v *wizardView) dropped(uris []fyne.URI) {
 	v.readQR(u, v.pasteTarget)
 }
 
+// qrImageExts are the picture files offered for a QR code: the formats
+// invite.DecodeQRFile reads (BMP is not one of them).
+var qrImageExts = []string{".png", ".jpg", ".jpeg", ".gif"}
+
 func isImageName(n string) bool {
 	n = strings.ToLower(n)
-	for _, ext := range []string{".png", ".jpg", ".jpeg", ".gif", ".bmp"} {
+	for _, ext := range qrImageExts {
 		if strings.HasSuffix(n, ext) {
 			return true
 		}

@@ -7,8 +7,9 @@ import (
 	"image"
 	"image/color"
 	"image/draw"
-	_ "image/jpeg" // DecodeQRFile reads JPEG (and PNG)
-	"image/png"
+	_ "image/gif"  // DecodeQRFile reads GIF (the GUI's file dialog offers it),
+	_ "image/jpeg" // JPEG
+	"image/png"    // and PNG
 	"io"
 	"os"
 	"strings"
@@ -172,8 +173,8 @@ func shrink(src gozxing.LuminanceSource, limit int) gozxing.LuminanceSource {
 	return gozxing.NewLuminanceSourceFromImage(dst)
 }
 
-// DecodeQRFile reads a PNG or JPEG file and returns the text of the QR code
-// in it (see DecodeQRImage).
+// DecodeQRFile reads a PNG, JPEG or GIF file and returns the text of
+// the QR code in it (see DecodeQRImage).
 func DecodeQRFile(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -182,7 +183,7 @@ func DecodeQRFile(path string) (string, error) {
 	defer f.Close()
 	cfg, _, err := image.DecodeConfig(f)
 	if err != nil {
-		return "", fmt.Errorf("read qr code image %q: %w (PNG and JPEG are supported)", path, err)
+		return "", fmt.Errorf("read qr code image %q: %w (GIF, PNG and JPEG are supported)", path, err)
 	}
 	if cfg.Width*cfg.Height > maxQRImagePixels {
 		return "", fmt.Errorf("read qr code image %q: %dx%d pixels is too big; crop it to the QR code", path, cfg.Width, cfg.Height)
@@ -192,7 +193,7 @@ func DecodeQRFile(path string) (string, error) {
 	}
 	img, format, err := image.Decode(f)
 	if err != nil {
-		return "", fmt.Errorf("read qr code image %q: %w (PNG and JPEG are supported)", path, err)
+		return "", fmt.Errorf("read qr code image %q: %w (GIF, PNG and JPEG are supported)", path, err)
 	}
 	s, err := DecodeQRImage(img)
 	if err != nil {
