@@ -33,6 +33,9 @@ var (
 	ErrPermission   = errors.New("permission denied")
 	ErrPortInUse    = errors.New("port already in use on this machine")
 	ErrInvalidInput = errors.New("invalid input")
+	// ErrBusy: the daemon refused because of a limit (e.g. too many
+	// open watch streams); retry after closing some.
+	ErrBusy = errors.New("too many requests")
 )
 
 // Controller is what the GUI and CLI can do. Every method is safe for

@@ -121,10 +121,10 @@ func (s *Service) Invite(ctx context.Context, req InviteRequest) (*InviteResult,
 	if e, ok := bad[req.Name]; ok {
 		return nil, e
 	}
-	var cfg *conf.Config
+	var cfg, saved *conf.Config
 	for _, c := range cfgs {
 		if c.Name == req.Name {
-			cfg = c.Clone()
+			saved, cfg = c, c.Clone()
 		}
 	}
 	var notes []string
@@ -244,18 +244,13 @@ func (s *Service) Invite(ctx context.Context, req InviteRequest) (*InviteResult,
 	if err := cfg.Validate(); err != nil {
 		return nil, invalidf("tunnel %q: %v", req.Name, err)
 	}
-	if _, up := s.ifaceOf(req.Name); up && oldPort != cfg.Interface.ListenPort {
-		if _, err := s.eng.Up(cfg); err != nil {
-			return nil, fmt.Errorf("apply port %d to running tunnel %q: %w (nothing was changed)", cfg.Interface.ListenPort, req.Name, err)
-		}
-	}
 	if isNew {
-		err = s.st.Create(cfg)
-	} else {
-		err = s.st.Save(cfg)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("save tunnel %q: %w", req.Name, err)
+		if err := s.st.Create(cfg); err != nil {
+			return nil, fmt.Errorf("save tunnel %q: %w", req.Name, err)
+		}
+	} else if _, err := s.saveThenApply(saved, cfg, oldPort != cfg.Interface.ListenPort,
+		fmt.Sprintf("apply port %d to running tunnel %q", cfg.Interface.ListenPort, req.Name)); err != nil {
+		return nil, err
 	}
 	s.lanChanged()
 	return &InviteResult{
@@ -372,6 +367,15 @@ func (s *Service) acceptInvite(ctx context.Context, req AcceptRequest, inv *invi
 	}
 	if q, ok := overlapsAny(subnet, used); ok {
 		warnings = append(warnings, Warning{Code: "subnet-overlap", Message: fmt.Sprintf("the tunnel subnet %s overlaps %s, already used on this machine; traffic may go the wrong way. Ask %s to invite again (a new invite picks another subnet)", subnet, q, inv.Name)})
+	}
+	inTunnel := &conf.Config{Name: req.Name, Interface: conf.Interface{
+		Addresses: []netip.Prefix{inv.InviteeAddress, inv.InviterAddress},
+		Meta:      conf.InterfaceMeta{Subnet: subnet},
+	}}
+	for _, l := range inv.LANs {
+		if what, bad := tunnelClash(l, inTunnel); bad {
+			return nil, invalidf("%s shares its LAN %s, which overlaps %s; the tunnel could not tell them apart. Nothing was saved; ask %s for a new invite that does not share %s", inv.Name, l, what, inv.Name, l)
+		}
 	}
 	for _, l := range inv.LANs {
 		if q, ok := overlapsAny(l, append(used, lans...)); ok {
@@ -531,6 +535,7 @@ func (s *Service) acceptReply(ctx context.Context, req AcceptRequest, r *invite.
 			return nil, invalidf("this reply answers invite %s, which %s did not issue (its invite waiting for a reply is %s); have the other side accept that invite", r.InviteID, cfg.Name, cfg.Interface.Meta.PendingInviteID)
 		}
 	}
+	saved := cfg.Clone() // cfg is a copy of the saved config until now
 	ourPub := cfg.Interface.PrivateKey.PublicKey()
 	for _, p := range cfg.Peers {
 		if p.PublicKey == r.PublicKey {
@@ -554,6 +559,11 @@ func (s *Service) acceptReply(ctx context.Context, req AcceptRequest, r *invite.
 	// first handshake teaches WireGuard its LAN source (roaming).
 	allowed := []netip.Prefix{netip.PrefixFrom(addr.Addr(), addr.Addr().BitLen())}
 	allowed = append(allowed, r.LANs...)
+	for _, l := range r.LANs {
+		if what, bad := tunnelClash(l, cfg); bad {
+			return nil, invalidf("%s shares its LAN %s, which overlaps %s; WireGuard would send that traffic to %s instead. Nothing was saved and invite %s still waits for a reply; %s should remove its tunnel and accept the invite again without that LAN (or with one that does not overlap)", r.Name, l, what, r.Name, r.InviteID, r.Name)
+		}
+	}
 	used := s.usedPrefixes(cfgs)
 	for _, l := range r.LANs {
 		if q, ok := overlapsAny(l, append(used, cfg.Interface.Meta.LANs...)); ok {
@@ -582,19 +592,14 @@ func (s *Service) acceptReply(ctx context.Context, req AcceptRequest, r *invite.
 	if w := natFailWarning(r.Name, r.NATVerdict, r.NATMapping); w != nil {
 		warnings = append(warnings, *w)
 	}
-	if _, up := s.ifaceOf(cfg.Name); up {
-		if _, err := s.eng.Up(cfg); err != nil {
-			if old, lerr := s.st.Load(cfg.Name); lerr == nil {
-				_, _ = s.eng.Up(old)
-			}
-			return nil, fmt.Errorf("add %s to running tunnel %q: %w (nothing was changed)", r.Name, cfg.Name, err)
-		}
+	running, err := s.saveThenApply(saved, cfg, true, fmt.Sprintf("add %s to running tunnel %q", r.Name, cfg.Name))
+	if err != nil {
+		return nil, err
+	}
+	if running {
 		notes = append(notes, fmt.Sprintf("tunnel %s is up; %s was added to it", cfg.Name, r.Name))
 	} else {
 		notes = append(notes, fmt.Sprintf("bring the tunnel up with: wgpunch up %s", cfg.Name))
-	}
-	if err := s.st.Save(cfg); err != nil {
-		return nil, fmt.Errorf("save tunnel %q: %w", cfg.Name, err)
 	}
 	return &AcceptResult{
 		Kind:       "reply",

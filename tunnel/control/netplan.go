@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/wgpunch/wgpunch/tunnel/conf"
+	"github.com/wgpunch/wgpunch/tunnel/invite"
 	"github.com/wgpunch/wgpunch/tunnel/ports"
 )
 
@@ -164,6 +165,9 @@ func parseLANs(in []string) ([]netip.Prefix, error) {
 			if p.Bits() == 0 {
 				return nil, invalidf("LAN %q would send all traffic through the tunnel; share only your LAN, like 192.168.1.0/24", f)
 			}
+			if p.Bits() < invite.MinLANBits {
+				return nil, invalidf("LAN %q is too wide for a local network (shorter than /%d) and would route much of the internet through the tunnel; share only your LAN, like 192.168.1.0/24", f, invite.MinLANBits)
+			}
 			out = append(out, p.Masked())
 		}
 	}
@@ -176,4 +180,32 @@ func ourPublicKeys(cfgs []*conf.Config) map[string]string {
 		m[c.Interface.PrivateKey.PublicKey().String()] = c.Name
 	}
 	return m
+}
+
+// tunnelClash says whether lan, shared by a new peer of cfg, overlaps the
+// tunnel's own subnet or addresses, or the AllowedIPs of cfg's other peers.
+// Inside one tunnel WireGuard routes by AllowedIPs, so such a LAN would take
+// over traffic meant for the tunnel or for another peer: it is refused, not
+// just warned about. what describes the overlapped part for the error.
+func tunnelClash(lan netip.Prefix, cfg *conf.Config) (what string, bad bool) {
+	var own []netip.Prefix
+	if cfg.Interface.Meta.Subnet.IsValid() {
+		own = append(own, cfg.Interface.Meta.Subnet.Masked())
+	}
+	for _, a := range cfg.Interface.Addresses {
+		own = append(own, a.Masked())
+	}
+	if q, ok := overlapsAny(lan, own); ok {
+		return fmt.Sprintf("the tunnel subnet %s", q), true
+	}
+	for _, p := range cfg.Peers {
+		if q, ok := overlapsAny(lan, p.AllowedIPs); ok {
+			name := p.Meta.Name
+			if name == "" {
+				name = p.PublicKey.String()
+			}
+			return fmt.Sprintf("%s, already routed to peer %s in tunnel %s", q, name, cfg.Name), true
+		}
+	}
+	return "", false
 }

@@ -1,18 +1,22 @@
 package control
 
 import (
-	"bufio"
+	"errors"
+	"fmt"
 	"net"
-	"os"
 	"os/user"
 	"strconv"
-	"strings"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
-// peerCred reads SO_PEERCRED: the uid, gid and pid of the process that
-// connected, as the kernel recorded them at connect time.
+// peerCred reads SO_PEERCRED (uid, gid, pid) and SO_PEERGROUPS
+// (supplementary groups) of the process that connected, as the kernel
+// recorded them at connect time. Where the kernel lacks SO_PEERGROUPS
+// (before Linux 4.13), the groups come from the group database for the
+// uid. Nothing is read from /proc: a PID can be reused by another process
+// once the caller exits, so it must not decide anything.
 func peerCred(c net.Conn) Cred {
 	uc, ok := c.(*net.UnixConn)
 	if !ok {
@@ -23,71 +27,63 @@ func peerCred(c net.Conn) Cred {
 		return Cred{}
 	}
 	var cr *unix.Ucred
-	var gerr error
+	var groups []uint32
+	var gerr, perr error
 	if err := raw.Control(func(fd uintptr) {
 		cr, gerr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+		if gerr == nil {
+			groups, perr = peerGroups(int(fd))
+		}
 	}); err != nil || gerr != nil || cr == nil {
 		return Cred{}
 	}
-	return Cred{Known: true, UID: cr.Uid, GID: cr.Gid, PID: cr.Pid}
+	if perr != nil {
+		groups = dbGroups(cr.Uid)
+	}
+	return Cred{Known: true, UID: cr.Uid, GID: cr.Gid, PID: cr.Pid, Groups: groups}
 }
 
-// inGroup reports whether the caller holds group gid: its primary gid, or
-// a supplementary group of the calling process (/proc/PID/status "Groups:",
-// the same set the kernel checks file permissions against). If the process
-// is gone, the user's groups from the group database are used instead.
-func inGroup(c Cred, gid uint32) bool {
-	if c.GID == gid {
-		return true
-	}
-	if groups, ok := procGroups(c.PID); ok {
-		for _, g := range groups {
-			if g == gid {
-				return true
-			}
+// peerGroups reads SO_PEERGROUPS: the supplementary groups of the peer
+// when it connected (or, for a socketpair, when the pair was made).
+func peerGroups(fd int) ([]uint32, error) {
+	buf := make([]uint32, 64)
+	for {
+		n := uint32(len(buf) * 4)
+		var p unsafe.Pointer
+		if len(buf) > 0 {
+			p = unsafe.Pointer(&buf[0])
 		}
-		return false
+		_, _, e := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.SOL_SOCKET, unix.SO_PEERGROUPS,
+			uintptr(p), uintptr(unsafe.Pointer(&n)), 0)
+		switch {
+		case e == 0:
+			if int(n/4) > len(buf) {
+				return nil, fmt.Errorf("getsockopt SO_PEERGROUPS: length %d exceeds buffer %d", n, len(buf)*4)
+			}
+			return buf[:n/4], nil
+		case errors.Is(e, unix.ERANGE) && int(n/4) > len(buf) && n <= 65536*4:
+			buf = make([]uint32, n/4) // n is the size needed
+		default:
+			return nil, fmt.Errorf("getsockopt SO_PEERGROUPS: %w", e)
+		}
 	}
-	u, err := user.LookupId(strconv.FormatUint(uint64(c.UID), 10))
+}
+
+// dbGroups is uid's group list from the group database (nil if unknown).
+func dbGroups(uid uint32) []uint32 {
+	u, err := user.LookupId(strconv.FormatUint(uint64(uid), 10))
 	if err != nil {
-		return false
+		return nil
 	}
 	ids, err := u.GroupIds()
 	if err != nil {
-		return false
+		return nil
 	}
-	want := strconv.FormatUint(uint64(gid), 10)
+	var out []uint32
 	for _, id := range ids {
-		if id == want {
-			return true
+		if g, err := strconv.ParseUint(id, 10, 32); err == nil {
+			out = append(out, uint32(g))
 		}
 	}
-	return false
-}
-
-func procGroups(pid int32) ([]uint32, bool) {
-	if pid <= 0 {
-		return nil, false
-	}
-	f, err := os.Open("/proc/" + strconv.Itoa(int(pid)) + "/status")
-	if err != nil {
-		return nil, false
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		rest, ok := strings.CutPrefix(sc.Text(), "Groups:")
-		if !ok {
-			continue
-		}
-		var out []uint32
-		for _, f := range strings.Fields(rest) {
-			g, err := strconv.ParseUint(f, 10, 32)
-			if err == nil {
-				out = append(out, uint32(g))
-			}
-		}
-		return out, true
-	}
-	return nil, false
+	return out
 }

@@ -7,5 +7,3 @@ import "net"
 // peerCred is unknown off Linux: the Server then allows only read-only
 // calls unless ServerOptions.Authorize says otherwise.
 func peerCred(c net.Conn) Cred { return Cred{} }
-
-func inGroup(c Cred, gid uint32) bool { return false }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/user"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/wgpunch/wgpunch/internal/version"
@@ -29,7 +30,18 @@ type ServerOptions struct {
 	Authorize func(c Cred) error
 	// Logf receives diagnostics; never keys. nil: discard.
 	Logf func(format string, args ...any)
+	// MaxWatchPerUser and MaxWatch cap concurrent /v1/watch streams per
+	// uid and in total; 0: DefaultMaxWatchPerUser, DefaultMaxWatch.
+	// Streams beyond a cap get HTTP 429 (ErrBusy).
+	MaxWatchPerUser, MaxWatch int
 }
+
+// Default caps on concurrent watch streams (each holds a goroutine and a
+// status ticker in the daemon).
+const (
+	DefaultMaxWatchPerUser = 8
+	DefaultMaxWatch        = 64
+)
 
 // Server serves a Controller over HTTP+JSON on a Unix socket.
 //
@@ -37,12 +49,18 @@ type ServerOptions struct {
 // status, watch, free-port and export without the private key (nothing
 // secret). Calls that change tunnels or reveal secrets — invite, accept,
 // remove, rename, set-port, natcheck, up, down, and export with the
-// private key — are allowed only to uid 0 and to members of Group (primary
-// group or a supplementary group of the calling process, read from
-// SO_PEERCRED and /proc/PID/status). Others get 403 "permission denied".
+// private key — are allowed only to uid 0 and to members of Group: the
+// caller's primary gid (SO_PEERCRED) or a supplementary group it held when
+// it connected (SO_PEERGROUPS; on kernels without it, the user's groups in
+// the group database). Nothing is read from /proc/PID, whose PID may belong
+// to another process by then. Others get 403 "permission denied".
 type Server struct {
 	opts ServerOptions
 	hs   *http.Server
+
+	watchMu    sync.Mutex
+	watchByUID map[string]int // "uid" or "unknown" -> open streams
+	watchAll   int
 }
 
 type credKey struct{}
@@ -55,7 +73,13 @@ func NewServer(opts ServerOptions) *Server {
 	if opts.Logf == nil {
 		opts.Logf = func(string, ...any) {}
 	}
-	s := &Server{opts: opts}
+	if opts.MaxWatchPerUser <= 0 {
+		opts.MaxWatchPerUser = DefaultMaxWatchPerUser
+	}
+	if opts.MaxWatch <= 0 {
+		opts.MaxWatch = DefaultMaxWatch
+	}
+	s := &Server{opts: opts, watchByUID: map[string]int{}}
 	mux := http.NewServeMux()
 	s.routes(mux)
 	base, cancel := context.WithCancel(context.Background())
@@ -264,6 +288,13 @@ func writeErr(w http.ResponseWriter, err error) {
 
 // watch streams one JSON Report per line until the client goes away.
 func (s *Server) watch(w http.ResponseWriter, r *http.Request) {
+	release, err := s.watchSlot(r)
+	if err != nil {
+		s.opts.Logf("refused %s %s: %v", r.Method, r.URL.Path, err)
+		writeErr(w, err)
+		return
+	}
+	defer release()
 	ch, err := s.opts.Controller.Watch(r.Context())
 	if err != nil {
 		writeErr(w, err)
@@ -282,4 +313,31 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// watchSlot takes one of the caller's watch streams, or says why not.
+func (s *Server) watchSlot(r *http.Request) (release func(), err error) {
+	c, _ := r.Context().Value(credKey{}).(Cred)
+	key := "unknown"
+	if c.Known {
+		key = strconv.FormatUint(uint64(c.UID), 10)
+	}
+	s.watchMu.Lock()
+	defer s.watchMu.Unlock()
+	switch {
+	case s.watchByUID[key] >= s.opts.MaxWatchPerUser:
+		return nil, fmt.Errorf("%w: this user already has %d status streams (watch) open, the most allowed; close other WG Punch windows or status --watch commands, then try again", ErrBusy, s.opts.MaxWatchPerUser)
+	case s.watchAll >= s.opts.MaxWatch:
+		return nil, fmt.Errorf("%w: the daemon already serves %d status streams (watch), the most allowed; close some WG Punch windows or status --watch commands, then try again", ErrBusy, s.opts.MaxWatch)
+	}
+	s.watchByUID[key]++
+	s.watchAll++
+	return func() {
+		s.watchMu.Lock()
+		defer s.watchMu.Unlock()
+		s.watchAll--
+		if s.watchByUID[key]--; s.watchByUID[key] <= 0 {
+			delete(s.watchByUID, key)
+		}
+	}, nil
 }

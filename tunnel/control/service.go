@@ -78,6 +78,10 @@ type Service struct {
 
 	mu sync.Mutex // serializes changes to configs and to the running set
 
+	// testSave, set by tests, runs before every config save by
+	// saveThenApply; an error fails the save.
+	testSave func(cfg *conf.Config) error
+
 	upMu  sync.RWMutex
 	up    map[string]string // tunnel -> interface, tunnels we brought up
 	upErr map[string]string // tunnel -> why the last Up failed
@@ -508,17 +512,13 @@ func (s *Service) SetListenPort(ctx context.Context, name string, port uint16) e
 	if _, err := s.checkPort(port, name, cfgs); err != nil {
 		return err
 	}
+	old := cfg.Clone()
 	cfg.Interface.ListenPort = port
 	if err := cfg.Validate(); err != nil {
 		return invalidf("%v", err)
 	}
-	if _, ok := s.ifaceOf(name); ok {
-		if _, err := s.eng.Up(cfg); err != nil {
-			return fmt.Errorf("apply port %d to running tunnel %q: %w (nothing was changed)", port, name, err)
-		}
-	}
-	if err := s.st.Save(cfg); err != nil {
-		return fmt.Errorf("save tunnel %q: %w", name, err)
+	if _, err := s.saveThenApply(old, cfg, true, fmt.Sprintf("apply port %d to running tunnel %q", port, name)); err != nil {
+		return err
 	}
 	s.lanChanged()
 	return nil

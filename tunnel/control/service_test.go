@@ -238,6 +238,18 @@ func TestBadInputChangesNothing(t *testing.T) {
 			_, err := a.svc.Invite(ctx, InviteRequest{Name: "new3", Endpoint: "198.51.100.1:1", LANs: []string{"192.168.1.300/24"}})
 			return err
 		}, ErrInvalidInput, "CIDR"},
+		{"LAN too wide", func() error {
+			_, err := a.svc.Invite(ctx, InviteRequest{Name: "new3", Endpoint: "198.51.100.1:1", LANs: []string{"192.168.1.0/24,0.0.0.0/1"}})
+			return err
+		}, ErrInvalidInput, `LAN "0.0.0.0/1" is too wide for a local network (shorter than /8)`},
+		{"LAN too wide on accept", func() error {
+			_, err := b.svc.Accept(ctx, AcceptRequest{Name: "new5", Token: inv2.Token, LANs: []string{"128.0.0.0/2"}})
+			return err
+		}, ErrInvalidInput, "too wide"},
+		{"LAN too wide on re-invite", func() error {
+			_, err := a.svc.Invite(ctx, InviteRequest{Name: "home", Endpoint: "198.51.100.1:1", LANs: []string{"10.0.0.0/7"}})
+			return err
+		}, ErrInvalidInput, "too wide"},
 		{"bad name", func() error {
 			_, err := a.svc.Invite(ctx, InviteRequest{Name: "no/slash", Endpoint: "198.51.100.1:1"})
 			return err

@@ -64,6 +64,7 @@ var errCodes = []struct {
 	{"permission", ErrPermission, http.StatusForbidden},
 	{"port_in_use", ErrPortInUse, http.StatusConflict},
 	{"invalid", ErrInvalidInput, http.StatusBadRequest},
+	{"busy", ErrBusy, http.StatusTooManyRequests},
 }
 
 func errCode(err error) (string, int) {

@@ -46,7 +46,11 @@ const resolveTimeout = 5 * time.Second
 //
 // DNS = lines are not applied: WG Punch links machines and does not change
 // the system resolver (wg-quick would call resolvconf). Default routes
-// (AllowedIPs 0.0.0.0/0, ::/0) are configured on the peer but not routed.
+// (AllowedIPs 0.0.0.0/0, ::/0), and AllowedIPs that contain a peer's
+// endpoint, are configured on the peer but not routed.
+//
+// Up never removes a UAPI socket it did not create: the socket directory is
+// shared with tunnels of the same name in other network namespaces.
 //
 // LAN subnets this side shares (cfg.Interface.Meta.LANs) are forwarded from
 // the tunnel and masqueraded; nothing else is forwarded (lanshare_linux.go).
@@ -78,10 +82,15 @@ type tunnel struct {
 	tun  tun.Device
 	dev  *device.Device
 	uapi net.Listener
+	sock os.FileInfo // the UAPI socket file this tunnel created, nil if none
 
 	port   uint16               // listen port that worked
 	peers  map[wgtypes.Key]bool // peers on the device
 	routes []netip.Prefix       // routes this engine added
+
+	// endpoints are the peers' endpoint addresses at the last apply;
+	// under op. No tunnel routes them (routePrefixes).
+	endpoints []endpointAddr
 
 	stop chan struct{} // closed on Down; ends the helper goroutines
 
@@ -212,6 +221,12 @@ func (e *linuxEngine) create(cfg *conf.Config, endpoints map[wgtypes.Key]netip.A
 	if l, err := netlink.LinkByName(cfg.Name); err == nil {
 		return nil, fmt.Errorf("an interface named %q already exists (type %s; wg-quick or another program may have it up): take it down first, e.g. wg-quick down %s", cfg.Name, l.Type(), cfg.Name)
 	}
+	// The socket directory is not per network namespace: a daemon in
+	// another namespace may have a tunnel of the same name. Its socket is
+	// not ours to replace or remove.
+	if socketInUse(cfg.Name) {
+		return nil, errSocketInUse(cfg.Name)
+	}
 	tdev, err := tun.CreateTUN(cfg.Name, mtu)
 	if err != nil {
 		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
@@ -249,13 +264,18 @@ func (e *linuxEngine) create(cfg *conf.Config, endpoints map[wgtypes.Key]netip.A
 
 	f, err := ipc.UAPIOpen(name)
 	if err != nil {
-		return nil, fmt.Errorf("open control socket %s/%s.sock: %w", socketDir, name, err)
+		if socketInUse(name) {
+			return nil, errSocketInUse(name) // someone else's since the check above
+		}
+		return nil, fmt.Errorf("open control socket %s: %w", socketPath(name), err)
 	}
+	// The socket at the path is ours now: remember which file it is, so
+	// that close removes it only while it is still this one.
+	t.sock, _ = os.Lstat(socketPath(name))
 	t.uapi, err = ipc.UAPIListen(name, f)
 	f.Close() // UAPIListen holds its own copy of the descriptor
 	if err != nil {
-		os.Remove(socketPath(name))
-		return nil, fmt.Errorf("listen on control socket %s/%s.sock: %w", socketDir, name, err)
+		return nil, fmt.Errorf("listen on control socket %s: %w", socketPath(name), err)
 	}
 	t.wg.Add(1)
 	go func() {
@@ -338,7 +358,9 @@ func (e *linuxEngine) apply(t *tunnel, cfg *conf.Config, fresh bool, endpoints m
 			return fmt.Errorf("start WireGuard on %q: %w", t.name, uapiError(unix.EADDRINUSE, want))
 		}
 	}
-	if err := e.setRoutes(link, t, cfg); err != nil {
+	t.endpoints = peerEndpoints(cfg, endpoints)
+	avoid := append(slices.Clip(t.endpoints), e.otherEndpoints(t)...)
+	if err := e.setRoutes(link, t, cfg, avoid); err != nil {
 		return err
 	}
 	if err := e.shareLANs(t.name, cfg); err != nil {
@@ -563,11 +585,22 @@ func setAddresses(link netlink.Link, t *tunnel, want []netip.Prefix) error {
 	return nil
 }
 
+// endpointAddr is a peer endpoint address that must not be routed into a
+// tunnel, with words naming the peer for the log.
+type endpointAddr struct {
+	addr netip.Addr
+	who  string
+}
+
 // routePrefixes lists the routes cfg needs: every peer AllowedIP that the
 // interface's own address prefixes do not already cover. Default routes are
 // left out: WG Punch links machines, it does not carry all traffic, and a
 // default route through the tunnel would also swallow the tunnel's own UDP.
-func routePrefixes(cfg *conf.Config, logf func(string, ...any)) []netip.Prefix {
+// For the same reason a prefix that contains a peer endpoint in avoid (as
+// the halves 0.0.0.0/1 and 128.0.0.0/1 that VPN providers ship do) is left
+// out: the handshakes would loop into the tunnel and the machine would lose
+// its connection. Both are logged, naming the prefix and the endpoint.
+func routePrefixes(cfg *conf.Config, avoid []endpointAddr, logf func(string, ...any)) []netip.Prefix {
 	var out []netip.Prefix
 	seen := make(map[netip.Prefix]bool)
 	for _, p := range cfg.Peers {
@@ -581,10 +614,49 @@ func routePrefixes(cfg *conf.Config, logf func(string, ...any)) []netip.Prefix {
 				logf("tunnel %s: not routing %s through the tunnel: full-tunnel (default route) is not supported", cfg.Name, ip)
 				continue
 			}
+			if i := slices.IndexFunc(avoid, func(a endpointAddr) bool { return ip.Contains(a.addr) }); i >= 0 {
+				a := avoid[i]
+				logf("tunnel %s: not routing %s through the tunnel: it contains the endpoint %s of %s, so the tunnel's own packets would be routed into the tunnel and the connection would break; list narrower AllowedIPs that leave %s out", cfg.Name, ip, a.addr, a.who, a.addr)
+				continue
+			}
 			if covered(ip, cfg.Interface.Addresses) {
 				continue
 			}
 			out = append(out, ip)
+		}
+	}
+	return out
+}
+
+// peerEndpoints lists the endpoint addresses of cfg's peers, resolved as
+// in endpoints.
+func peerEndpoints(cfg *conf.Config, endpoints map[wgtypes.Key]netip.AddrPort) []endpointAddr {
+	var out []endpointAddr
+	for _, p := range cfg.Peers {
+		if ap, ok := endpoints[p.PublicKey]; ok {
+			out = append(out, endpointAddr{ap.Addr().Unmap(), "peer " + peerLabel(p)})
+		}
+	}
+	return out
+}
+
+// otherEndpoints lists the peer endpoints of the running tunnels other
+// than self: no tunnel may route them into itself either. Called under
+// e.op, which guards tunnel.endpoints.
+func (e *linuxEngine) otherEndpoints(self *tunnel) []endpointAddr {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	names := make([]string, 0, len(e.tunnels))
+	for n, t := range e.tunnels {
+		if t != self {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	var out []endpointAddr
+	for _, n := range names {
+		for _, a := range e.tunnels[n].endpoints {
+			out = append(out, endpointAddr{a.addr, a.who + " of tunnel " + n})
 		}
 	}
 	return out
@@ -605,8 +677,8 @@ func covered(ip netip.Prefix, addrs []netip.Prefix) bool {
 // setRoutes adds the routes cfg needs and removes ones a previous apply
 // added that are no longer wanted. A destination already routed elsewhere
 // (a LAN that overlaps one of ours) is logged and skipped, not stolen.
-func (e *linuxEngine) setRoutes(link netlink.Link, t *tunnel, cfg *conf.Config) error {
-	want := routePrefixes(cfg, e.logf)
+func (e *linuxEngine) setRoutes(link netlink.Link, t *tunnel, cfg *conf.Config, avoid []endpointAddr) error {
+	want := routePrefixes(cfg, avoid, e.logf)
 	var added []netip.Prefix
 	for _, p := range want {
 		r := &netlink.Route{LinkIndex: link.Attrs().Index, Dst: toIPNet(p), Scope: netlink.SCOPE_LINK}
@@ -661,14 +733,37 @@ func (t *tunnel) doClose() error {
 			}
 		}
 	}
-	if err := os.Remove(socketPath(t.name)); err != nil && !errors.Is(err, os.ErrNotExist) {
-		errs = append(errs, fmt.Errorf("remove control socket: %w", err))
+	// Remove the socket only if it is the one this tunnel made: after a
+	// failed Up the path may belong to a tunnel of the same name in
+	// another network namespace, and removing it would cut that tunnel
+	// off from `wg` and the status monitor. (Closing the listener
+	// normally unlinks it already.)
+	if cur, err := os.Lstat(socketPath(t.name)); err == nil && t.sock != nil && os.SameFile(cur, t.sock) {
+		if err := os.Remove(socketPath(t.name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("remove control socket: %w", err))
+		}
 	}
 	t.wg.Wait()
 	return errors.Join(errs...)
 }
 
 func socketPath(name string) string { return socketDir + "/" + name + ".sock" }
+
+// socketInUse reports whether a live WireGuard device (in this network
+// namespace or another one: the path is shared) answers on name's UAPI
+// socket. A stale socket file is not in use; UAPIOpen replaces it.
+func socketInUse(name string) bool {
+	c, err := net.DialTimeout("unix", socketPath(name), time.Second)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
+
+func errSocketInUse(name string) error {
+	return fmt.Errorf("another WireGuard tunnel named %s already uses %s (perhaps in another network namespace): pick another name or take that one down", name, socketPath(name))
+}
 
 // toIPNet converts p as is: an interface address keeps its host bits.
 func toIPNet(p netip.Prefix) *net.IPNet {

@@ -96,9 +96,16 @@ func natChain(name string) *nftables.Chain {
 
 func policyRef(p nftables.ChainPolicy) *nftables.ChainPolicy { return &p }
 
+// minLANBits is the shortest prefix a shared LAN may have, IPv4 and IPv6.
+// It is invite.MinLANBits (the invite side refuses wider ones too); the
+// engine does not import invite, which would pull QR code libraries into
+// the daemon's core.
+const minLANBits = 8
+
 // sharedLANs returns cfg's shared LAN subnets, masked and without repeats.
 // A default route cannot be shared (it would forward the peer to the
-// internet): it is logged and left out.
+// internet), nor anything wider than /8 (minLANBits), which is not a LAN
+// but a large part of the internet: they are logged and left out.
 func sharedLANs(cfg *conf.Config, logf func(string, ...any)) []netip.Prefix {
 	var out []netip.Prefix
 	for _, p := range cfg.Interface.Meta.LANs {
@@ -108,6 +115,10 @@ func sharedLANs(cfg *conf.Config, logf func(string, ...any)) []netip.Prefix {
 		p = p.Masked()
 		if p.Bits() == 0 {
 			logf("tunnel %s: not sharing %s: sharing everything (a default route) is not supported; list the LAN subnets instead", cfg.Name, p)
+			continue
+		}
+		if p.Bits() < minLANBits {
+			logf("tunnel %s: not sharing %s: it is wider than /%d, so it is not a LAN but much of the internet; list the LAN subnets instead", cfg.Name, p, minLANBits)
 			continue
 		}
 		if !slices.Contains(out, p) {

@@ -48,6 +48,7 @@ func TestSharedLANs(t *testing.T) {
 		{"masked", pp("192.168.77.9/24", "fd77::5/64"), pp("192.168.77.0/24", "fd77::/64")},
 		{"repeats", pp("192.168.77.0/24", "192.168.77.1/24"), pp("192.168.77.0/24")},
 		{"default routes dropped", pp("0.0.0.0/0", "::/0", "10.1.0.0/16"), pp("10.1.0.0/16")},
+		{"wider than /8 dropped", pp("0.0.0.0/1", "128.0.0.0/1", "64.0.0.0/7", "2000::/3", "10.0.0.0/8", "fd00::/8"), pp("10.0.0.0/8", "fd00::/8")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := &conf.Config{Name: "x", Interface: conf.Interface{Meta: conf.InterfaceMeta{LANs: tc.in}}}

@@ -103,7 +103,7 @@ func TestRoutePrefixes(t *testing.T) {
 	cfg := unitConfig()
 	cfg.Peers = append(cfg.Peers, conf.Peer{PublicKey: testKey(180), AllowedIPs: pfx("0.0.0.0/0", "10.8.0.0/16")})
 	var logged []string
-	got := routePrefixes(cfg, func(f string, a ...any) { logged = append(logged, fmt.Sprintf(f, a...)) })
+	got := routePrefixes(cfg, nil, func(f string, a ...any) { logged = append(logged, fmt.Sprintf(f, a...)) })
 	// 10.77.12.x/32 and fd77::2/128 are inside the interface prefixes;
 	// 10.8.0.0/16 appears twice; 0.0.0.0/0 is never routed.
 	want := pfx("192.168.5.0/24", "10.8.0.0/16")
@@ -112,6 +112,57 @@ func TestRoutePrefixes(t *testing.T) {
 	}
 	if len(logged) != 1 || !strings.Contains(logged[0], "0.0.0.0/0") {
 		t.Errorf("default route not reported: %q", logged)
+	}
+}
+
+// A prefix that contains a peer's endpoint (of this tunnel or another) is
+// never routed into the tunnel: the handshakes would loop into it. VPN
+// providers ship 0.0.0.0/1 and 128.0.0.0/1 instead of 0.0.0.0/0.
+func TestRoutePrefixesAvoidEndpoints(t *testing.T) {
+	cfg := unitConfig()
+	cfg.Peers = []conf.Peer{{PublicKey: testKey(180), AllowedIPs: pfx("0.0.0.0/1", "128.0.0.0/1", "198.51.100.7/32", "192.168.5.0/24", "2000::/3", "fd88::/64")}}
+	avoid := []endpointAddr{
+		{netip.MustParseAddr("203.0.113.9"), `peer "vpn"`},
+		{netip.MustParseAddr("198.51.100.7"), `peer "nas" of tunnel other`},
+		{netip.MustParseAddr("2001:db8::1"), `peer "six"`},
+	}
+	var logged []string
+	got := routePrefixes(cfg, avoid, func(f string, a ...any) { logged = append(logged, fmt.Sprintf(f, a...)) })
+	want := pfx("0.0.0.0/1", "192.168.5.0/24", "fd88::/64")
+	if diff := cmp.Diff(want, got, cmp.Comparer(func(a, b netip.Prefix) bool { return a == b })); diff != "" {
+		t.Errorf("routePrefixes (-want +got):\n%s", diff)
+	}
+	wantLog := []string{
+		`128.0.0.0/1 through the tunnel: it contains the endpoint 203.0.113.9 of peer "vpn"`,
+		`198.51.100.7/32 through the tunnel: it contains the endpoint 198.51.100.7 of peer "nas" of tunnel other`,
+		`2000::/3 through the tunnel: it contains the endpoint 2001:db8::1 of peer "six"`,
+	}
+	if len(logged) != len(wantLog) {
+		t.Fatalf("logged %d lines, want %d: %q", len(logged), len(wantLog), logged)
+	}
+	for i, w := range wantLog {
+		if !strings.Contains(logged[i], w) {
+			t.Errorf("log line %d = %q, want it to contain %q", i, logged[i], w)
+		}
+	}
+}
+
+// The endpoints to avoid come from the resolved endpoints of cfg's peers
+// (IPv4-mapped addresses unmapped) and the other running tunnels.
+func TestEndpointsToAvoid(t *testing.T) {
+	cfg := unitConfig()
+	eps := map[wgtypes.Key]netip.AddrPort{
+		cfg.Peers[0].PublicKey: netip.MustParseAddrPort("[::ffff:203.0.113.9]:51820"),
+	}
+	own := peerEndpoints(cfg, eps)
+	if len(own) != 1 || own[0].addr != netip.MustParseAddr("203.0.113.9") {
+		t.Fatalf("peerEndpoints = %+v, want 203.0.113.9 only", own)
+	}
+	self, other := &tunnel{endpoints: own}, &tunnel{endpoints: []endpointAddr{{netip.MustParseAddr("198.51.100.7"), "peer x"}}}
+	e := &linuxEngine{tunnels: map[string]*tunnel{"self": self, "other": other}}
+	got := e.otherEndpoints(self)
+	if len(got) != 1 || got[0].addr != netip.MustParseAddr("198.51.100.7") || got[0].who != "peer x of tunnel other" {
+		t.Errorf("otherEndpoints = %+v, want 198.51.100.7 of peer x of tunnel other", got)
 	}
 }
 
