@@ -69,6 +69,7 @@ type App struct {
 	trayOK    bool
 	trayMenu  *fyne.Menu
 	wizard    *wizardView
+	settings  *settingsDialog // the last Settings dialog opened
 }
 
 // New builds the UI on a Fyne app; Start shows it.
@@ -219,7 +220,8 @@ func (a *App) mainScreen() fyne.CanvasObject {
 	title := widget.NewLabelWithStyle("Your links", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	link := widget.NewButtonWithIcon("Link another computer…", theme.ContentAddIcon(), a.ShowWizard)
 	link.Importance = widget.HighImportance
-	top := container.NewBorder(nil, nil, title, link)
+	settings := widget.NewButtonWithIcon("Settings…", theme.SettingsIcon(), a.ShowSettings)
+	top := container.NewBorder(nil, nil, title, container.NewHBox(settings, link))
 	retry := widget.NewButtonWithIcon("Retry", theme.ViewRefreshIcon(), func() { a.connect() })
 	a.statusBox = container.NewBorder(nil, nil, widget.NewIcon(theme.WarningIcon()), container.NewCenter(retry), a.status)
 	a.statusBox.Hide()

@@ -87,6 +87,18 @@ TOKEN "-" or no TOKEN reads it from standard input.
   --json               print the report as JSON
 `,
 			run: cmdNATCheck},
+		{name: "settings", args: "[--stun HOST:PORT,... | --stun-default] [--json]",
+			summary: "show or change the STUN servers NAT checks use",
+			help: `Without flags, prints the STUN servers NAT checks use and whether they are
+the built-in defaults. Changing them needs root or group wgpunch when a daemon
+runs. The WG Punch window has the same under "Settings...".
+
+  --stun HOST:PORT,... use these STUN servers (at most 8; HOST alone means
+                       port 3478; IPv6 in brackets: [2001:db8::1]:3478)
+  --stun-default       go back to the built-in public STUN servers
+  --json               print the settings as JSON
+`,
+			run: cmdSettings},
 		{name: "daemon", args: "[--group G] [--no-lan] [--hostname NAME] [--debug]",
 			summary: "run the privileged daemon (as root; normally started by systemd)",
 			help: `Brings up the tunnels that were up when it last stopped, serves the

@@ -202,6 +202,21 @@ func (c *Client) Status(ctx context.Context, name string) (*Report, error) {
 	return &out, nil
 }
 
+// Settings implements Controller.
+func (c *Client) Settings(ctx context.Context) (*Settings, error) {
+	var out Settings
+	if err := c.do(ctx, http.MethodGet, "/v1/settings", nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// SetSettings implements Controller.
+func (c *Client) SetSettings(ctx context.Context, set Settings) error {
+	set.DefaultSTUNServers = nil
+	return c.do(ctx, http.MethodPost, "/v1/settings", &set, nil)
+}
+
 // Watch implements Controller. The channel closes when ctx ends or the
 // daemon goes away.
 func (c *Client) Watch(ctx context.Context) (<-chan *Report, error) {

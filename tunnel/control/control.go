@@ -69,6 +69,15 @@ type Controller interface {
 	Status(ctx context.Context, name string) (*Report, error)
 	// Watch sends a fresh Report about once a second until ctx ends.
 	Watch(ctx context.Context) (<-chan *Report, error)
+
+	// Settings returns the saved STUN servers (empty: the defaults are in
+	// use) and the built-in defaults. Anyone may read them.
+	Settings(ctx context.Context) (*Settings, error)
+	// SetSettings replaces the STUN servers (empty: use the defaults);
+	// DefaultSTUNServers is ignored. Invalid entries give ErrInvalidInput
+	// and change nothing. Over the socket it needs the same rights as
+	// changing a tunnel (ErrPermission otherwise).
+	SetSettings(ctx context.Context, set Settings) error
 }
 
 // InviteRequest asks for an invite. Zero fields mean "choose for me".

@@ -46,12 +46,12 @@ const (
 // Server serves a Controller over HTTP+JSON on a Unix socket.
 //
 // Privileges: every local user who can connect may call ping, list, show,
-// status, watch, free-port and export without the private key (nothing
-// secret). Calls that change tunnels or reveal secrets — invite, accept,
-// remove, rename, set-port, natcheck, up, down, and export with the
-// private key — are allowed only to uid 0 and to members of Group: the
-// caller's primary gid (SO_PEERCRED) or a supplementary group it held when
-// it connected (SO_PEERGROUPS; on kernels without it, the user's groups in
+// status, watch, free-port, GET settings and export without the private
+// key (nothing secret). Calls that change tunnels or settings or reveal
+// secrets — invite, accept, remove, rename, set-port, natcheck, up, down,
+// POST settings, and export with the private key — are allowed only to
+// uid 0 and to members of Group: the caller's primary gid (SO_PEERCRED)
+// or a supplementary group it held when it connected (SO_PEERGROUPS; on kernels without it, the user's groups in
 // the group database). Nothing is read from /proc/PID, whose PID may belong
 // to another process by then. Others get 403 "permission denied".
 type Server struct {
@@ -191,6 +191,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 		data, err := ctl.Export(r.Context(), b.Name, b.PrivateKey)
 		return &exportResult{Config: data}, err
 	})
+	read("GET /v1/settings", func(w http.ResponseWriter, r *http.Request) (any, error) {
+		return ctl.Settings(r.Context())
+	})
 	mux.HandleFunc("GET /v1/watch", s.watch)
 
 	write("POST /v1/invite", func(w http.ResponseWriter, r *http.Request) (any, error) {
@@ -234,6 +237,13 @@ func (s *Server) routes(mux *http.ServeMux) {
 			return nil, err
 		}
 		return ctl.NATCheck(r.Context(), req)
+	})
+	write("POST /v1/settings", func(w http.ResponseWriter, r *http.Request) (any, error) {
+		var set Settings
+		if err := decodeBody(r, &set); err != nil {
+			return nil, err
+		}
+		return struct{}{}, ctl.SetSettings(r.Context(), set)
 	})
 	write("POST /v1/up", func(w http.ResponseWriter, r *http.Request) (any, error) {
 		var b nameBody

@@ -54,6 +54,12 @@ func TestHelperClient(t *testing.T) {
 		_, err = cl.Invite(ctx, InviteRequest{Name: "evil", Endpoint: "127.0.0.1:1"})
 		out["invite"] = code(err)
 		out["remove"] = code(cl.Remove(ctx, "home"))
+		set, err := cl.Settings(ctx)
+		out["settings"] = code(err)
+		if err == nil {
+			out["settings-stun"] = strings.Join(set.STUNServers, ",")
+		}
+		out["set-settings"] = code(cl.SetSettings(ctx, Settings{STUNServers: []string{"192.0.2.1"}}))
 	}
 	json.NewEncoder(os.Stdout).Encode(out)
 }
@@ -97,6 +103,9 @@ func TestPermissions(t *testing.T) {
 	if err := a.svc.Up(ctx, "home"); err != nil {
 		t.Fatal(err)
 	}
+	if err := a.svc.SetSettings(ctx, Settings{STUNServers: []string{"192.0.2.9"}}); err != nil {
+		t.Fatal(err)
+	}
 	sock := serve(t, a, dir, ServerOptions{Group: "users"})
 
 	run := func(groups []uint32) map[string]string {
@@ -122,12 +131,15 @@ func TestPermissions(t *testing.T) {
 	if res["uid"] != "65534" {
 		t.Fatalf("helper ran as uid %q: %v", res["uid"], res)
 	}
-	for _, op := range []string{"status", "list", "show", "export"} {
+	for _, op := range []string{"status", "list", "show", "export", "settings"} {
 		if res[op] != "ok" {
 			t.Errorf("%s by an unprivileged user: %s, want ok", op, res[op])
 		}
 	}
-	for _, op := range []string{"export-key", "up", "down", "set-port", "rename", "invite", "remove"} {
+	if res["settings-stun"] != "192.0.2.9:3478" {
+		t.Errorf("settings read by an unprivileged user: STUN %q, want the saved 192.0.2.9:3478", res["settings-stun"])
+	}
+	for _, op := range []string{"export-key", "up", "down", "set-port", "rename", "invite", "remove", "set-settings"} {
 		if !strings.HasPrefix(res[op], "permission: permission denied: only root and members of group \"users\"") || !strings.Contains(res[op], "usermod -aG users nobody") {
 			t.Errorf("%s by an unprivileged user: %s, want permission denied", op, res[op])
 		}
@@ -141,10 +153,13 @@ func TestPermissions(t *testing.T) {
 
 	// A member of the group (supplementary) may.
 	res = run([]uint32{uint32(gid)})
-	for _, op := range []string{"export-key", "down", "set-port"} {
+	for _, op := range []string{"export-key", "down", "set-port", "set-settings"} {
 		if res[op] != "ok" {
 			t.Errorf("%s by a group member: %s, want ok", op, res[op])
 		}
+	}
+	if set, err := a.svc.Settings(ctx); err != nil || !cmp.Equal(set.STUNServers, []string{"192.0.2.1:3478"}) {
+		t.Errorf("group member's set-settings not saved: %+v, %v", set, err)
 	}
 	if c := a.load("stolen"); c.Interface.ListenPort != 40999 {
 		t.Errorf("group member's set-port not applied: %d", c.Interface.ListenPort)

@@ -27,14 +27,14 @@ func judge(r *Report, answers []answer, locals []netip.Addr) {
 		r.Verdict = VerdictFail
 		if len(asked) == 0 {
 			r.Message = fmt.Sprintf("None of the STUN servers (%s) could be looked up, so the public address is unknown. "+
-				"Check the internet connection and DNS, or enter STUN servers by IP address (stun_servers in settings.json, or --stun).",
+				"Check the internet connection and DNS, or enter STUN servers by IP address (Settings in the WG Punch window, or wgpunch settings --stun).",
 				strings.Join(serverNames(r.Servers), ", "))
 			return
 		}
 		r.UDPBlocked = true
 		r.Message = fmt.Sprintf("No STUN server answered on UDP port %d (asked %s). "+
 			"Outgoing UDP seems to be blocked by a firewall on this network, or the servers are down. "+
-			"Allow outgoing UDP, try other STUN servers (stun_servers in settings.json, or --stun), or use another network.",
+			"Allow outgoing UDP, try other STUN servers (Settings in the WG Punch window, or wgpunch settings --stun), or use another network.",
 			r.LocalPort, strings.Join(asked, ", "))
 		return
 	}
@@ -110,7 +110,7 @@ func judge(r *Report, answers []answer, locals []netip.Addr) {
 		r.Verdict = VerdictWarning
 		r.Message = fmt.Sprintf("Only %s answered, so it could not be checked whether your NAT keeps the same public port "+
 			"for every destination. Your public endpoint seems to be %s. Hole punching may work; to be sure, "+
-			"configure at least two STUN servers on different addresses (stun_servers in settings.json, or --stun).",
+			"configure at least two STUN servers on different addresses (Settings in the WG Punch window, or wgpunch settings --stun).",
 			r.Servers[first.index].Server, r.PublicEndpoint)
 	}
 }

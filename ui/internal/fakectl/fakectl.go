@@ -40,7 +40,12 @@ type Fake struct {
 	Silent bool
 	// Calls records method calls ("Up office"), for tests.
 	Calls []string
-	port  uint16
+	// STUN is the saved STUN server list (Settings / SetSettings).
+	STUN []string
+	// SettingsErr, if set, is what SetSettings returns (e.g.
+	// control.ErrPermission), without saving.
+	SettingsErr error
+	port        uint16
 }
 
 type tunnel struct {
@@ -368,6 +373,29 @@ func (f *Fake) Watch(ctx context.Context) (<-chan *control.Report, error) {
 		}
 	}()
 	return ch, nil
+}
+
+func (f *Fake) Settings(ctx context.Context) (*control.Settings, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return &control.Settings{STUNServers: append([]string(nil), f.STUN...),
+		DefaultSTUNServers: append([]string(nil), natcheck.DefaultServers...)}, nil
+}
+
+// SetSettings validates like the real Service (control.NormalizeSTUNServers).
+func (f *Fake) SetSettings(ctx context.Context, set control.Settings) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.record("SetSettings %v", set.STUNServers)
+	if f.SettingsErr != nil {
+		return f.SettingsErr
+	}
+	servers, err := control.NormalizeSTUNServers(set.STUNServers)
+	if err != nil {
+		return err
+	}
+	f.STUN = servers
+	return nil
 }
 
 var _ control.Controller = (*Fake)(nil)
