@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -156,7 +157,13 @@ func TestWGSetconfAcceptsMarshal(t *testing.T) {
 	}
 	want := wgOnly(c)
 	want.Name = "wgtest0"
-	if diff := cmp.Diff(want, wgOnly(got), cmpOpts...); diff != "" {
+	// wireguard-go lists peers in no particular order; order carries no
+	// meaning in a WireGuard config, so compare them sorted by key.
+	byKey := func(cfg *Config) *Config {
+		slices.SortFunc(cfg.Peers, func(a, b Peer) int { return bytes.Compare(a.PublicKey[:], b.PublicKey[:]) })
+		return cfg
+	}
+	if diff := cmp.Diff(byKey(want), byKey(wgOnly(got)), cmpOpts...); diff != "" {
 		t.Errorf("wg showconf differs from what we wrote (-want +got):\n%s", diff)
 	}
 }
