@@ -719,7 +719,10 @@ func (t *tunnel) doClose() error {
 	close(t.stop)
 	var errs []error
 	if t.uapi != nil {
-		if err := t.uapi.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+		// os.ErrClosed: wireguard-go's listener already stopped watching
+		// its socket file (it does when the file changes or goes away);
+		// Close still closed the listener itself.
+		if err := t.uapi.Close(); err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, os.ErrClosed) {
 			errs = append(errs, fmt.Errorf("close control socket of %q: %w", t.name, err))
 		}
 	}
