@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/godbus/dbus/v5"
 	"github.com/pion/stun/v3"
 	"github.com/vishvananda/netns"
 )
@@ -118,6 +119,21 @@ func newLab(t testing.TB) *lab {
 	l.waitFor(t, "Xvfb", 10*time.Second, func() bool {
 		return exec.Command("ip", "netns", "exec", l.ns, "env", "DISPLAY="+l.display, "xdotool", "getdisplaygeometry").Run() == nil
 	})
+	// A private session bus for everything the lab starts: without one the
+	// app's DBus users (tray, notifications) autolaunch a bus through X11,
+	// and that dbus-daemon outlives the test. Tests that need a bus of
+	// their own (the tray tests) pass a later DBUS_SESSION_BUS_ADDRESS.
+	bus := "unix:path=" + filepath.Join(l.dir, "session-bus")
+	l.start(t, "dbus-session", "dbus-daemon", "--session", "--nofork", "--nopidfile", "--address="+bus)
+	l.waitFor(t, "the lab's session bus", 10*time.Second, func() bool {
+		c, err := dbus.Connect(bus)
+		if err != nil {
+			return false
+		}
+		c.Close()
+		return true
+	})
+	l.env = append(l.env, "DBUS_SESSION_BUS_ADDRESS="+bus)
 	l.bin = binary(t)
 	return l
 }
