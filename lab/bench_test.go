@@ -74,6 +74,17 @@ func (pg *pinger) waitReply(t0 time.Time, timeout time.Duration) (time.Duration,
 }
 
 // stats formats samples as min/median/max milliseconds.
+// reportSamples prints what was measured and reports its min, median and
+// max as the benchmark's metrics.
+func reportSamples(b *testing.B, what string, ds []time.Duration) {
+	lo, med, hi := stats(ds)
+	b.ReportMetric(med, "ms-median")
+	b.ReportMetric(lo, "ms-min")
+	b.ReportMetric(hi, "ms-max")
+	b.ReportMetric(0, "ns/op")
+	fmt.Printf("%s, %d samples: min %.0f ms, median %.0f ms, max %.0f ms\n", what, len(ds), lo, med, hi)
+}
+
 func stats(ds []time.Duration) (min, med, max float64) {
 	s := append([]time.Duration(nil), ds...)
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
@@ -154,12 +165,7 @@ func BenchmarkLab(b *testing.B) {
 			}
 			ds = append(ds, d)
 		}
-		lo, med, hi := stats(ds)
-		b.ReportMetric(med, "ms-median")
-		b.ReportMetric(lo, "ms-min")
-		b.ReportMetric(hi, "ms-max")
-		b.ReportMetric(0, "ns/op")
-		fmt.Printf("connect (second side up -> first ping reply), %d samples: min %.0f ms, median %.0f ms, max %.0f ms\n", len(ds), lo, med, hi)
+		reportSamples(b, "connect (second side up -> first ping reply)", ds)
 	})
 
 	b.Run("reboot-recovery", func(b *testing.B) {
@@ -178,12 +184,7 @@ func BenchmarkLab(b *testing.B) {
 			}
 			ds = append(ds, d)
 		}
-		lo, med, hi := stats(ds)
-		b.ReportMetric(med, "ms-median")
-		b.ReportMetric(lo, "ms-min")
-		b.ReportMetric(hi, "ms-max")
-		b.ReportMetric(0, "ns/op")
-		fmt.Printf("recovery (routers back after a 2 s reboot -> ping reply), %d samples: min %.0f ms, median %.0f ms, max %.0f ms\n", len(ds), lo, med, hi)
+		reportSamples(b, "recovery (routers back after a 2 s reboot -> ping reply)", ds)
 	})
 
 	var wgpunchMbps float64

@@ -161,15 +161,7 @@ func assertNoTemp(t *testing.T, dir string) {
 }
 
 func TestSaveInvalidKeepsOldFile(t *testing.T) {
-	s, err := Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := newConfig(t, "wgp0")
-	if err := s.Save(cfg); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(s.Dir(), "wgp0.conf")
+	s, cfg, path := savedStore(t)
 	before, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -203,15 +195,7 @@ func TestSaveFailingWriteKeepsOldFile(t *testing.T) {
 		// root ignores directory permissions; use a full directory instead.
 		t.Skip("root bypasses read-only directories")
 	}
-	s, err := Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := newConfig(t, "wgp0")
-	if err := s.Save(cfg); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(s.Dir(), "wgp0.conf")
+	s, cfg, path := savedStore(t)
 	before, _ := os.ReadFile(path)
 	if err := os.Chmod(s.Dir(), 0o500); err != nil {
 		t.Fatal(err)
@@ -262,21 +246,13 @@ func TestWriteFileAtomicFailureKeepsOld(t *testing.T) {
 }
 
 func TestLoadBrokenFile(t *testing.T) {
-	s, err := Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := newConfig(t, "wgp0")
-	if err := s.Save(cfg); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(s.Dir(), "wgp0.conf")
+	s, cfg, path := savedStore(t)
 	data, _ := os.ReadFile(path)
 	broken := bytes.Replace(data, []byte("ListenPort = 51820"), []byte("ListenPort = 99999"), 1)
 	if err := os.WriteFile(path, broken, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.Load("wgp0")
+	_, err := s.Load("wgp0")
 	if err == nil {
 		t.Fatal("Load accepted a broken file")
 	}
@@ -493,15 +469,7 @@ func TestDefaultDir(t *testing.T) {
 }
 
 func TestSaveFaultsKeepOldFile(t *testing.T) {
-	s, err := Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := newConfig(t, "wgp0")
-	if err := s.Save(cfg); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(s.Dir(), "wgp0.conf")
+	s, cfg, path := savedStore(t)
 	before, _ := os.ReadFile(path)
 	for _, stage := range []string{"write", "sync", "rename"} {
 		t.Run(stage, func(t *testing.T) {
@@ -566,4 +534,19 @@ func TestLoadRefusesSymlink(t *testing.T) {
 	if names, _ := s.List(); len(names) != 0 {
 		t.Errorf("List = %v, want no tunnels", names)
 	}
+}
+
+// savedStore opens a store in a fresh directory holding one saved tunnel,
+// wgp0, and returns the store, the tunnel and its file.
+func savedStore(t *testing.T) (*Store, *conf.Config, string) {
+	t.Helper()
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := newConfig(t, "wgp0")
+	if err := s.Save(cfg); err != nil {
+		t.Fatal(err)
+	}
+	return s, cfg, filepath.Join(s.Dir(), "wgp0.conf")
 }
