@@ -9,8 +9,19 @@ import (
 	"github.com/wgpunch/wgpunch/tunnel/conf"
 )
 
-// ErrUnsupported is returned by New on platforms without an engine.
-var ErrUnsupported = errors.New("bringing tunnels up is not supported on this platform")
+// Errors every engine returns (wrapped, so errors.Is works) on every OS.
+var (
+	// ErrUnsupported is returned by New on platforms without an engine.
+	ErrUnsupported = errors.New("bringing tunnels up is not supported on this platform")
+	// ErrPortInUse: the tunnel's ListenPort is taken by another program or
+	// tunnel on this machine.
+	ErrPortInUse = errors.New("port already in use on this machine")
+	// ErrNotUp: Down was asked for a tunnel this engine does not have up.
+	ErrNotUp = errors.New("tunnel is not up")
+	// ErrLANSharingUnsupported: the config shares LAN subnets (Meta.LANs),
+	// which this OS's engine cannot forward.
+	ErrLANSharingUnsupported = errors.New("sharing LAN subnets is not supported on this platform")
+)
 
 // Engine owns the running tunnels of one daemon. Safe for concurrent use.
 type Engine interface {
