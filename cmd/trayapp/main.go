@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/wgpunch/wgpunch/internal/locale"
 	"github.com/wgpunch/wgpunch/tunnel/control"
 )
 
@@ -28,6 +29,10 @@ type guiOptions struct {
 }
 
 func main() {
+	// Package locale's init kept Fyne's init from logging a locale error
+	// (LANG=C.UTF-8); the CLI and daemon roles give the processes they
+	// start the user's environment back. runGUI applies it again.
+	locale.Restore()
 	// Windows entry points (tunnel service, elevated helper) come first;
 	// platformMain may also attach the parent console, replacing os.Std*.
 	if handled, code := platformMain(os.Args[1:]); handled {
