@@ -9,6 +9,7 @@ import (
 
 	"github.com/wgpunch/wgpunch/tunnel/conf"
 	"github.com/wgpunch/wgpunch/tunnel/invite"
+	"github.com/wgpunch/wgpunch/tunnel/lanpeers"
 	"github.com/wgpunch/wgpunch/tunnel/natcheck"
 	"github.com/wgpunch/wgpunch/tunnel/ports"
 )
@@ -96,7 +97,7 @@ func (s *Service) warnings(cfgs []*conf.Config, up map[string]string) map[string
 		}
 		return p
 	}
-	for name, ws := range ports.Warnings(s.opts.Hostname, local, s.lanPeers(), peers, suggest) {
+	for name, ws := range ports.Warnings(lanpeers.Self{Host: s.opts.Hostname}, local, s.lanPeers(), peers, suggest) {
 		out[name] = append(out[name], ws...)
 	}
 

@@ -39,8 +39,13 @@ var (
 
 // Options configures Start.
 type Options struct {
-	// Host is the name others see; empty means os.Hostname().
+	// Host is the name others see; empty means os.Hostname(). It is only
+	// for display: two machines may have the same name.
 	Host string
+	// Install is this installation's ID (store.InstallID), announced so
+	// that others tell machines apart by it rather than by Host. Empty
+	// announces none, as older versions did.
+	Install string
 	// Ports lists our tunnels and their listen ports; it is called on
 	// every check (every 2 s, and at once after Refresh), announcing
 	// changes at once. Tunnels with port 0 are not announced. nil
@@ -202,7 +207,9 @@ func (d *Discovery) Close() error {
 		d.announced = nil
 		d.mu.Unlock()
 		if len(gone) > 0 {
-			d.send(func(addrs []netip.Addr) *dns.Msg { return announceMsg(d.id, d.opts.Host, gone, addrs, 0) })
+			d.send(func(addrs []netip.Addr) *dns.Msg {
+				return announceMsg(d.id, d.opts.Install, d.opts.Host, gone, addrs, 0)
+			})
 		}
 		err = d.conn.Close()
 		<-d.readDone
@@ -268,7 +275,9 @@ func (d *Discovery) announce(always bool) {
 		}
 	}
 	if len(gone) > 0 {
-		d.send(func(addrs []netip.Addr) *dns.Msg { return announceMsg(d.id, d.opts.Host, gone, addrs, 0) })
+		d.send(func(addrs []netip.Addr) *dns.Msg {
+			return announceMsg(d.id, d.opts.Install, d.opts.Host, gone, addrs, 0)
+		})
 	}
 	if len(now) > 0 && (always || !slices.Equal(prev, now)) {
 		d.multicast(now)
@@ -280,7 +289,9 @@ func (d *Discovery) multicast(tunnels []LocalTunnel) {
 	d.mu.Lock()
 	d.lastMcast = time.Now()
 	d.mu.Unlock()
-	d.send(func(addrs []netip.Addr) *dns.Msg { return announceMsg(d.id, d.opts.Host, tunnels, addrs, d.ttl) })
+	d.send(func(addrs []netip.Addr) *dns.Msg {
+		return announceMsg(d.id, d.opts.Install, d.opts.Host, tunnels, addrs, d.ttl)
+	})
 }
 
 func (d *Discovery) query() {
@@ -414,7 +425,7 @@ func (d *Discovery) handle(m *dns.Msg, src netip.AddrPort, now time.Time) {
 			}
 			d.opts.Logf("lanpeers: %s (%s) announces tunnel %q on port %d", r.Host, src.Addr(), r.Tunnel, r.Port)
 		}
-		d.peers[k] = Announcement{Host: r.Host, Addr: src.Addr().Unmap(), Tunnel: r.Tunnel, Port: r.Port, Seen: now}
+		d.peers[k] = Announcement{Host: r.Host, Install: r.Install, Addr: src.Addr().Unmap(), Tunnel: r.Tunnel, Port: r.Port, Seen: now}
 		d.expiry[k] = now.Add(r.TTL)
 		d.mu.Unlock()
 	}
@@ -435,7 +446,7 @@ func (d *Discovery) answer(q *dns.Msg, src netip.AddrPort, now time.Time) {
 		return
 	}
 	if src.Port() != uint16(mdnsPort) {
-		m := announceMsg(d.id, d.opts.Host, tunnels, nil, d.ttl)
+		m := announceMsg(d.id, d.opts.Install, d.opts.Host, tunnels, nil, d.ttl)
 		m.Id = q.Id
 		m.Question = q.Question
 		b, err := m.Pack()

@@ -20,10 +20,11 @@ const (
 
 // record is one of our tunnels as it travels in a TXT record.
 type record struct {
-	ID     string // random per Discovery: tells us our own announcements
-	Host   string
-	Tunnel string
-	Port   uint16
+	ID      string // random per Discovery: tells us our own announcements
+	Install string // the installation's ID (Options.Install); "" from older versions
+	Host    string
+	Tunnel  string
+	Port    uint16
 }
 
 // instanceName is the DNS-SD service instance name of one tunnel:
@@ -60,21 +61,27 @@ func safeLabel(s string, max int) string {
 
 // announceMsg builds an unsolicited mDNS response with PTR, SRV and TXT
 // records for every tunnel, and A records for addrs. ttl 0 is a goodbye.
-func announceMsg(id, host string, tunnels []LocalTunnel, addrs []netip.Addr, ttl time.Duration) *dns.Msg {
+// The TXT record carries install= only when install is set, so without
+// one the records are those of older versions; older receivers ignore it.
+func announceMsg(id, install, host string, tunnels []LocalTunnel, addrs []netip.Addr, ttl time.Duration) *dns.Msg {
 	secs := uint32(ttl / time.Second)
 	m := new(dns.Msg)
 	m.Response = true
 	m.Authoritative = true
 	target := hostName(host, id)
 	for _, t := range tunnels {
-		r := record{ID: id, Host: host, Tunnel: t.Name, Port: t.Port}
+		r := record{ID: id, Install: install, Host: host, Tunnel: t.Name, Port: t.Port}
 		inst := instanceName(r)
+		txt := []string{"v=1", "id=" + id, "host=" + host, "tunnel=" + t.Name, "port=" + strconv.Itoa(int(t.Port))}
+		if install != "" {
+			txt = append(txt, "install="+install)
+		}
 		m.Answer = append(m.Answer,
 			&dns.PTR{Hdr: dns.RR_Header{Name: serviceName, Rrtype: dns.TypePTR, Class: dns.ClassINET, Ttl: secs}, Ptr: inst},
 			&dns.SRV{Hdr: dns.RR_Header{Name: inst, Rrtype: dns.TypeSRV, Class: dns.ClassINET | cacheFlush, Ttl: secs},
 				Target: target, Port: t.Port},
 			&dns.TXT{Hdr: dns.RR_Header{Name: inst, Rrtype: dns.TypeTXT, Class: dns.ClassINET | cacheFlush, Ttl: secs},
-				Txt: []string{"v=1", "id=" + id, "host=" + host, "tunnel=" + t.Name, "port=" + strconv.Itoa(int(t.Port))}},
+				Txt: txt},
 		)
 	}
 	for _, a := range addrs {
@@ -133,7 +140,7 @@ func parseResponse(m *dns.Msg) []parsedRecord {
 	return out
 }
 
-// parseTXT reads id=, host=, tunnel= and port= from TXT strings.
+// parseTXT reads id=, install=, host=, tunnel= and port= from TXT strings.
 func parseTXT(kvs []string) (record, bool) {
 	var r record
 	for _, kv := range kvs {
@@ -144,6 +151,8 @@ func parseTXT(kvs []string) (record, bool) {
 		switch strings.ToLower(k) {
 		case "id":
 			r.ID = v
+		case "install":
+			r.Install = v
 		case "host":
 			r.Host = v
 		case "tunnel":

@@ -27,7 +27,7 @@ func roundTrip(t *testing.T, m *dns.Msg) *dns.Msg {
 func TestAnnounceRoundTrip(t *testing.T) {
 	tunnels := []LocalTunnel{{Name: "home", Port: 51820}, {Name: "a.b_c=d+e", Port: 51821}}
 	host := "Jane's Laptop (2)"
-	m := roundTrip(t, announceMsg("abcd1234", host, tunnels, []netip.Addr{netip.MustParseAddr("192.168.1.5")}, 90*time.Second))
+	m := roundTrip(t, announceMsg("abcd1234", "", host, tunnels, []netip.Addr{netip.MustParseAddr("192.168.1.5")}, 90*time.Second))
 	got := parseResponse(m)
 	want := []parsedRecord{
 		{record{ID: "abcd1234", Host: host, Tunnel: "home", Port: 51820}, 90 * time.Second},
@@ -58,7 +58,7 @@ func TestAnnounceRoundTrip(t *testing.T) {
 		t.Errorf("got %d PTR, %d SRV, %d A records; want 2, 2, 1", ptrs, srvs, as)
 	}
 	// Goodbye: TTL 0.
-	for _, r := range parseResponse(roundTrip(t, announceMsg("abcd1234", host, tunnels, nil, 0))) {
+	for _, r := range parseResponse(roundTrip(t, announceMsg("abcd1234", "", host, tunnels, nil, 0))) {
 		if r.TTL != 0 {
 			t.Errorf("goodbye TTL %v", r.TTL)
 		}
@@ -98,9 +98,9 @@ func TestHandle(t *testing.T) {
 		opts: Options{Logf: t.Logf}}
 	src := netip.MustParseAddrPort("192.168.1.7:5353")
 	now := time.Now()
-	d.handle(roundTrip(t, announceMsg("me", "self", []LocalTunnel{{Name: "mine", Port: 51820}}, nil, time.Minute)), src, now)
-	d.handle(roundTrip(t, announceMsg("other", "laptop", []LocalTunnel{{Name: "b", Port: 51822}, {Name: "a", Port: 51821}}, nil, time.Minute)), src, now)
-	d.handle(roundTrip(t, announceMsg("short", "phone", []LocalTunnel{{Name: "x", Port: 51830}}, nil, time.Second)), src, now.Add(-2*time.Second))
+	d.handle(roundTrip(t, announceMsg("me", "", "self", []LocalTunnel{{Name: "mine", Port: 51820}}, nil, time.Minute)), src, now)
+	d.handle(roundTrip(t, announceMsg("other", "", "laptop", []LocalTunnel{{Name: "b", Port: 51822}, {Name: "a", Port: 51821}}, nil, time.Minute)), src, now)
+	d.handle(roundTrip(t, announceMsg("short", "", "phone", []LocalTunnel{{Name: "x", Port: 51830}}, nil, time.Second)), src, now.Add(-2*time.Second))
 	want := []Announcement{
 		{Host: "laptop", Addr: src.Addr(), Tunnel: "a", Port: 51821, Seen: now},
 		{Host: "laptop", Addr: src.Addr(), Tunnel: "b", Port: 51822, Seen: now},
@@ -110,8 +110,8 @@ func TestHandle(t *testing.T) {
 	}
 	// A port change replaces, a goodbye removes.
 	later := now.Add(time.Second)
-	d.handle(roundTrip(t, announceMsg("other", "laptop", []LocalTunnel{{Name: "a", Port: 40000}}, nil, time.Minute)), src, later)
-	d.handle(roundTrip(t, announceMsg("other", "laptop", []LocalTunnel{{Name: "b", Port: 51822}}, nil, 0)), src, later)
+	d.handle(roundTrip(t, announceMsg("other", "", "laptop", []LocalTunnel{{Name: "a", Port: 40000}}, nil, time.Minute)), src, later)
+	d.handle(roundTrip(t, announceMsg("other", "", "laptop", []LocalTunnel{{Name: "b", Port: 51822}}, nil, 0)), src, later)
 	want = []Announcement{{Host: "laptop", Addr: src.Addr(), Tunnel: "a", Port: 40000, Seen: later}}
 	if diff := cmp.Diff(want, d.Peers(), cmpopts.EquateComparable(netip.Addr{})); diff != "" {
 		t.Errorf("Peers after update and goodbye (-want +got):\n%s", diff)
@@ -130,7 +130,7 @@ func TestSafeLabel(t *testing.T) {
 }
 
 func FuzzHandle(f *testing.F) {
-	for _, m := range []*dns.Msg{queryMsg(), announceMsg("abc", "h", []LocalTunnel{{Name: "t", Port: 1}}, nil, time.Minute)} {
+	for _, m := range []*dns.Msg{queryMsg(), announceMsg("abc", "", "h", []LocalTunnel{{Name: "t", Port: 1}}, nil, time.Minute)} {
 		b, _ := m.Pack()
 		f.Add(b)
 	}
@@ -148,4 +148,56 @@ func FuzzHandle(f *testing.F) {
 			}
 		}
 	})
+}
+
+// The installation ID travels in install=; without one the TXT record is
+// the old one, and an old announcement parses with Install "".
+func TestAnnounceInstall(t *testing.T) {
+	tunnels := []LocalTunnel{{Name: "home", Port: 51820}}
+	got := parseResponse(roundTrip(t, announceMsg("abcd1234", "0123456789abcdef", "raspberrypi", tunnels, nil, time.Minute)))
+	want := []parsedRecord{{record{ID: "abcd1234", Install: "0123456789abcdef", Host: "raspberrypi", Tunnel: "home", Port: 51820}, time.Minute}}
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(parsedRecord{})); diff != "" {
+		t.Errorf("parseResponse with install (-want +got):\n%s", diff)
+	}
+	var old []string
+	for _, rr := range announceMsg("abcd1234", "", "raspberrypi", tunnels, nil, time.Minute).Answer {
+		if txt, ok := rr.(*dns.TXT); ok {
+			old = txt.Txt
+		}
+	}
+	if diff := cmp.Diff([]string{"v=1", "id=abcd1234", "host=raspberrypi", "tunnel=home", "port=51820"}, old); diff != "" {
+		t.Errorf("TXT without install (-want +got):\n%s", diff)
+	}
+
+	d := &Discovery{id: "me", peers: map[string]Announcement{}, expiry: map[string]time.Time{}, opts: Options{Logf: t.Logf}}
+	src := netip.MustParseAddrPort("192.168.1.8:5353")
+	now := time.Now()
+	d.handle(roundTrip(t, announceMsg("other", "0123456789abcdef", "raspberrypi", tunnels, nil, time.Minute)), src, now)
+	wantPeers := []Announcement{{Host: "raspberrypi", Install: "0123456789abcdef", Addr: src.Addr(), Tunnel: "home", Port: 51820, Seen: now}}
+	if diff := cmp.Diff(wantPeers, d.Peers(), cmpopts.EquateComparable(netip.Addr{})); diff != "" {
+		t.Errorf("Peers (-want +got):\n%s", diff)
+	}
+}
+
+func TestSelfOwns(t *testing.T) {
+	self := Self{Install: "aaaa", Host: "raspberrypi"}
+	tests := []struct {
+		name string
+		self Self
+		a    Announcement
+		want bool
+	}{
+		{"same ID", self, Announcement{Install: "aaaa", Host: "raspberrypi"}, true},
+		{"same ID, other name", self, Announcement{Install: "aaaa", Host: "renamed"}, true},
+		{"same name, other ID", self, Announcement{Install: "bbbb", Host: "raspberrypi"}, false},
+		{"older version, same name", self, Announcement{Host: "raspberrypi"}, true},
+		{"older version, other name", self, Announcement{Host: "laptop"}, false},
+		{"no ID here, same name", Self{Host: "raspberrypi"}, Announcement{Install: "bbbb", Host: "raspberrypi"}, true},
+		{"no ID here, other name", Self{Host: "raspberrypi"}, Announcement{Install: "bbbb", Host: "laptop"}, false},
+	}
+	for _, tt := range tests {
+		if got := tt.self.Owns(tt.a); got != tt.want {
+			t.Errorf("%s: %+v.Owns(%+v) = %v, want %v", tt.name, tt.self, tt.a, got, tt.want)
+		}
+	}
 }

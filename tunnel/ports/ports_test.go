@@ -137,6 +137,20 @@ func TestWarnings(t *testing.T) {
 		lan:   []lanpeers.Announcement{lanPeer("me", "192.168.1.5", "home", 51820)},
 		want:  map[string][]monitor.Warning{},
 	}, {
+		name:  "our own announcement by installation ID, under another name",
+		local: []LocalTunnel{lt("home", 51820)},
+		lan:   []lanpeers.Announcement{{Host: "renamed", Install: "my-id", Addr: netip.MustParseAddr("192.168.1.5"), Tunnel: "home", Port: 51820}},
+		want:  map[string][]monitor.Warning{},
+	}, {
+		name:  "another machine with our host name",
+		local: []LocalTunnel{lt("home", 51820)},
+		lan:   []lanpeers.Announcement{{Host: "me", Install: "other-id", Addr: netip.MustParseAddr("192.168.1.8"), Tunnel: "office", Port: 51820}},
+		want: map[string][]monitor.Warning{"home": {{
+			Code:    CodePortShared,
+			Message: `Tunnel "home" uses UDP port 51820, and so does another machine named "me" like this one (192.168.1.8) on this network (its tunnel "office"). Behind one router two machines on the same port disturb each other's connections; switch to port 51900.`,
+			FixPort: 51900,
+		}}},
+	}, {
 		name:  "two of our tunnels, no suggestion available",
 		local: []LocalTunnel{lt("home", 51820), lt("work", 51820), lt("new", 0), lt("new2", 0)},
 		want: map[string][]monitor.Warning{
@@ -175,7 +189,7 @@ func TestWarnings(t *testing.T) {
 			if s == nil {
 				s = suggest
 			}
-			got := Warnings("me", tt.local, tt.lan, tt.peers, s)
+			got := Warnings(lanpeers.Self{Install: "my-id", Host: "me"}, tt.local, tt.lan, tt.peers, s)
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("Warnings (-want +got):\n%s", diff)
 			}
@@ -187,16 +201,16 @@ func TestWarnings(t *testing.T) {
 func TestWarningsSuggestCalls(t *testing.T) {
 	calls := 0
 	suggest := func() uint16 { calls++; return 51901 }
-	Warnings("me", []LocalTunnel{lt("a", 1), lt("b", 2)}, nil, nil, suggest)
+	Warnings(lanpeers.Self{Host: "me"}, []LocalTunnel{lt("a", 1), lt("b", 2)}, nil, nil, suggest)
 	if calls != 0 {
 		t.Errorf("suggest called %d times without a conflict", calls)
 	}
-	Warnings("me", []LocalTunnel{lt("a", 1), lt("b", 1), lt("c", 1)}, nil, nil, suggest)
+	Warnings(lanpeers.Self{Host: "me"}, []LocalTunnel{lt("a", 1), lt("b", 1), lt("c", 1)}, nil, nil, suggest)
 	if calls != 1 {
 		t.Errorf("suggest called %d times, want 1", calls)
 	}
 	// nil suggest is allowed.
-	w := Warnings("me", []LocalTunnel{lt("a", 1), lt("b", 1)}, nil, nil, nil)
+	w := Warnings(lanpeers.Self{Host: "me"}, []LocalTunnel{lt("a", 1), lt("b", 1)}, nil, nil, nil)
 	if len(w["a"]) != 1 || w["a"][0].FixPort != 0 {
 		t.Errorf("nil suggest: %+v", w)
 	}

@@ -21,9 +21,10 @@ type PeerEndpoint struct {
 }
 
 // Warnings finds listen ports that are shared where they must not be:
-//   - another machine on this LAN (from lan; self and announcements with
-//     Host == self are skipped) listens on the same port as one of our
-//     tunnels: behind one NAT they fight over the public port;
+//   - another machine on this LAN (from lan; our own announcements, as
+//     self.Owns tells them, are skipped: by installation ID, by host name
+//     only for announcements without one) listens on the same port as one
+//     of our tunnels: behind one NAT they fight over the public port;
 //   - two of our tunnels use the same port: only one can be up;
 //   - two peers of one tunnel have the same public IP:port: they are two
 //     machines behind one NAT on the same port, and only one can get through.
@@ -34,7 +35,7 @@ type PeerEndpoint struct {
 // there is none) and the message says "switch to port N"; the third kind
 // has to be fixed on the peers' side, so FixPort is 0. Tunnels without
 // warnings are not in the map. Port 0 (not chosen yet) never conflicts.
-func Warnings(self string, local []LocalTunnel, lan []lanpeers.Announcement, peers []PeerEndpoint,
+func Warnings(self lanpeers.Self, local []LocalTunnel, lan []lanpeers.Announcement, peers []PeerEndpoint,
 	suggest func() uint16) map[string][]monitor.Warning {
 	out := map[string][]monitor.Warning{}
 	add := func(tunnel string, w monitor.Warning) {
@@ -64,12 +65,12 @@ func Warnings(self string, local []LocalTunnel, lan []lanpeers.Announcement, pee
 			continue
 		}
 		for _, a := range lan {
-			if a.Port != t.Port || a.Host == self {
+			if a.Port != t.Port || self.Owns(a) {
 				continue
 			}
 			msg := fmt.Sprintf("Tunnel %q uses UDP port %d, and so does %s on this network (its tunnel %q). "+
 				"Behind one router two machines on the same port disturb each other's connections; %s.",
-				t.Name, t.Port, machine(a), a.Tunnel, switchTo())
+				t.Name, t.Port, machine(a, self.Host), a.Tunnel, switchTo())
 			add(t.Name, monitor.Warning{Code: CodePortShared, Message: msg, FixPort: fixPort()})
 		}
 	}
@@ -123,9 +124,14 @@ func Warnings(self string, local []LocalTunnel, lan []lanpeers.Announcement, pee
 	return out
 }
 
-// machine names the other side of an announcement: host and address.
-func machine(a lanpeers.Announcement) string {
+// machine names the other side of an announcement: host and address, and
+// says so when it has our host name.
+func machine(a lanpeers.Announcement, selfHost string) string {
 	switch {
+	case a.Host != "" && a.Host == selfHost && a.Addr.IsValid():
+		return fmt.Sprintf("another machine named %q like this one (%s)", a.Host, a.Addr)
+	case a.Host != "" && a.Host == selfHost:
+		return fmt.Sprintf("another machine named %q like this one", a.Host)
 	case a.Host != "" && a.Addr.IsValid():
 		return fmt.Sprintf("%q (%s)", a.Host, a.Addr)
 	case a.Host != "":
