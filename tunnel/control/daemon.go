@@ -86,8 +86,12 @@ func RunDaemon(ctx context.Context, opts DaemonOptions) error {
 		return fmt.Errorf("start the tunnel engine: %w", err)
 	}
 	defer eng.Close()
+	installID, err := st.InstallID()
+	if err != nil {
+		logf("%v (LAN neighbours with this host name are taken for this machine)", err)
+	}
 	wg, err := wgctrl.New()
-	var svcOpts = ServiceOptions{Store: st, Engine: eng, Logf: logf, Hostname: opts.Hostname}
+	var svcOpts = ServiceOptions{Store: st, Engine: eng, Logf: logf, Hostname: opts.Hostname, InstallID: installID}
 	if err != nil {
 		logf("wgctrl: %v (status will show tunnels without counters)", err)
 	} else {
@@ -101,7 +105,7 @@ func RunDaemon(ctx context.Context, opts DaemonOptions) error {
 	if !opts.NoLAN {
 		lanCtx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		lo := lanpeers.Options{Host: svc.opts.Hostname, Ports: svc.LocalTunnels}
+		lo := lanpeers.Options{Host: svc.opts.Hostname, Install: svc.opts.InstallID, Ports: svc.LocalTunnels}
 		if opts.Debug {
 			lo.Logf = logf
 		}

@@ -62,6 +62,10 @@ type ServiceOptions struct {
 	PortFree func(port uint16) bool
 	NetInfo  NetInfo
 	Hostname string // default os.Hostname()
+	// InstallID is this installation's ID (store.InstallID), which our LAN
+	// announcements carry: announcements with it are ours, whatever their
+	// host name. "": only the host name tells (as before installation IDs).
+	InstallID string
 	// WatchInterval is how often Watch subscribers get a report; 0: 1 s.
 	WatchInterval time.Duration
 }

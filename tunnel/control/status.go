@@ -97,7 +97,7 @@ func (s *Service) warnings(cfgs []*conf.Config, up map[string]string) map[string
 		}
 		return p
 	}
-	for name, ws := range ports.Warnings(lanpeers.Self{Host: s.opts.Hostname}, local, s.lanPeers(), peers, suggest) {
+	for name, ws := range ports.Warnings(lanpeers.Self{Install: s.opts.InstallID, Host: s.opts.Hostname}, local, s.lanPeers(), peers, suggest) {
 		out[name] = append(out[name], ws...)
 	}
 
