@@ -17,25 +17,26 @@ import (
 // command for this host (the daemon, wg show, wireguard-go) sees the same
 // /var/run/wireguard and no other host's.
 type Host struct {
-	lab    *Lab
-	Name   string
-	NS     string // network namespace
-	Addr   string // its own address (LAN, or public for a direct host)
-	Dir    string // scratch files for this host, 0755
-	holder *Proc
+	lab      *Lab
+	Name     string
+	Hostname string // its UTS hostname (what WG Punch announces); Name unless set
+	NS       string // network namespace
+	Addr     string // its own address (LAN, or public for a direct host)
+	Dir      string // scratch files for this host, 0755
+	holder   *Proc
 
 	StateDir string // wgpunch --state-dir
 	Socket   string // wgpunch --socket
 	daemon   *Proc
 }
 
-func (l *Lab) newHost(name, ns, addr string) *Host {
+func (l *Lab) newHost(name, hostname, ns, addr string) *Host {
 	l.t.Helper()
 	dir := filepath.Join(l.Dir, name)
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		l.t.Fatal(err)
 	}
-	h := &Host{lab: l, Name: name, NS: ns, Addr: addr, Dir: dir,
+	h := &Host{lab: l, Name: name, Hostname: hostname, NS: ns, Addr: addr, Dir: dir,
 		StateDir: filepath.Join(dir, "state"), Socket: filepath.Join(dir, "wgpunch.sock")}
 	h.startHolder()
 	l.mu.Lock()
@@ -51,7 +52,7 @@ func (h *Host) startHolder() {
 	l.t.Helper()
 	// Own UTS namespace too, so each host has its own hostname (what
 	// WG Punch announces on the LAN and puts in invites).
-	script := `mount --make-rprivate / && mount -t tmpfs -o mode=0755 tmpfs /var/run/wireguard && hostname ` + h.Name + ` && echo ready && exec sleep infinity`
+	script := `mount --make-rprivate / && mount -t tmpfs -o mode=0755 tmpfs /var/run/wireguard && hostname ` + h.Hostname + ` && echo ready && exec sleep infinity`
 	cmd := exec.Command("ip", "netns", "exec", h.NS, "unshare", "-m", "-u", "--propagation", "private", "sh", "-c", script)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	stdout, err := cmd.StdoutPipe()

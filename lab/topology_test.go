@@ -146,11 +146,16 @@ func (in *Internet) DirectHost(name string) *Host {
 	ns := l.AddNS(name)
 	addr := in.addr()
 	in.plug(ns, "eth0", addr)
-	return l.newHost(name, ns, addr)
+	return l.newHost(name, name, ns, addr)
 }
 
-// Host creates a host namespace on the office LAN at 192.168.n.(10+i).
-func (o *Office) Host(name string) *Host {
+// Host creates a host namespace on the office LAN at 192.168.n.(10+i),
+// with hostname name.
+func (o *Office) Host(name string) *Host { return o.HostNamed(name, name) }
+
+// HostNamed is Host with another hostname than the lab's name for it (two
+// hosts may share one, as two Raspberry Pis called raspberrypi do).
+func (o *Office) HostNamed(name, hostname string) *Host {
 	l := o.lab
 	l.t.Helper()
 	ns := l.AddNS(name)
@@ -161,7 +166,7 @@ func (o *Office) Host(name string) *Host {
 	l.MustNS(ns, "ip", "addr", "add", addr+"/24", "dev", "eth0")
 	l.MustNS(ns, "ip", "link", "set", "eth0", "up")
 	l.MustNS(ns, "ip", "route", "add", "default", "via", o.LANGW)
-	h := l.newHost(name, ns, addr)
+	h := l.newHost(name, hostname, ns, addr)
 	o.Hosts = append(o.Hosts, h)
 	return h
 }
