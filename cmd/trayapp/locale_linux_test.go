@@ -59,6 +59,9 @@ var (
 func guiBin(t *testing.T) string {
 	t.Helper()
 	if b := os.Getenv("WGPUNCH_BIN"); b != "" {
+		if _, err := os.Stat(b); err != nil {
+			t.Fatalf("WGPUNCH_BIN: %v (make build makes it)", err)
+		}
 		return b
 	}
 	testutil.RequireTool(t, "gcc", "gcc")
