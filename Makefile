@@ -13,7 +13,7 @@ BIN      := bin/wgpunch
 GO_TEST  := go test -count=1
 export WGPUNCH_BIN := $(CURDIR)/$(BIN)
 
-.PHONY: all build run test test-unit test-fuzz test-cross lab bench deps-run deps-test deps-dist clean
+.PHONY: all build run test test-unit test-fuzz test-cross test-packages lab bench deps-run deps-test deps-dist clean
 
 all: build
 
@@ -42,8 +42,9 @@ test-packages: deps-test
 
 # Unit and integration tests of every package except the network lab.
 # tunnel/ and ui/ must pass without cgo and without a display; the real-window
-# tests (ui/xvfbtest) drive the cgo binary built above under Xvfb.
-test-unit:
+# tests (ui/xvfbtest) and cmd/trayapp's locale test run the cgo binary
+# ($(BIN), WGPUNCH_BIN), so this builds it first.
+test-unit: build
 	go vet ./...
 	CGO_ENABLED=0 $(GO_TEST) -timeout 20m $$(go list ./... | grep -v -e '/cmd/trayapp$$' -e '/ui/xvfbtest$$' -e '/lab$$')
 	CGO_ENABLED=0 $(GO_TEST) -tags nogui -timeout 20m ./cmd/trayapp/
@@ -54,11 +55,11 @@ test-fuzz:
 	$(GO_TEST) -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=10s ./tunnel/conf/
 	$(GO_TEST) -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=10s ./tunnel/invite/
 
-# Other platforms must keep compiling.
+# Other platforms must keep compiling: go vet of the Windows and macOS code.
 test-cross:
-	GOOS=windows CGO_ENABLED=0 go vet ./tunnel/... ./internal/... ./assets/...
-	GOOS=windows CGO_ENABLED=0 go vet -tags nogui ./cmd/trayapp/
-	GOOS=darwin CGO_ENABLED=0 go vet ./tunnel/... ./internal/...
+	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go vet ./tunnel/... ./internal/... ./assets/...
+	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go vet -tags nogui ./cmd/trayapp/
+	GOOS=darwin GOARCH=arm64 CGO_ENABLED=0 go vet ./tunnel/... ./internal/... ./assets/...
 
 # The network lab: NAT routers, STUN servers and wgpunch daemons in network
 # namespaces. Needs root; skipped (with the reason) otherwise.

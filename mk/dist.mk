@@ -1,5 +1,6 @@
 # mk/dist.mk: packaging (Windows .exe/.msi, Linux .deb) and icons.
-# Included by the top-level Makefile. Tools come only from the Go module
+# Included by the top-level Makefile, which defines VERSION and COMMIT
+# (and test-cross, the Windows/macOS vet). Tools come only from the Go module
 # proxy (pinned below) and Debian packages: mingw-w64, msitools/wixl,
 # osslsigncode, librsvg2-bin, unzip.
 #
@@ -10,8 +11,6 @@
 #   make icons        regenerates assets/*.png and assets/app.ico from assets/svg
 
 GO ?= go
-VERSION ?= $(shell sed -n 's/^ *Version *= *"\(.*\)"/\1/p' FyneApp.toml)
-COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 DIST ?= dist
 
 GO_WINRES ?= github.com/tc-hib/go-winres@v0.3.3
@@ -40,7 +39,7 @@ DIST_ENV = VERSION='$(VERSION)' COMMIT='$(COMMIT)' DIST='$(DIST)' GO='$(GO)' \
 	WIREGUARD_NT_ZIP_SHA256='$(WIREGUARD_NT_ZIP_SHA256)' WIREGUARD_DLL_SHA256='$(WIREGUARD_DLL_SHA256)' \
 	SIGN_CERT='$(SIGN_CERT)' SIGN_KEY='$(SIGN_KEY)' SIGN_PASS='$(SIGN_PASS)'
 
-.PHONY: dist dist-windows dist-linux test-dist test-winvet icons
+.PHONY: dist dist-windows dist-linux test-dist icons
 
 dist: dist-linux dist-windows
 
@@ -49,12 +48,6 @@ dist-windows:
 
 dist-linux:
 	@$(DIST_ENV) sh installer/linux/build.sh
-
-# Fast checks for "make test": the Windows and macOS code compiles and vets.
-test-winvet:
-	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 $(GO) vet ./tunnel/... ./assets/...
-	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 $(GO) vet -tags nogui ./cmd/trayapp/
-	GOOS=darwin GOARCH=arm64 CGO_ENABLED=0 $(GO) vet ./tunnel/...
 
 # Artefact tests: builds a nogui exe + MSI (with a stand-in DLL whose hash
 # the test passes in), signs it with a throwaway certificate, builds the
