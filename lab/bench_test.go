@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wgpunch/wgpunch/internal/testutil"
 )
 
 // benchSamples is how many times the timing benchmarks repeat inside one
@@ -128,9 +130,7 @@ func iperf(b *testing.B, src, dst *Host, addr string, secs int) float64 {
 func BenchmarkLab(b *testing.B) {
 	l := New(b)
 	needWGPunch(b)
-	if _, err := os.Stat("/usr/bin/iperf3"); err != nil {
-		b.Skip("iperf3 not installed (apt-get install iperf3)")
-	}
+	testutil.RequireTool(b, "iperf3", "iperf3")
 	in := l.Internet()
 	oa := in.Office("a", 1, NATHome)
 	ob := in.Office("b", 2, NATHome)

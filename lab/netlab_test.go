@@ -7,14 +7,18 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wgpunch/wgpunch/internal/testutil"
 )
 
 // nsPrefix starts the name of every network namespace the lab creates.
@@ -53,32 +57,27 @@ var (
 	labSkip      string
 )
 
-// requireLab skips t unless this machine can run the lab: root, working
-// `ip netns`, /dev/net/tun and every tool in requiredTools.
+// requireLab skips t unless this machine can run the lab (root, working
+// `ip netns`, /dev/net/tun) and fails it when a tool in requiredTools is
+// missing: scripts/deps.sh test installs them all.
 func requireLab(t testing.TB) {
 	t.Helper()
+	if os.Getenv("WGPUNCH_LAB") == "0" {
+		t.Skip("network lab unavailable: WGPUNCH_LAB=0")
+	}
+	testutil.RequireRoot(t, "the network lab (network namespaces, iptables, TUN devices); run as root, e.g. sudo go test ./lab/")
+	for _, tool := range slices.Sorted(maps.Keys(requiredTools)) {
+		testutil.RequireTool(t, tool, requiredTools[tool])
+	}
 	labCheckOnce.Do(func() { labSkip = labUnavailable() })
 	if labSkip != "" {
 		t.Skipf("network lab unavailable: %s", labSkip)
 	}
 }
 
+// labUnavailable says why this root machine with the tools cannot run the
+// lab ("" when it can).
 func labUnavailable() string {
-	if os.Getenv("WGPUNCH_LAB") == "0" {
-		return "WGPUNCH_LAB=0"
-	}
-	if os.Geteuid() != 0 {
-		return "needs root (network namespaces, iptables, TUN devices); run as root, e.g. sudo go test ./lab/"
-	}
-	var missing []string
-	for tool, pkg := range requiredTools {
-		if _, err := exec.LookPath(tool); err != nil {
-			missing = append(missing, fmt.Sprintf("%s (apt-get install %s)", tool, pkg))
-		}
-	}
-	if len(missing) > 0 {
-		return "missing tools: " + strings.Join(missing, ", ")
-	}
 	if _, err := os.Stat("/dev/net/tun"); err != nil {
 		return "no /dev/net/tun: " + err.Error()
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wgpunch/wgpunch/internal/testutil"
 	"github.com/wgpunch/wgpunch/tunnel/control"
 )
 
@@ -22,9 +23,7 @@ func TestDaemonInNetns(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root (network namespace, TUN device)")
 	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("needs iproute2")
-	}
+	testutil.RequireTool(t, "ip", "iproute2")
 	if _, err := os.Stat("/dev/net/tun"); err != nil {
 		t.Skip("needs /dev/net/tun")
 	}
