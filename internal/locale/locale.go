@@ -29,7 +29,8 @@
 // fyne.io/fyne/v2/lang, whatever imports it. (TestQuietLocale in
 // cmd/trayapp checks the result on the real binary.)
 //
-// Keep the imports of this package to "os" alone.
+// Apply and Restore are for main's goroutine (they change the process
+// environment). Keep the imports of this package to "os" alone.
 package locale
 
 import "os"
