@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/wgpunch/wgpunch/tunnel/conf"
 	"golang.org/x/crypto/argon2"
+	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 )
 
 // DigestLen is the length of an invite digest (Invite.Digest), in bytes.
@@ -150,3 +152,37 @@ func FindSent(sent []string, r *Reply) (*Invite, error) {
 // which Decode reads back, so the config parser does not take the long
 // upper-case run for a leaked key.
 func StoreToken(tok string) string { return strings.ToLower(tok) }
+
+// RememberSent returns sent (the stored copies of the pending invite,
+// oldest first) with token added: copies of other invites are dropped
+// (a new invite ID starts afresh), and only the newest
+// conf.MaxSentInvites are kept. Store the result in
+// conf.InterfaceMeta.SentInvites with the config that records the invite.
+func RememberSent(sent []string, token string) []string {
+	m, err := Decode(token)
+	if err != nil || m.Invite == nil {
+		return sent
+	}
+	var out []string
+	for _, tok := range sent {
+		if o, err := Decode(tok); err == nil && o.Invite != nil && o.Invite.ID == m.Invite.ID {
+			out = append(out, tok)
+		}
+	}
+	out = append(out, StoreToken(token))
+	if n := len(out) - conf.MaxSentInvites; n > 0 {
+		out = out[n:]
+	}
+	return out
+}
+
+// StoredCode is the code to show for a peer: the exchange code stored at
+// accept time (conf.PeerMeta.SafetyCode), or, for links made before it
+// existed, the key-only SafetyCode of our and the peer's public key,
+// marked KeysOnly.
+func StoredCode(stored string, ours, peer wgtypes.Key) Code {
+	if stored != "" {
+		return Code{Text: stored}
+	}
+	return Code{Text: SafetyCode(ours, peer), KeysOnly: true}
+}

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -356,4 +357,45 @@ func FuzzExchangeTamper(f *testing.F) {
 			t.Fatalf("different content, same transcript")
 		}
 	})
+}
+
+func TestRememberSent(t *testing.T) {
+	var sent []string
+	for n := range conf.MaxSentInvites + 2 {
+		i := testInvite()
+		i.Endpoint.Port = uint16(1000 + n)
+		sent = RememberSent(sent, mustEncode(t, i))
+	}
+	if len(sent) != conf.MaxSentInvites {
+		t.Fatalf("%d copies kept, want %d", len(sent), conf.MaxSentInvites)
+	}
+	if m, err := Decode(sent[len(sent)-1]); err != nil || m.Invite.Endpoint.Port != 1000+conf.MaxSentInvites+1 {
+		t.Fatalf("newest copy: %+v, %v", m, err)
+	}
+	// The copies are fit for a config file, and read back as they were.
+	text := "[Interface]\nPrivateKey = " + key(7).String() + "\n# wgpunch.SentInvites = " + strings.Join(sent, ", ") + "\n"
+	c, err := conf.Parse("wgp0", []byte(text))
+	if err != nil {
+		t.Fatalf("config with the copies: %v", err)
+	}
+	if _, err := FindSent(c.Interface.Meta.SentInvites, testReply()); err != nil {
+		t.Fatalf("FindSent on the parsed copies: %v", err)
+	}
+	other := testInvite()
+	other.ID = "fedcba9876543210"
+	if got := RememberSent(sent, mustEncode(t, other)); len(got) != 1 {
+		t.Fatalf("a new invite ID kept %d old copies", len(got)-1)
+	}
+	if got := RememberSent(sent, "not a token"); len(got) != len(sent) {
+		t.Fatal("a bad token changed the copies")
+	}
+}
+
+func TestStoredCode(t *testing.T) {
+	if c := StoredCode("6860 9205 5058 1893", key(1), key(100)); c.KeysOnly || c.Text != "6860 9205 5058 1893" {
+		t.Errorf("stored code: %+v", c)
+	}
+	if c := StoredCode("", key(100), key(1)); !c.KeysOnly || c.Text != safetyVector {
+		t.Errorf("no stored code: %+v, want key-only %q", c, safetyVector)
+	}
 }
