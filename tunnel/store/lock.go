@@ -36,14 +36,18 @@ type LockedError struct {
 }
 
 func (e *LockedError) Error() string {
-	who := e.Role
-	if who == "" {
-		who = "a WG Punch program"
+	var who []string
+	if e.Role != "" {
+		who = append(who, e.Role)
 	}
 	if e.PID > 0 {
-		who = fmt.Sprintf("%s, pid %d", who, e.PID)
+		who = append(who, fmt.Sprintf("pid %d", e.PID))
 	}
-	return fmt.Sprintf("another WG Punch (%s) is changing tunnels in %s; try again in a moment", who, e.Dir)
+	holder := "another WG Punch program"
+	if len(who) > 0 {
+		holder = "another WG Punch (" + strings.Join(who, ", ") + ")"
+	}
+	return fmt.Sprintf("%s is changing tunnels in %s; try again in a moment", holder, e.Dir)
 }
 
 func (e *LockedError) Is(target error) bool { return target == ErrLocked }

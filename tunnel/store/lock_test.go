@@ -122,6 +122,15 @@ func TestLockBusyNamesHolder(t *testing.T) {
 		t.Errorf("waited %v, past the context's end", d)
 	}
 	unlock()
+	for e, want := range map[*LockedError]string{
+		{Dir: "/d", PID: 7}:               "another WG Punch (pid 7) is changing tunnels in /d; try again in a moment",
+		{Dir: "/d", Role: "the tray app"}: "another WG Punch (the tray app) is changing tunnels in /d; try again in a moment",
+		{Dir: "/d"}:                       "another WG Punch program is changing tunnels in /d; try again in a moment",
+	} {
+		if e.Error() != want {
+			t.Errorf("%+v: %q, want %q", *e, e.Error(), want)
+		}
+	}
 	unlock2, err := b.Lock(context.Background())
 	if err != nil {
 		t.Fatalf("Lock after unlock: %v", err)
