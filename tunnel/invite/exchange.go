@@ -77,6 +77,12 @@ type Code struct {
 // r quotes another invite ID, ErrInviteChanged if r answers another
 // version of the invite than i.
 func ExchangeCode(i *Invite, r *Reply) (Code, error) {
+	if err := i.validate(); err != nil {
+		return Code{}, fmt.Errorf("safety code: invalid invite: %w", err)
+	}
+	if err := r.validate(); err != nil {
+		return Code{}, fmt.Errorf("safety code: invalid reply: %w", err)
+	}
 	if r.InviteID != i.ID {
 		return Code{}, fmt.Errorf("%w: the reply answers invite %s, not %s", ErrNotAnswer, r.InviteID, i.ID)
 	}

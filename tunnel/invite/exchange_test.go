@@ -399,3 +399,26 @@ func TestStoredCode(t *testing.T) {
 		t.Errorf("no stored code: %+v, want key-only %q", c, safetyVector)
 	}
 }
+
+func TestExchangeCodeRejectsInvalid(t *testing.T) {
+	bad := testInvite()
+	bad.PublicKey = [32]byte{}
+	if _, err := ExchangeCode(bad, testReply()); err == nil || !strings.Contains(err.Error(), "invalid invite") {
+		t.Errorf("zero-key invite: %v", err)
+	}
+	r := testReply()
+	r.InviteID = "x"
+	if _, err := ExchangeCode(testInvite(), r); err == nil || !strings.Contains(err.Error(), "invalid reply") {
+		t.Errorf("bad reply: %v", err)
+	}
+	r = testReply()
+	r.InviteID = "fedcba9876543210"
+	if _, err := ExchangeCode(testInvite(), r); !errors.Is(err, ErrNotAnswer) {
+		t.Errorf("reply to another invite: %v, want ErrNotAnswer", err)
+	}
+	r = testReply()
+	r.InviteDigest[3] = 1
+	if _, err := ExchangeCode(testInvite(), r); !errors.Is(err, ErrInviteChanged) {
+		t.Errorf("reply to another copy: %v, want ErrInviteChanged", err)
+	}
+}
