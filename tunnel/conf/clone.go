@@ -13,6 +13,7 @@ func (c *Config) Clone() *Config {
 	in.DNS = slices.Clone(in.DNS)
 	in.DNSSearch = slices.Clone(in.DNSSearch)
 	in.Meta.LANs = slices.Clone(in.Meta.LANs)
+	in.Meta.SentInvites = slices.Clone(in.Meta.SentInvites)
 	n.Peers = slices.Clone(c.Peers)
 	for i := range n.Peers {
 		p := &n.Peers[i]

@@ -50,6 +50,7 @@ func (c *Config) write(b *bytes.Buffer, meta, secrets bool) {
 		metaLine(b, "NATVerdict", m.NATVerdict)
 		metaLine(b, "PendingInviteID", m.PendingInviteID)
 		metaLine(b, "PendingPeerAddress", prefixOrEmpty(m.PendingPeerAddress))
+		metaLine(b, "SentInvites", strings.ToLower(strings.Join(m.SentInvites, ", ")))
 	}
 	if secrets {
 		if in.PrivateKey != (wgtypes.Key{}) {
@@ -94,6 +95,7 @@ func (c *Config) write(b *bytes.Buffer, meta, secrets bool) {
 			metaLine(b, "LANs", joinPrefixes(m.LANs))
 			metaLine(b, "NATMapping", m.NATMapping)
 			metaLine(b, "NATVerdict", m.NATVerdict)
+			metaLine(b, "SafetyCode", m.SafetyCode)
 		}
 		if p.PublicKey != (wgtypes.Key{}) {
 			fmt.Fprintf(b, "PublicKey = %s\n", p.PublicKey)

@@ -18,8 +18,8 @@ const MaxTextLen = 64
 
 // Metadata keys, in the order Marshal writes them.
 var (
-	ifaceMetaKeys = []string{"DisplayName", "Subnet", "LANs", "NATMapping", "NATVerdict", "PendingInviteID", "PendingPeerAddress"}
-	peerMetaKeys  = []string{"Name", "InviteID", "LANEndpoint", "LANs", "NATMapping", "NATVerdict"}
+	ifaceMetaKeys = []string{"DisplayName", "Subnet", "LANs", "NATMapping", "NATVerdict", "PendingInviteID", "PendingPeerAddress", "SentInvites"}
+	peerMetaKeys  = []string{"Name", "InviteID", "LANEndpoint", "LANs", "NATMapping", "NATVerdict", "SafetyCode"}
 )
 
 func (p *parser) meta(n int, rest string) error {
@@ -86,6 +86,10 @@ func (p *parser) ifaceMeta(m *InterfaceMeta, lk, v string) (err error) {
 		m.NATMapping, err = v, validateToken(v)
 	case "natverdict":
 		m.NATVerdict, err = v, validateToken(v)
+	case "sentinvites":
+		if m.SentInvites, err = splitList(v); err == nil {
+			err = validateSentInvites(m.SentInvites)
+		}
 	default:
 		return errUnknownMeta
 	}
@@ -106,10 +110,47 @@ func (p *parser) peerMeta(m *PeerMeta, lk, v string) (err error) {
 		m.NATMapping, err = v, validateToken(v)
 	case "natverdict":
 		m.NATVerdict, err = v, validateToken(v)
+	case "safetycode":
+		m.SafetyCode, err = v, validateSafetyCode(v)
 	default:
 		return errUnknownMeta
 	}
 	return err
+}
+
+// maxTokenLen is the longest invite token SentInvites holds.
+const maxTokenLen = 4096
+
+// validateSentInvites checks the shape of stored invite tokens: "wgp",
+// a version, "i-", then base32 (the invite package decodes them).
+func validateSentInvites(toks []string) error {
+	if len(toks) > MaxSentInvites {
+		return fmt.Errorf("%d invite copies, at most %d kept", len(toks), MaxSentInvites)
+	}
+	for n, tok := range toks {
+		t := strings.ToLower(tok)
+		rest, ok := strings.CutPrefix(t, "wgp")
+		version := len(rest) - len(strings.TrimLeft(rest, "0123456789"))
+		body, kind := strings.CutPrefix(rest[version:], "i-")
+		if !ok || version == 0 || !kind || body == "" || len(t) > maxTokenLen || strings.Trim(body, "abcdefghijklmnopqrstuvwxyz234567") != "" {
+			return fmt.Errorf("invite copy %d is not an invite token (wgp1i-...); remove the line, and send a new invite", n+1)
+		}
+	}
+	return nil
+}
+
+// validateSafetyCode checks a stored safety code: 3 to 8 groups of four
+// digits separated by single spaces.
+func validateSafetyCode(s string) error {
+	groups := strings.Split(s, " ")
+	ok := len(groups) >= 3 && len(groups) <= 8
+	for _, g := range groups {
+		ok = ok && len(g) == 4 && strings.Trim(g, "0123456789") == ""
+	}
+	if !ok {
+		return fmt.Errorf("%q is not a safety code (groups of four digits, like \"0421 9387 1156 2203\")", s)
+	}
+	return nil
 }
 
 // parseText reads a display name: bare text, or a Go-quoted string when it

@@ -53,7 +53,16 @@ type InterfaceMeta struct {
 	// ("endpoint-independent", "ok", ...); empty if never checked.
 	NATMapping string
 	NATVerdict string
+	// SentInvites are the tokens of the copies of the pending invite this
+	// machine sent (a re-issued invite has several), oldest first, at most
+	// MaxSentInvites; the safety code is computed over the copy a reply
+	// answers. Stored in lower case (Marshal writes them so), which the
+	// invite decoder reads like the original.
+	SentInvites []string
 }
+
+// MaxSentInvites is how many copies of a pending invite a config keeps.
+const MaxSentInvites = 8
 
 // Peer is one [Peer] section.
 type Peer struct {
@@ -74,6 +83,11 @@ type PeerMeta struct {
 	LANs        []netip.Prefix // LAN subnets the peer shares (also in AllowedIPs)
 	NATMapping  string         // the peer's NAT mapping as it reported it
 	NATVerdict  string         // "ok", "warning", "fail" as the peer reported it
+	// SafetyCode is the safety code over the exchange that linked us
+	// (invite.ExchangeCode), e.g. "0421 9387 1156 2203", computed once at
+	// accept time. Empty: a link made before it existed, or with an older
+	// WG Punch; only the key-only code (invite.SafetyCode) applies.
+	SafetyCode string
 }
 
 // Endpoint is host:port where host is an IP literal or a DNS name (dynamic DNS).

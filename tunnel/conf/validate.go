@@ -165,6 +165,9 @@ func (v validator) ifaceMeta() error {
 			return v.errf(-1, "wgpunch.natverdict", "wgpunch.NATVerdict: %v", err)
 		}
 	}
+	if err := validateSentInvites(m.SentInvites); err != nil {
+		return v.errf(-1, "wgpunch.sentinvites", "wgpunch.SentInvites: %v", err)
+	}
 	return nil
 }
 
@@ -194,6 +197,11 @@ func (v validator) peerMeta(i int) error {
 	if m.NATVerdict != "" {
 		if err := validateToken(m.NATVerdict); err != nil {
 			return v.errf(i, "wgpunch.natverdict", "wgpunch.NATVerdict: %v", err)
+		}
+	}
+	if m.SafetyCode != "" {
+		if err := validateSafetyCode(m.SafetyCode); err != nil {
+			return v.errf(i, "wgpunch.safetycode", "wgpunch.SafetyCode: %v", err)
 		}
 	}
 	return nil

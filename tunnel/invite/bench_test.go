@@ -50,3 +50,15 @@ func BenchmarkDecodeQRImage(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkExchangeCode is the time one side spends on the safety code at
+// accept time (one Argon2id evaluation, 64 MiB).
+func BenchmarkExchangeCode(b *testing.B) {
+	i, r := testInvite(), testReply()
+	r.Answer(i)
+	for b.Loop() {
+		if _, err := ExchangeCode(i, r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

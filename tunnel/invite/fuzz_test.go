@@ -32,6 +32,9 @@ func FuzzDecode(f *testing.F) {
 func FuzzPayload(f *testing.F) {
 	f.Add(true, testInvite().marshal())
 	f.Add(false, testReply().marshal())
+	answered := testReply()
+	answered.Answer(testInvite())
+	f.Add(false, answered.marshal())
 	f.Add(true, worstInvite().marshal())
 	f.Add(false, []byte{})
 	f.Fuzz(func(t *testing.T, invite bool, payload []byte) {

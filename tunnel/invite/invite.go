@@ -80,6 +80,12 @@ type Reply struct {
 	LANs []netip.Prefix
 	// NATMapping and NATVerdict are as in Invite.
 	NATMapping, NATVerdict string
+	// InviteDigest is the Digest of the invite this reply answers, as the
+	// invitee received it (set it with Answer). It tells the inviter which
+	// copy of a re-issued invite was answered, and that the invitee
+	// computes the exchange safety code (ExchangeCode). Zero: a reply from
+	// a WG Punch without it; the link then only has the key-only code.
+	InviteDigest [DigestLen]byte
 }
 
 // Message is a decoded token: exactly one of Invite and Reply is set.

@@ -82,15 +82,28 @@ var ErrNoQRCode = errors.New("no readable QR code found")
 // other things around it, or a photo) and returns its text. If there are
 // several, one that holds a WG Punch token wins. The text is returned as
 // is: pass it to Decode.
+//
+// It works on a grayscale copy (one byte per pixel) and refuses images of
+// more than MaxQRImagePixels, so memory stays bounded.
 func DecodeQRImage(img image.Image) (string, error) {
 	if img == nil || img.Bounds().Empty() {
 		return "", fmt.Errorf("read qr code: %w: the image is empty", ErrNoQRCode)
 	}
-	full := gozxing.NewLuminanceSourceFromImage(img)
+	if err := checkQRSize(img.Bounds().Dx(), img.Bounds().Dy()); err != nil {
+		return "", fmt.Errorf("read qr code: %w", err)
+	}
+	gray := toGray(img)
+	img = nil // the caller may drop its copy; ours is not needed any more
+	full, err := graySource(gray)
+	if err != nil {
+		return "", fmt.Errorf("read qr code: %w", err)
+	}
 	sources := []gozxing.LuminanceSource{full}
-	if small := shrink(full, maxQRScanSide); small != nil {
+	if small := shrink(gray, maxQRScanSide); small != nil {
 		// Big photos: the shrunk copy is much faster and usually enough.
-		sources = []gozxing.LuminanceSource{small, full}
+		if s, err := graySource(small); err == nil {
+			sources = []gozxing.LuminanceSource{s, full}
+		}
 	}
 	hints := map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true}
 	binarizers := []func(gozxing.LuminanceSource) gozxing.Binarizer{
@@ -117,8 +130,89 @@ func DecodeQRImage(img image.Image) (string, error) {
 // first.
 const maxQRScanSide = 1600
 
-// maxQRImagePixels bounds the images DecodeQRFile decodes (memory).
-const maxQRImagePixels = 64 << 20
+// MaxQRImagePixels is the largest image (width × height) DecodeQRImage and
+// DecodeQRFile read: 16 megapixels, more than a phone photo or a 4K
+// screenshot. Decoding needs a few bytes per pixel, so this bounds memory;
+// a small file that claims a huge image (a "decompression bomb") is
+// refused from its header, before anything is decoded.
+const MaxQRImagePixels = 16 << 20
+
+// ErrImageTooBig is returned (wrapped) for an image over MaxQRImagePixels.
+var ErrImageTooBig = errors.New("the image is too big")
+
+func checkQRSize(w, h int) error {
+	if w <= 0 || h <= 0 || int64(w)*int64(h) > MaxQRImagePixels {
+		return fmt.Errorf("%w: %dx%d pixels (%.0f megapixels), at most %d megapixels are read; crop it to the QR code, or take a screenshot of just the code", ErrImageTooBig, w, h, float64(w)*float64(h)/1e6, MaxQRImagePixels/1_000_000)
+	}
+	return nil
+}
+
+// graySource is a gozxing luminance source on g's pixels, without a copy.
+func graySource(g *image.Gray) (gozxing.LuminanceSource, error) {
+	w, h := g.Rect.Dx(), g.Rect.Dy()
+	return gozxing.NewPlanarYUVLuminanceSource(g.Pix, g.Stride, h, 0, 0, w, h, false)
+}
+
+// toGray returns img's luminance, one byte per pixel, with gozxing's
+// weights ((R+2G+B)/4) and transparent parts over white, with fast paths
+// for the types the image decoders return.
+func toGray(img image.Image) *image.Gray {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	g := image.NewGray(image.Rect(0, 0, w, h))
+	switch m := img.(type) {
+	case *image.Gray:
+		for y := range h {
+			copy(g.Pix[y*w:(y+1)*w], m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):])
+		}
+	case *image.YCbCr: // JPEG: Y is the luminance
+		for y := range h {
+			copy(g.Pix[y*w:(y+1)*w], m.Y[m.YOffset(b.Min.X, b.Min.Y+y):])
+		}
+	case *image.NRGBA:
+		for y := range h {
+			row, out := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):], g.Pix[y*w:(y+1)*w]
+			for x := range out {
+				p := row[4*x : 4*x+4]
+				lum := (uint32(p[0]) + 2*uint32(p[1]) + uint32(p[2])) / 4
+				out[x] = uint8(lum*uint32(p[3])/255 + 255 - uint32(p[3]))
+			}
+		}
+	case *image.RGBA: // premultiplied: over white is c + (255 - alpha)
+		for y := range h {
+			row, out := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):], g.Pix[y*w:(y+1)*w]
+			for x := range out {
+				p := row[4*x : 4*x+4]
+				out[x] = uint8((uint32(p[0])+2*uint32(p[1])+uint32(p[2]))/4 + 255 - uint32(p[3]))
+			}
+		}
+	case *image.Paletted: // PNG with a palette, GIF
+		var lut [256]uint8
+		for i, c := range m.Palette {
+			lut[i] = lumOf(c)
+		}
+		for y := range h {
+			row, out := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+y):], g.Pix[y*w:(y+1)*w]
+			for x := range out {
+				out[x] = lut[row[x]]
+			}
+		}
+	default:
+		for y := range h {
+			out := g.Pix[y*w : (y+1)*w]
+			for x := range out {
+				out[x] = lumOf(img.At(b.Min.X+x, b.Min.Y+y))
+			}
+		}
+	}
+	return g
+}
+
+// lumOf is c's luminance over white; c.RGBA is alpha-premultiplied.
+func lumOf(c color.Color) uint8 {
+	r, g, b, a := c.RGBA()
+	return uint8(((r+2*g+b)/4 + 0xffff - a) >> 8)
+}
 
 // scanQR decodes the codes in s, appends their texts to found and returns
 // one that holds a WG Punch token.
@@ -147,22 +241,21 @@ func scanQR(s gozxing.LuminanceSource, nb func(gozxing.LuminanceSource) gozxing.
 	return "", false
 }
 
-// shrink returns src scaled down by a whole factor (box average) so that
-// its longer side is at most limit, or nil if it already is.
-func shrink(src gozxing.LuminanceSource, limit int) gozxing.LuminanceSource {
-	w, h := src.GetWidth(), src.GetHeight()
+// shrink returns g scaled down by a whole factor (box average) so that its
+// longer side is at most limit, or nil if it already is.
+func shrink(g *image.Gray, limit int) *image.Gray {
+	w, h := g.Rect.Dx(), g.Rect.Dy()
 	f := (max(w, h) + limit - 1) / limit
 	if f <= 1 {
 		return nil
 	}
-	lum := src.GetMatrix()
 	sw, sh := w/f, h/f
 	dst := image.NewGray(image.Rect(0, 0, sw, sh))
 	for y := range sh {
 		for x := range sw {
 			sum := 0
 			for dy := range f {
-				row := lum[(y*f+dy)*w+x*f:]
+				row := g.Pix[(y*f+dy)*g.Stride+x*f:]
 				for dx := range f {
 					sum += int(row[dx])
 				}
@@ -170,7 +263,7 @@ func shrink(src gozxing.LuminanceSource, limit int) gozxing.LuminanceSource {
 			dst.Pix[y*dst.Stride+x] = uint8(sum / (f * f))
 		}
 	}
-	return gozxing.NewLuminanceSourceFromImage(dst)
+	return dst
 }
 
 // DecodeQRFile reads a PNG, JPEG or GIF file and returns the text of
@@ -185,8 +278,8 @@ func DecodeQRFile(path string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("read qr code image %q: %w (GIF, PNG and JPEG are supported)", path, err)
 	}
-	if cfg.Width*cfg.Height > maxQRImagePixels {
-		return "", fmt.Errorf("read qr code image %q: %dx%d pixels is too big; crop it to the QR code", path, cfg.Width, cfg.Height)
+	if err := checkQRSize(cfg.Width, cfg.Height); err != nil {
+		return "", fmt.Errorf("read qr code image %q: %w", path, err)
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return "", fmt.Errorf("read qr code: %w", err)

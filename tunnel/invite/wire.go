@@ -65,6 +65,11 @@ var (
 
 const natString = 0xF
 
+// extInviteDigest starts the optional tail of a reply: the digest of the
+// invite it answers (Invite.Digest). Replies from WG Punch versions
+// without the exchange safety code end before it.
+const extInviteDigest = 0x01
+
 type writer struct{ b []byte }
 
 func (w *writer) byte(c byte)    { w.b = append(w.b, c) }
@@ -168,6 +173,10 @@ func (r *Reply) marshal() []byte {
 	w.prefixes(r.LANs)
 	w.str8(r.Name)
 	w.nat(r.NATMapping, r.NATVerdict)
+	if r.InviteDigest != ([DigestLen]byte{}) {
+		w.byte(extInviteDigest)
+		w.bytes(r.InviteDigest[:])
+	}
 	return w.b
 }
 
@@ -349,6 +358,13 @@ func unmarshalReply(b []byte) (*Reply, error) {
 	rp.LANs = r.prefixes("shared LANs")
 	rp.Name = r.str8()
 	rp.NATMapping, rp.NATVerdict = r.nat()
+	if len(r.b) > 0 && r.b[0] == extInviteDigest && r.err == nil {
+		r.next(1)
+		copy(rp.InviteDigest[:], r.next(DigestLen))
+		if r.err == nil && rp.InviteDigest == ([DigestLen]byte{}) {
+			r.fail("the digest of the answered invite is all zeros")
+		}
+	}
 	if err := r.end(); err != nil {
 		return nil, err
 	}

@@ -4,8 +4,9 @@
 // directory), files are 0600 and the directory 0700, so a crash or a bad
 // input never leaves a half-written or lost tunnel behind.
 //
-// A Store does no locking between processes: one process (the daemon) owns
-// a state directory.
+// Between processes, Lock (an advisory lock on DIR/.lock) keeps
+// read-modify-writes one at a time: the daemon, the command line and the
+// tray app may all work on one directory.
 package store
 
 import (
@@ -40,8 +41,9 @@ const (
 // Store is a state directory. Its methods are safe for concurrent use by
 // one process.
 type Store struct {
-	dir string
-	mu  sync.Mutex
+	dir  string
+	mu   sync.Mutex
+	role string // SetRole
 }
 
 // Open opens (creating it if needed) the state directory dir. The directory
