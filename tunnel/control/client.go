@@ -174,6 +174,13 @@ func (c *Client) FreePort(ctx context.Context) (uint16, error) {
 	return out.Port, err
 }
 
+// LocalLANs implements Controller.
+func (c *Client) LocalLANs(ctx context.Context) ([]LAN, error) {
+	var out []LAN
+	err := c.do(ctx, http.MethodGet, "/v1/lans", nil, &out)
+	return out, err
+}
+
 // NATCheck implements Controller.
 func (c *Client) NATCheck(ctx context.Context, req NATCheckRequest) (*natcheck.Report, error) {
 	var out natcheck.Report

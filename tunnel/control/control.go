@@ -14,6 +14,7 @@ import (
 	"github.com/wgpunch/wgpunch/tunnel/conf"
 	"github.com/wgpunch/wgpunch/tunnel/monitor"
 	"github.com/wgpunch/wgpunch/tunnel/natcheck"
+	"github.com/wgpunch/wgpunch/tunnel/netinfo"
 )
 
 // Status types are the monitor's; re-exported so callers need one import.
@@ -24,6 +25,9 @@ type (
 	Warning      = monitor.Warning
 	State        = monitor.State
 )
+
+// LAN is a local subnet that could be shared through a tunnel.
+type LAN = netinfo.LAN
 
 // Errors callers may test with errors.Is. Messages say what to do next.
 var (
@@ -62,6 +66,10 @@ type Controller interface {
 	FreePort(ctx context.Context) (uint16, error)
 	// NATCheck runs a STUN check from the given local port.
 	NATCheck(ctx context.Context, req NATCheckRequest) (*natcheck.Report, error)
+	// LocalLANs lists the IPv4 subnets of this machine that could be
+	// shared through a tunnel (netinfo.FilterLANs' rules; our tunnels'
+	// interfaces skipped), sorted. Anyone may read them.
+	LocalLANs(ctx context.Context) ([]LAN, error)
 
 	Up(ctx context.Context, name string) error
 	Down(ctx context.Context, name string) error

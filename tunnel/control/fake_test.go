@@ -15,6 +15,7 @@ import (
 
 	"github.com/wgpunch/wgpunch/tunnel/conf"
 	"github.com/wgpunch/wgpunch/tunnel/natcheck"
+	"github.com/wgpunch/wgpunch/tunnel/netinfo"
 	"github.com/wgpunch/wgpunch/tunnel/store"
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 )
@@ -79,11 +80,13 @@ func (e *fakeEngine) config(name string) *conf.Config {
 }
 
 type fakeNet struct {
-	routes  []LocalRoute
+	routes  []netinfo.Route
+	lans    []netinfo.LAN
 	primary netip.Addr
 }
 
-func (f fakeNet) Routes() []LocalRoute                   { return f.routes }
+func (f fakeNet) Routes() []netinfo.Route                { return f.routes }
+func (f fakeNet) LANs([]string) []netinfo.LAN            { return f.lans }
 func (f fakeNet) PrimaryIPv4(map[string]bool) netip.Addr { return f.primary }
 
 // env is a Service on a temp store with fakes around it.
@@ -132,7 +135,7 @@ func newEnv(t testing.TB, withEngine bool, opts ...envOpt) *env {
 			return !e.busy[p]
 		},
 		NetInfo: fakeNet{
-			routes:  []LocalRoute{{Prefix: netip.MustParsePrefix("192.168.1.0/24"), Iface: "eth0"}},
+			routes:  []netinfo.Route{{Prefix: netip.MustParsePrefix("192.168.1.0/24"), Iface: "eth0"}},
 			primary: netip.MustParseAddr("192.168.1.10"),
 		},
 		Hostname:      "host-" + t.Name()[:4],

@@ -177,6 +177,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 		p, err := ctl.FreePort(r.Context())
 		return &portResult{Port: p}, err
 	})
+	read("GET /v1/lans", func(w http.ResponseWriter, r *http.Request) (any, error) {
+		return ctl.LocalLANs(r.Context())
+	})
 	read("POST /v1/export", func(w http.ResponseWriter, r *http.Request) (any, error) {
 		var b exportBody
 		if err := decodeBody(r, &b); err != nil {

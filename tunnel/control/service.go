@@ -16,6 +16,7 @@ import (
 	"github.com/wgpunch/wgpunch/tunnel/lanpeers"
 	"github.com/wgpunch/wgpunch/tunnel/monitor"
 	"github.com/wgpunch/wgpunch/tunnel/natcheck"
+	"github.com/wgpunch/wgpunch/tunnel/netinfo"
 	"github.com/wgpunch/wgpunch/tunnel/ports"
 	"github.com/wgpunch/wgpunch/tunnel/store"
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
@@ -60,7 +61,7 @@ type ServiceOptions struct {
 	// Hooks, for tests. nil: the real thing.
 	NATCheck func(ctx context.Context, opts natcheck.Options) (*natcheck.Report, error)
 	PortFree func(port uint16) bool
-	NetInfo  NetInfo
+	NetInfo  netinfo.Info
 	Hostname string // default os.Hostname()
 	// WatchInterval is how often Watch subscribers get a report; 0: 1 s.
 	WatchInterval time.Duration
@@ -74,7 +75,7 @@ type Service struct {
 	st   *store.Store
 	eng  engine.Engine
 	mon  *monitor.Monitor
-	net  NetInfo
+	net  netinfo.Info
 
 	mu sync.Mutex // serializes changes to configs and to the running set
 
@@ -116,7 +117,7 @@ func NewService(opts ServiceOptions) (*Service, error) {
 		opts.PortFree = ports.Free
 	}
 	if opts.NetInfo == nil {
-		opts.NetInfo = osNetInfo{}
+		opts.NetInfo = netinfo.OS()
 	}
 	if opts.Hostname == "" {
 		h, err := os.Hostname()
@@ -529,6 +530,20 @@ func (s *Service) SetListenPort(ctx context.Context, name string, port uint16) e
 func (s *Service) FreePort(ctx context.Context) (uint16, error) {
 	cfgs, _ := s.loadAll()
 	return s.pickPort(cfgs)
+}
+
+// LocalLANs lists this machine's shareable subnets, skipping the
+// interfaces of our tunnels (by tunnel name and by running interface).
+func (s *Service) LocalLANs(ctx context.Context) ([]LAN, error) {
+	names, _ := s.st.List()
+	for _, i := range s.upSnapshot() {
+		names = append(names, i)
+	}
+	lans := s.net.LANs(names)
+	if lans == nil {
+		lans = []LAN{}
+	}
+	return lans, nil
 }
 
 // NATCheck runs a STUN check.

@@ -10,6 +10,7 @@ import (
 	"github.com/wgpunch/wgpunch/tunnel/conf"
 	"github.com/wgpunch/wgpunch/tunnel/invite"
 	"github.com/wgpunch/wgpunch/tunnel/natcheck"
+	"github.com/wgpunch/wgpunch/tunnel/netinfo"
 	"github.com/wgpunch/wgpunch/tunnel/ports"
 )
 
@@ -104,7 +105,7 @@ func (s *Service) warnings(cfgs []*conf.Config, up map[string]string) map[string
 	for _, i := range up {
 		ours[i] = true
 	}
-	var routes []LocalRoute
+	var routes []netinfo.Route
 	for _, r := range s.net.Routes() {
 		if !ours[r.Iface] {
 			routes = append(routes, r)
