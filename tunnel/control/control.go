@@ -12,6 +12,7 @@ import (
 	"errors"
 
 	"github.com/wgpunch/wgpunch/tunnel/conf"
+	"github.com/wgpunch/wgpunch/tunnel/engine"
 	"github.com/wgpunch/wgpunch/tunnel/monitor"
 	"github.com/wgpunch/wgpunch/tunnel/natcheck"
 	"github.com/wgpunch/wgpunch/tunnel/netinfo"
@@ -31,11 +32,14 @@ type LAN = netinfo.LAN
 
 // Errors callers may test with errors.Is. Messages say what to do next.
 var (
-	ErrNotFound     = errors.New("no such tunnel")
-	ErrExists       = errors.New("a tunnel with that name already exists")
-	ErrNeedDaemon   = errors.New("the WG Punch daemon is not running")
-	ErrPermission   = errors.New("permission denied")
-	ErrPortInUse    = errors.New("port already in use on this machine")
+	ErrNotFound   = errors.New("no such tunnel")
+	ErrExists     = errors.New("a tunnel with that name already exists")
+	ErrNeedDaemon = errors.New("the WG Punch daemon is not running")
+	ErrPermission = errors.New("permission denied")
+	// ErrPortInUse is the engine's own (engine.ErrPortInUse): a port found
+	// taken only when the engine binds it is the same error, and crosses
+	// the socket with its own code, like the Service's checks.
+	ErrPortInUse    = engine.ErrPortInUse
 	ErrInvalidInput = errors.New("invalid input")
 	// ErrBusy: the daemon refused because of a limit (e.g. too many
 	// open watch streams); retry after closing some.

@@ -44,9 +44,10 @@ type ServiceOptions struct {
 	// Engine brings tunnels up. nil: Up and Down fail with ErrNeedDaemon
 	// (the CLI without a daemon edits configs only).
 	Engine engine.Engine
-	// NoEngineHint replaces the "how to start the daemon" text of the
-	// ErrNeedDaemon error when Engine is nil.
-	NoEngineHint string
+	// NeedDaemon is what Up and Down return when Engine is nil; it must
+	// wrap ErrNeedDaemon and say how to start the daemon (ipc.Connect
+	// names the socket and state directory). nil: a generic message.
+	NeedDaemon error
 	// Reader reads live WireGuard devices for Status. nil: tunnels read as down.
 	Reader monitor.DeviceReader
 	// LAN lists other WG Punch machines on the LAN (may be nil; see SetLAN).
@@ -62,7 +63,10 @@ type ServiceOptions struct {
 	NATCheck func(ctx context.Context, opts natcheck.Options) (*natcheck.Report, error)
 	PortFree func(port uint16) bool
 	NetInfo  netinfo.Info
-	Hostname string // default os.Hostname()
+	// BeforeSave runs before every config save that may be applied to a
+	// running tunnel (saveThenApply); an error fails the save. nil: none.
+	BeforeSave func(cfg *conf.Config) error
+	Hostname   string // default os.Hostname()
 	// WatchInterval is how often Watch subscribers get a report; 0: 1 s.
 	WatchInterval time.Duration
 }
@@ -78,10 +82,6 @@ type Service struct {
 	net  netinfo.Info
 
 	mu sync.Mutex // serializes changes to configs and to the running set
-
-	// testSave, set by tests, runs before every config save by
-	// saveThenApply; an error fails the save.
-	testSave func(cfg *conf.Config) error
 
 	upMu  sync.RWMutex
 	up    map[string]string // tunnel -> interface, tunnels we brought up
@@ -186,6 +186,10 @@ func (s *Service) lanChanged() {
 	}
 }
 
+// Hostname is the name announced on the LAN and the default display name
+// in invites.
+func (s *Service) Hostname() string { return s.opts.Hostname }
+
 // StateDir is the directory the Service keeps tunnels in.
 func (s *Service) StateDir() string { return s.st.Dir() }
 
@@ -248,13 +252,10 @@ func notFound(name string) error {
 }
 
 func (s *Service) needDaemon() error {
-	if h := s.opts.NoEngineHint; h != "" {
-		if strings.HasPrefix(h, "(") {
-			return fmt.Errorf("%w %s", ErrNeedDaemon, h)
-		}
-		return fmt.Errorf("%w: %s", ErrNeedDaemon, h)
+	if s.opts.NeedDaemon != nil {
+		return s.opts.NeedDaemon
 	}
-	return fmt.Errorf("%w (socket %s); start it with: sudo systemctl start wgpunch  (or: sudo wgpunch daemon)", ErrNeedDaemon, DefaultSocket())
+	return fmt.Errorf("%w; start it with: sudo systemctl start wgpunch  (or: sudo wgpunch daemon)", ErrNeedDaemon)
 }
 
 // load reads one tunnel, turning store errors into Controller errors.

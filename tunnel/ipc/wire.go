@@ -1,8 +1,10 @@
-package control
+package ipc
 
 import (
 	"errors"
 	"net/http"
+
+	"github.com/wgpunch/wgpunch/tunnel/control"
 )
 
 // The IPC protocol: HTTP/1.1 over a Unix socket, JSON bodies. Errors are
@@ -53,18 +55,20 @@ type portResult struct {
 	Port uint16 `json:"port"`
 }
 
+const codeInvalid = "invalid"
+
 var errCodes = []struct {
 	code   string
 	err    error
 	status int
 }{
-	{"not_found", ErrNotFound, http.StatusNotFound},
-	{"exists", ErrExists, http.StatusConflict},
-	{"need_daemon", ErrNeedDaemon, http.StatusServiceUnavailable},
-	{"permission", ErrPermission, http.StatusForbidden},
-	{"port_in_use", ErrPortInUse, http.StatusConflict},
-	{"invalid", ErrInvalidInput, http.StatusBadRequest},
-	{"busy", ErrBusy, http.StatusTooManyRequests},
+	{"not_found", control.ErrNotFound, http.StatusNotFound},
+	{"exists", control.ErrExists, http.StatusConflict},
+	{"need_daemon", control.ErrNeedDaemon, http.StatusServiceUnavailable},
+	{"permission", control.ErrPermission, http.StatusForbidden},
+	{"port_in_use", control.ErrPortInUse, http.StatusConflict},
+	{codeInvalid, control.ErrInvalidInput, http.StatusBadRequest},
+	{"busy", control.ErrBusy, http.StatusTooManyRequests},
 }
 
 func errCode(err error) (string, int) {
