@@ -6,12 +6,6 @@ var (
 	Wrapf   = wrapf
 )
 
-var (
-	NATFailWarning = natFailWarning
-	HostAddr       = hostAddr
-	TunnelClash    = tunnelClash
-)
-
 // OptionsOf is the ServiceOptions s runs with (to start a second Service
 // on the same fakes, like a restarted daemon).
 func OptionsOf(s *Service) ServiceOptions { return s.opts }

@@ -209,28 +209,19 @@ func (s *Service) LocalTunnels() []ports.LocalTunnel {
 
 // ---- errors --------------------------------------------------------------
 
-// inputError is an ErrInvalidInput whose text is only the explanation.
-type inputError struct{ msg string }
+// codedError is one of the error values (is) whose text is only the
+// explanation (the generic "a tunnel with that name already exists" is
+// wrong for, say, a reply accepted twice).
+type codedError struct {
+	msg string
+	is  error
+}
 
-func (e *inputError) Error() string { return e.msg }
-func (e *inputError) Unwrap() error { return ErrInvalidInput }
-
-// portError is an ErrPortInUse whose text is only the explanation.
-type portError struct{ msg string }
-
-func (e *portError) Error() string { return e.msg }
-func (e *portError) Unwrap() error { return ErrPortInUse }
-
-// existsError is an ErrExists whose text is only the explanation (the
-// generic "a tunnel with that name already exists" is wrong for, say, a
-// reply accepted twice).
-type existsError struct{ msg string }
-
-func (e *existsError) Error() string { return e.msg }
-func (e *existsError) Unwrap() error { return ErrExists }
+func (e *codedError) Error() string { return e.msg }
+func (e *codedError) Unwrap() error { return e.is }
 
 func existsf(format string, args ...any) error {
-	return &existsError{msg: fmt.Sprintf(format, args...)}
+	return &codedError{msg: fmt.Sprintf(format, args...), is: ErrExists}
 }
 
 // badName is the ErrInvalidInput for a name conf.ValidateName refused; its
@@ -239,12 +230,8 @@ func badName(err error) error {
 	return invalidf("%v", err)
 }
 
-func portErrf(format string, args ...any) error {
-	return &portError{msg: fmt.Sprintf(format, args...)}
-}
-
 func invalidf(format string, args ...any) error {
-	return &inputError{msg: fmt.Sprintf(format, args...)}
+	return &codedError{msg: fmt.Sprintf(format, args...), is: ErrInvalidInput}
 }
 
 func notFound(name string) error {
@@ -510,9 +497,8 @@ func (s *Service) SetListenPort(ctx context.Context, name string, port uint16) e
 	if cfg.Interface.ListenPort == port {
 		return nil
 	}
-	cfgs, _ := s.loadAll()
-	if _, err := s.checkPort(port, name, cfgs); err != nil {
-		return err
+	if _, err := s.facts().CheckPort(port, name); err != nil {
+		return planErr(err)
 	}
 	old := cfg.Clone()
 	cfg.Interface.ListenPort = port
@@ -529,8 +515,8 @@ func (s *Service) SetListenPort(ctx context.Context, name string, port uint16) e
 // FreePort picks a port free here, unused by our tunnels and not announced
 // on the LAN.
 func (s *Service) FreePort(ctx context.Context) (uint16, error) {
-	cfgs, _ := s.loadAll()
-	return s.pickPort(cfgs)
+	p, err := s.facts().PickPort()
+	return p, planErr(err)
 }
 
 // LocalLANs lists this machine's shareable subnets, skipping the
@@ -550,15 +536,15 @@ func (s *Service) LocalLANs(ctx context.Context) ([]LAN, error) {
 // NATCheck runs a STUN check.
 func (s *Service) NATCheck(ctx context.Context, req NATCheckRequest) (*natcheck.Report, error) {
 	port := req.Port
+	f := s.facts()
 	if port == 0 {
-		cfgs, _ := s.loadAll()
-		p, err := s.pickPort(cfgs)
+		p, err := f.PickPort()
 		if err != nil {
-			return nil, err
+			return nil, planErr(err)
 		}
 		port = p
-	} else if !s.opts.PortFree(port) {
-		return nil, portErrf("UDP port %d is busy, so the check cannot run from it; leave --port out or pick another", port)
+	} else if err := f.CheckCheckPort(port); err != nil {
+		return nil, planErr(err)
 	}
 	servers, err := s.stunServers(req.STUN)
 	if err != nil {
@@ -610,22 +596,8 @@ func (s *Service) upLocked(name string) error {
 		return err
 	}
 	if _, running := s.ifaceOf(name); !running {
-		cfgs, _ := s.loadAll()
-		for _, c := range cfgs {
-			if c.Name != name && c.Interface.ListenPort == cfg.Interface.ListenPort {
-				if _, ok := s.ifaceOf(c.Name); ok {
-					err := portErrf("tunnel %q uses port %d too and is up; give one of them another port: wgpunch set-port %s PORT", c.Name, cfg.Interface.ListenPort, name)
-					s.setUpErr(name, err)
-					return err
-				}
-			}
-		}
-		if cfg.Interface.ListenPort != 0 && !s.opts.PortFree(cfg.Interface.ListenPort) {
-			sugg := ""
-			if p, err := s.pickPort(cfgs); err == nil {
-				sugg = fmt.Sprintf(" (%d is free)", p)
-			}
-			err := portErrf("UDP port %d of tunnel %q is used by another program; stop it or move the tunnel: wgpunch set-port %s PORT%s — the other side must then be told the new port (send a new invite)", cfg.Interface.ListenPort, name, name, sugg)
+		if err := s.facts().CheckUpPort(name, cfg.Interface.ListenPort); err != nil {
+			err = planErr(err)
 			s.setUpErr(name, err)
 			return err
 		}

@@ -6,7 +6,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/wgpunch/wgpunch/tunnel/invite"
+	"github.com/wgpunch/wgpunch/tunnel/conf"
 )
 
 // tunnelPrefixes are interface names that are tunnels or virtual plumbing,
@@ -16,7 +16,7 @@ var tunnelPrefixes = []string{"wg", "tun", "tap", "utun", "docker", "veth", "vir
 // FilterLANs lists the IPv4 subnets of ifs worth sharing, sorted: it skips
 // loopback, point-to-point, down and tunnel interfaces and any named in
 // skip (our tunnels), link-local addresses, and subnets wider than a shared
-// LAN may be (invite.MinLANBits) or narrower than /30.
+// LAN may be (conf.MinLANBits) or narrower than /30.
 func FilterLANs(ifs []Iface, skip []string) []LAN {
 	seen := map[string]bool{}
 	var out []LAN
@@ -29,7 +29,7 @@ func FilterLANs(ifs []Iface, skip []string) []LAN {
 		}
 		for _, p := range i.Addrs {
 			a := p.Addr()
-			if !a.Is4() || a.IsLoopback() || a.IsLinkLocalUnicast() || p.Bits() < invite.MinLANBits || p.Bits() > 30 {
+			if !a.Is4() || a.IsLoopback() || a.IsLinkLocalUnicast() || p.Bits() < conf.MinLANBits || p.Bits() > 30 {
 				continue
 			}
 			s := p.Masked().String()
