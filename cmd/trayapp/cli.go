@@ -15,6 +15,7 @@ import (
 	"syscall"
 
 	"github.com/wgpunch/wgpunch/internal/version"
+	"github.com/wgpunch/wgpunch/tunnel/conf"
 	"github.com/wgpunch/wgpunch/tunnel/control"
 	"github.com/wgpunch/wgpunch/tunnel/ipc"
 	"github.com/wgpunch/wgpunch/tunnel/store"
@@ -330,11 +331,11 @@ func (p *portFlag) Set(v string) error {
 }
 
 func parsePort(v string) (uint16, error) {
-	n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 32)
-	if err != nil || n < 1 || n > 65535 {
+	n, err := conf.ParsePort(strings.TrimSpace(v))
+	if err != nil {
 		return 0, fmt.Errorf("port must be a number from 1 to 65535, not %q", v)
 	}
-	return uint16(n), nil
+	return n, nil
 }
 
 // flags returns the command's flag set; the global --state-dir and

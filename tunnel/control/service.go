@@ -11,15 +11,17 @@ import (
 	"sync"
 	"time"
 
+	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
+
 	"github.com/wgpunch/wgpunch/tunnel/conf"
 	"github.com/wgpunch/wgpunch/tunnel/engine"
+	"github.com/wgpunch/wgpunch/tunnel/exchange"
 	"github.com/wgpunch/wgpunch/tunnel/lanpeers"
 	"github.com/wgpunch/wgpunch/tunnel/monitor"
 	"github.com/wgpunch/wgpunch/tunnel/natcheck"
 	"github.com/wgpunch/wgpunch/tunnel/netinfo"
 	"github.com/wgpunch/wgpunch/tunnel/ports"
 	"github.com/wgpunch/wgpunch/tunnel/store"
-	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 )
 
 // LANPeers is what the Service needs from LAN discovery; *lanpeers.Discovery
@@ -485,8 +487,8 @@ func (s *Service) Rename(ctx context.Context, oldName, newName string) error {
 
 // SetListenPort changes a tunnel's port; a running tunnel gets it at once.
 func (s *Service) SetListenPort(ctx context.Context, name string, port uint16) error {
-	if port == 0 {
-		return invalidf("port 0 is not allowed: WG Punch needs a fixed port (1-65535) for hole punching")
+	if err := exchange.CheckPortNumber(port); err != nil {
+		return planErr(err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -557,14 +559,15 @@ func (s *Service) NATCheck(ctx context.Context, req NATCheckRequest) (*natcheck.
 	return rep, nil
 }
 
+// stunServers are the STUN servers a NAT check uses: those the request
+// names, else the saved ones, else natcheck.DefaultServers.
 func (s *Service) stunServers(req []string) ([]string, error) {
 	if len(req) > 0 {
-		for _, srv := range req {
-			if _, err := conf.ParseEndpoint(srv); err != nil {
-				return nil, invalidf("STUN server %q: %v; give HOST:PORT, e.g. stun.example.org:3478", srv, err)
-			}
+		// The same forms as the settings accept (HOST alone: port 3478).
+		servers, err := NormalizeSTUNServers(req)
+		if err != nil || len(servers) > 0 {
+			return servers, err
 		}
-		return req, nil
 	}
 	set, err := s.st.LoadSettings()
 	if err != nil {

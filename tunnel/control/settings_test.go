@@ -119,3 +119,20 @@ func TestServiceSettings(t *testing.T) {
 		t.Errorf("NAT check servers after reset (-want +got):\n%s", diff)
 	}
 }
+
+// TestNATCheckSTUNForms: natcheck --stun (and invite/accept --stun) take
+// the same forms as settings --stun: HOST alone means port 3478.
+func TestNATCheckSTUNForms(t *testing.T) {
+	e := NewEnv(t, false)
+	e.NATRep = &natcheck.Report{PublicEndpoint: "198.51.100.1:51820"}
+	if _, err := e.Svc.NATCheck(ctx, NATCheckRequest{STUN: []string{"stun.example.org", "[2001:db8::1]"}}); err != nil {
+		t.Fatalf("NATCheck with bare hosts: %v", err)
+	}
+	if got, want := e.NATReq[len(e.NATReq)-1].Servers, []string{"stun.example.org:3478", "[2001:db8::1]:3478"}; !cmp.Equal(got, want) {
+		t.Errorf("servers %v, want %v", got, want)
+	}
+	_, err := e.Svc.NATCheck(ctx, NATCheckRequest{STUN: []string{"no port:"}})
+	if !errors.Is(err, ErrInvalidInput) || !strings.Contains(err.Error(), `"no port:"`) {
+		t.Errorf("bad server: %v, want ErrInvalidInput naming it", err)
+	}
+}

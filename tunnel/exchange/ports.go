@@ -12,8 +12,8 @@ import (
 // already holds it. The note warns when another WG Punch machine on the
 // LAN announces it.
 func (f *Facts) CheckPort(port uint16, self string) (note string, err error) {
-	if port == 0 {
-		return "", invalidf("port 0 is not allowed: WG Punch needs a fixed port (1-65535)")
+	if err := CheckPortNumber(port); err != nil {
+		return "", err
 	}
 	for _, c := range f.Configs {
 		if c.Name != self && c.Interface.ListenPort == port {
@@ -35,6 +35,15 @@ func (f *Facts) CheckPort(port uint16, self string) (note string, err error) {
 		}
 	}
 	return "", nil
+}
+
+// CheckPortNumber refuses port 0 as a tunnel's ListenPort: the other side
+// must know where to send.
+func CheckPortNumber(port uint16) error {
+	if port == 0 {
+		return invalidf("port 0 is not allowed: WG Punch needs a fixed port (1-65535) for hole punching")
+	}
+	return nil
 }
 
 // CheckUpPort says whether tunnel name may come up on port: no other
