@@ -1,10 +1,12 @@
 // Package control is the one interface the GUI and the CLI talk to.
 //
 // Service (service.go) is the in-process implementation: it owns the state
-// directory, the engine and the monitor. Client (client.go) speaks to a
-// Service running in the privileged daemon over a Unix socket (HTTP+JSON);
-// Server (server.go) is the daemon's side. Both satisfy Controller, so the
-// UI and CLI never know which one they hold.
+// directory, the engine and the monitor. Its invite exchange
+// (exchange.go) loads the facts, lets tunnel/exchange plan and saves the
+// plan; the OS reads it needs come from tunnel/netinfo. tunnel/ipc's
+// Client speaks to a Service running in the privileged daemon over a Unix
+// socket (HTTP+JSON) and its Server is the daemon's side. Both satisfy
+// Controller, so the UI and CLI never know which one they hold.
 package control
 
 import (

@@ -1,3 +1,9 @@
+// Package ipc carries a control.Controller over the daemon's Unix socket:
+// the Server (server.go, with who may call what), the Client (client.go),
+// the wire format and its error codes (wire.go), the socket itself
+// (socket.go), peer credentials (peercred*.go), the daemon's wiring
+// (daemon.go) and Connect (connect.go), which decides between the daemon
+// and a local control.Service.
 package ipc
 
 import (
@@ -80,7 +86,8 @@ func errCode(err error) (string, int) {
 	return "internal", http.StatusInternalServerError
 }
 
-// remoteError is an error that came over the socket.
+// remoteError is an error with a wire code: one that came over the
+// socket, or one the Server makes itself (a bad request body).
 type remoteError struct {
 	code string
 	msg  string
