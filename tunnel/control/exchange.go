@@ -4,14 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/netip"
 	"strings"
+
+	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 
 	"github.com/wgpunch/wgpunch/tunnel/conf"
 	"github.com/wgpunch/wgpunch/tunnel/exchange"
 	"github.com/wgpunch/wgpunch/tunnel/invite"
 	"github.com/wgpunch/wgpunch/tunnel/natcheck"
-	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 )
 
 // The invite exchange, as load, plan, save: the Service reads the facts
@@ -85,21 +85,23 @@ func (s *Service) announce(ctx context.Context, f *exchange.Facts, reqEndpoint s
 	return exchange.FoundEndpoint(self, port, checkPort, lan, rep, err)
 }
 
-// newTunnelInput checks the name and the LANs a request gives for a tunnel
-// it may create, and makes the tunnel's key.
-func newTunnelInput(name string, rawLANs []string) ([]netip.Prefix, wgtypes.Key, error) {
+// beginPlan checks the name and the LANs of an invite or accept request
+// (which may create a tunnel) and makes the key and invite ID the plan may
+// use; then it locks s.mu for the plan and the save and reads the facts.
+// The caller runs unlock when done.
+func (s *Service) beginPlan(name, display string, port uint16, endpoint string, rawLANs []string) (in exchange.Request, f *exchange.Facts, unlock func(), err error) {
+	in = exchange.Request{Name: name, DisplayName: display, Port: port, Endpoint: endpoint, NewID: invite.NewID()}
 	if err := conf.ValidateName(name); err != nil {
-		return nil, wgtypes.Key{}, badName(err)
+		return in, nil, nil, badName(err)
 	}
-	lans, err := exchange.ParseLANs(rawLANs)
-	if err != nil {
-		return nil, wgtypes.Key{}, planErr(err)
+	if in.LANs, err = exchange.ParseLANs(rawLANs); err != nil {
+		return in, nil, nil, planErr(err)
 	}
-	key, err := wgtypes.GeneratePrivateKey()
-	if err != nil {
-		return nil, wgtypes.Key{}, fmt.Errorf("generate key: %w", err)
+	if in.NewKey, err = wgtypes.GeneratePrivateKey(); err != nil {
+		return in, nil, nil, fmt.Errorf("generate key: %w", err)
 	}
-	return lans, key, nil
+	s.mu.Lock()
+	return in, s.facts(), s.mu.Unlock, nil
 }
 
 // Invite creates tunnel req.Name if needed and returns an invite.
@@ -109,17 +111,12 @@ func newTunnelInput(name string, rawLANs []string) ([]netip.Prefix, wgtypes.Key,
 // a reply to either copy is accepted. On a tunnel that already has peers and
 // no pending invite, it makes a new invite (new ID) for one more peer.
 func (s *Service) Invite(ctx context.Context, req InviteRequest) (*InviteResult, error) {
-	lans, key, err := newTunnelInput(req.Name, req.LANs)
+	in, f, unlock, err := s.beginPlan(req.Name, req.DisplayName, req.Port, req.Endpoint, req.LANs)
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	f := s.facts()
-	plan, err := f.PlanInvite(exchange.InviteInput{
-		Name: req.Name, DisplayName: req.DisplayName, Port: req.Port, Endpoint: req.Endpoint, LANs: lans,
-		NewKey: key, NewID: invite.NewID(),
-	})
+	defer unlock()
+	plan, err := f.PlanInvite(in)
 	if err != nil {
 		return nil, planErr(err)
 	}
@@ -189,16 +186,12 @@ func (s *Service) acceptInvite(ctx context.Context, req AcceptRequest, inv *invi
 	if req.Name == "" {
 		return nil, invalidf("this is an invite: give the new tunnel a name, e.g. wgpunch accept %s INVITE", exchange.SuggestName(inv.Name))
 	}
-	lans, key, err := newTunnelInput(req.Name, req.LANs)
+	in, f, unlock, err := s.beginPlan(req.Name, req.DisplayName, req.Port, req.Endpoint, req.LANs)
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	f := s.facts()
-	plan, err := f.PlanAcceptInvite(exchange.AcceptInput{
-		Name: req.Name, DisplayName: req.DisplayName, Port: req.Port, Endpoint: req.Endpoint, LANs: lans, NewKey: key,
-	}, inv)
+	defer unlock()
+	plan, err := f.PlanAcceptInvite(in, inv)
 	if err != nil {
 		return nil, planErr(err)
 	}
@@ -227,7 +220,7 @@ func (s *Service) acceptInvite(ctx context.Context, req AcceptRequest, inv *invi
 		Kind:       "invite",
 		Tunnel:     req.Name,
 		PeerName:   inv.Name,
-		SafetyCode: invite.SafetyCode(key.PublicKey(), inv.PublicKey),
+		SafetyCode: invite.SafetyCode(in.NewKey.PublicKey(), inv.PublicKey),
 		Reply:      token,
 		ReplyQRPNG: qr,
 		NAT:        addrs.NAT,

@@ -7,24 +7,13 @@ import (
 	"github.com/wgpunch/wgpunch/tunnel/conf"
 	"github.com/wgpunch/wgpunch/tunnel/invite"
 	"github.com/wgpunch/wgpunch/tunnel/natcheck"
-	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 )
-
-// AcceptInput is a request to accept an invite into a new tunnel, parsed.
-type AcceptInput struct {
-	Name        string
-	DisplayName string
-	Port        uint16
-	Endpoint    string // HOST:PORT the user gave; only its port is used here
-	LANs        []netip.Prefix
-	NewKey      wgtypes.Key // the new tunnel's private key
-}
 
 // AcceptPlan is the first half of accepting an invite: the new tunnel's
 // port and subnet, checked against this machine. Finish adds the
 // addresses a NAT check on Port found.
 type AcceptPlan struct {
-	in       AcceptInput
+	in       Request
 	inv      *invite.Invite
 	Port     uint16
 	Subnet   netip.Prefix
@@ -36,7 +25,7 @@ type AcceptPlan struct {
 // own invite, not accepted before, the name free, its LANs not clashing
 // with the tunnel) and chooses the port; overlaps with this machine's
 // networks are warnings.
-func (f *Facts) PlanAcceptInvite(in AcceptInput, inv *invite.Invite) (*AcceptPlan, error) {
+func (f *Facts) PlanAcceptInvite(in Request, inv *invite.Invite) (*AcceptPlan, error) {
 	if !inv.InviteeAddress.IsValid() || !inv.InviterAddress.IsValid() {
 		return nil, invalidf("the invite carries no tunnel addresses; ask the other side for a new invite")
 	}

@@ -4,14 +4,15 @@ import (
 	"fmt"
 	"net/netip"
 
+	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
+
 	"github.com/wgpunch/wgpunch/tunnel/conf"
 	"github.com/wgpunch/wgpunch/tunnel/invite"
-	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 )
 
-// InviteInput is a request for an invite, parsed. Zero fields mean
+// Request is an invite or accept request, parsed. Zero fields mean
 // "choose for me".
-type InviteInput struct {
+type Request struct {
 	Name        string
 	DisplayName string
 	Port        uint16
@@ -44,7 +45,7 @@ func (p *InvitePlan) PortChanged() bool {
 // PlanInvite plans an invite on tunnel in.Name: a new tunnel (port, subnet,
 // addresses), or on an existing one the same pending invite again (same ID
 // and peer address) or a new invite for one more peer.
-func (f *Facts) PlanInvite(in InviteInput) (*InvitePlan, error) {
+func (f *Facts) PlanInvite(in Request) (*InvitePlan, error) {
 	if e, ok := f.Broken[in.Name]; ok {
 		return nil, e
 	}
@@ -80,7 +81,7 @@ func (f *Facts) PlanInvite(in InviteInput) (*InvitePlan, error) {
 	return p, nil
 }
 
-func (f *Facts) reinvite(in InviteInput, saved *conf.Config) (*InvitePlan, error) {
+func (f *Facts) reinvite(in Request, saved *conf.Config) (*InvitePlan, error) {
 	p := &InvitePlan{Saved: saved, Config: saved.Clone()}
 	cfg := p.Config
 	oldPort := cfg.Interface.ListenPort

@@ -156,17 +156,17 @@ func TestPlanInvite(t *testing.T) {
 	for _, tt := range []struct {
 		name     string
 		cfgs     []*conf.Config
-		in       InviteInput
+		in       Request
 		wantID   string
 		wantPeer netip.Prefix
 		wantPort uint16
 		wantNote string
 	}{
-		{"new tunnel", nil, InviteInput{Name: "work", NewKey: key(9), NewID: "0123456789abcdef"}, "0123456789abcdef", pfx("10.128.128.2/24"), 51820, ""},
-		{"new tunnel, endpoint's port", nil, InviteInput{Name: "work", Endpoint: "198.51.100.1:51850", NewKey: key(9), NewID: "0123456789abcdef"}, "0123456789abcdef", pfx("10.128.128.2/24"), 51850, ""},
-		{"one more peer", []*conf.Config{home()}, InviteInput{Name: "home", NewID: "0123456789abcdef"}, "0123456789abcdef", pfx("10.9.8.3/24"), 51820, "already has 1 peer(s)"},
-		{"pending invite again", []*conf.Config{pending}, InviteInput{Name: "home", NewID: "0123456789abcdef"}, "fedcba9876543210", pfx("10.9.8.3/24"), 51820, "same invite with fresh addresses"},
-		{"moves port", []*conf.Config{home()}, InviteInput{Name: "home", Port: 51900, NewID: "0123456789abcdef"}, "0123456789abcdef", pfx("10.9.8.3/24"), 51900, "moves from port 51820 to 51900"},
+		{"new tunnel", nil, Request{Name: "work", NewKey: key(9), NewID: "0123456789abcdef"}, "0123456789abcdef", pfx("10.128.128.2/24"), 51820, ""},
+		{"new tunnel, endpoint's port", nil, Request{Name: "work", Endpoint: "198.51.100.1:51850", NewKey: key(9), NewID: "0123456789abcdef"}, "0123456789abcdef", pfx("10.128.128.2/24"), 51850, ""},
+		{"one more peer", []*conf.Config{home()}, Request{Name: "home", NewID: "0123456789abcdef"}, "0123456789abcdef", pfx("10.9.8.3/24"), 51820, "already has 1 peer(s)"},
+		{"pending invite again", []*conf.Config{pending}, Request{Name: "home", NewID: "0123456789abcdef"}, "fedcba9876543210", pfx("10.9.8.3/24"), 51820, "same invite with fresh addresses"},
+		{"moves port", []*conf.Config{home()}, Request{Name: "home", Port: 51900, NewID: "0123456789abcdef"}, "0123456789abcdef", pfx("10.9.8.3/24"), 51900, "moves from port 51820 to 51900"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			p, err := facts(tt.cfgs...).PlanInvite(tt.in)
@@ -195,7 +195,7 @@ func TestPlanInvite(t *testing.T) {
 			}
 		})
 	}
-	if _, err := (&Facts{Broken: map[string]error{"bad": errors.New("broken file")}}).PlanInvite(InviteInput{Name: "bad"}); err == nil || err.Error() != "broken file" {
+	if _, err := (&Facts{Broken: map[string]error{"bad": errors.New("broken file")}}).PlanInvite(Request{Name: "bad"}); err == nil || err.Error() != "broken file" {
 		t.Errorf("broken tunnel: %v", err)
 	}
 }
@@ -242,7 +242,7 @@ func TestPlanAcceptInviteRefuses(t *testing.T) {
 			if tt.broken != "" {
 				f.Broken = map[string]error{tt.broken: errors.New("x")}
 			}
-			_, err := f.PlanAcceptInvite(AcceptInput{Name: "work", NewKey: key(8)}, inv)
+			_, err := f.PlanAcceptInvite(Request{Name: "work", NewKey: key(8)}, inv)
 			if kindOf(err) != tt.kind || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error %v, want kind %d with %q", err, tt.kind, tt.want)
 			}
@@ -266,7 +266,7 @@ func TestPlanAcceptInvite(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := facts()
 			f.Routes = tt.routes
-			p, err := f.PlanAcceptInvite(AcceptInput{Name: "work", NewKey: key(8), LANs: []netip.Prefix{pfx("172.16.0.0/24")}}, testInvite())
+			p, err := f.PlanAcceptInvite(Request{Name: "work", NewKey: key(8), LANs: []netip.Prefix{pfx("172.16.0.0/24")}}, testInvite())
 			if err != nil {
 				t.Fatal(err)
 			}
