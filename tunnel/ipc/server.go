@@ -48,7 +48,7 @@ const (
 // Server serves a Controller over HTTP+JSON on a Unix socket.
 //
 // Privileges: every local user who can connect may call ping, list, show,
-// status, watch, free-port, GET settings and export without the private
+// status, watch, free-port, lans, GET settings and export without the private
 // key (nothing secret). Calls that change tunnels or settings or reveal
 // secrets — invite, accept, remove, rename, set-port, natcheck, up, down,
 // POST settings, and export with the private key — are allowed only to
