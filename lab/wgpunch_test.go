@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wgpunch/wgpunch/tunnel/control"
+	"github.com/wgpunch/wgpunch/tunnel/ipc"
 )
 
 // The JSON the CLI prints, decoded with this package's own copies of the
@@ -159,7 +159,7 @@ func (h *Host) StartDaemon() {
 		}
 		// The CLI falls back to the state directory when no daemon
 		// answers, so ask the socket itself: is it this daemon?
-		c, err := control.Dial(h.Socket)
+		c, err := ipc.Dial(h.Socket)
 		if err != nil {
 			return false, err.Error()
 		}

@@ -1,13 +1,9 @@
 package ui
 
 import (
-	"net"
-	"net/netip"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/wgpunch/wgpunch/tunnel/natcheck"
 )
@@ -54,24 +50,5 @@ func TestVerdictWords(t *testing.T) {
 		if tone != tt.tone || head == "" || !strings.Contains(msg, tt.msg) {
 			t.Errorf("VerdictWords(%+v) = %v, %q, %q", tt.r, tone, head, msg)
 		}
-	}
-}
-
-func TestFilterLANs(t *testing.T) {
-	up := net.FlagUp | net.FlagBroadcast
-	p := netip.MustParsePrefix
-	ifs := []IfaceAddrs{
-		{Name: "lo", Flags: net.FlagUp | net.FlagLoopback, Addrs: []netip.Prefix{p("127.0.0.1/8")}},
-		{Name: "eth0", Flags: up, Addrs: []netip.Prefix{p("192.168.1.23/24"), p("fe80::1/64"), p("169.254.3.4/16")}},
-		{Name: "wlan0", Flags: up, Addrs: []netip.Prefix{p("192.168.1.40/24"), p("10.20.0.5/16")}},
-		{Name: "wg0", Flags: up, Addrs: []netip.Prefix{p("10.77.12.1/24")}},
-		{Name: "office", Flags: up, Addrs: []netip.Prefix{p("10.77.13.1/24")}},
-		{Name: "ppp0", Flags: up | net.FlagPointToPoint, Addrs: []netip.Prefix{p("100.64.1.2/32")}},
-		{Name: "eth1", Flags: net.FlagBroadcast, Addrs: []netip.Prefix{p("172.16.0.2/24")}},
-		{Name: "docker0", Flags: up, Addrs: []netip.Prefix{p("172.17.0.1/16")}},
-	}
-	want := []LAN{{Prefix: "10.20.0.0/16", Iface: "wlan0"}, {Prefix: "192.168.1.0/24", Iface: "eth0"}}
-	if diff := cmp.Diff(want, FilterLANs(ifs, []string{"office"})); diff != "" {
-		t.Errorf("FilterLANs (-want +got):\n%s", diff)
 	}
 }

@@ -388,32 +388,25 @@ func ParsePort(s string) (uint16, error) {
 	return uint16(n), nil
 }
 
-// ValidateTunnelName applies the interface-name rules in plain words.
+// ValidateTunnelName applies conf.CheckName's rules in plain words, so the
+// wizard never lets a name through that the daemon refuses only after the
+// user moved on.
 func ValidateTunnelName(name string) error {
-	if name == "" {
+	problem, i := conf.CheckName(name)
+	switch problem {
+	case conf.NameEmpty:
 		return errors.New("Enter a name for this link.")
-	}
-	if len(name) > 15 {
-		return fmt.Errorf("The name %q is too long; use at most 15 characters.", name)
-	}
-	for _, r := range name {
-		if !nameRune(r) {
-			return fmt.Errorf("The name %q has %q in it; use only letters, digits and . _ = + -", name, r)
-		}
-	}
-	// The same rules as conf.ValidateName, so the wizard never lets a name
-	// through that the daemon refuses only after the user moved on.
-	if name == "." || name == ".." {
+	case conf.NameTooLong:
+		return fmt.Errorf("The name %q is too long; use at most %d characters.", name, conf.MaxNameLen)
+	case conf.NameBadChar:
+		r, _ := utf8.DecodeRuneInString(name[i:])
+		return fmt.Errorf("The name %q has %q in it; use only letters, digits and . _ = + -", name, r)
+	case conf.NameDots:
 		return fmt.Errorf("The name %q is not allowed; use letters or digits in it.", name)
-	}
-	if name[0] == '-' {
+	case conf.NameLeadingDash:
 		return fmt.Errorf("The name %q starts with \"-\"; start it with a letter or digit.", name)
 	}
 	return nil
-}
-
-func nameRune(r rune) bool {
-	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_=+.-", r)
 }
 
 // SuggestName makes a tunnel name from a display name ("Office PC" ->
@@ -422,7 +415,7 @@ func SuggestName(display string, existing []string) string {
 	var b strings.Builder
 	for _, r := range display {
 		switch {
-		case nameRune(r):
+		case conf.NameRune(r):
 			b.WriteRune(r)
 		case r == ' ':
 			b.WriteRune('-')

@@ -364,16 +364,7 @@ func (v *wizardView) optionsPage() fyne.CanvasObject {
 		})
 	}
 	if v.m.LANs == nil {
-		var skip []string
-		if v.app.last != nil {
-			for _, t := range v.app.last.Tunnels {
-				skip = append(skip, t.Interface, t.Name)
-			}
-		}
-		v.m.LANs = DetectLANs(skip)
-		if v.m.LANs == nil {
-			v.m.LANs = []LAN{}
-		}
+		v.m.LANs = localLANs(v.ctl)
 	}
 	lans := container.NewVBox()
 	for i := range v.m.LANs {

@@ -10,13 +10,14 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 
 	"github.com/wgpunch/wgpunch/internal/version"
+	"github.com/wgpunch/wgpunch/tunnel/conf"
 	"github.com/wgpunch/wgpunch/tunnel/control"
+	"github.com/wgpunch/wgpunch/tunnel/ipc"
 	"github.com/wgpunch/wgpunch/tunnel/store"
 )
 
@@ -176,7 +177,7 @@ func (c *cli) main(args []string) int {
 	c.stateDir = *stateDir
 	c.socket = *socket
 	if c.socket == "" {
-		c.socket = control.DefaultSocket()
+		c.socket = ipc.DefaultSocket()
 	}
 	if *showVersion {
 		fmt.Fprintln(c.stdout, version.String())
@@ -224,8 +225,19 @@ func (c *cli) main(args []string) int {
 
 // ---- connecting --------------------------------------------------------------
 
+// connectOptions are the global flags as ipc.Connect wants them.
+func (c *cli) connectOptions() ipc.ConnectOptions {
+	return ipc.ConnectOptions{
+		Socket:      c.socket,
+		StateDir:    c.stateDir,
+		StateDirSet: c.stateDirSet,
+		LocalEngine: localEngine,
+		Notef:       func(format string, args ...any) { fmt.Fprintf(c.stderr, format+"\n", args...) },
+	}
+}
+
 // connect returns the daemon's Client when a daemon answers on the socket
-// and serves our state directory; otherwise a local Service without engine.
+// and serves our state directory; otherwise a local Service (ipc.Connect).
 func (c *cli) connect() (control.Controller, error) {
 	ctl, _, err := c.controller()
 	return ctl, err
@@ -236,7 +248,7 @@ func (c *cli) connect() (control.Controller, error) {
 // the daemon's, at the next start).
 func (c *cli) guiConnect() (control.Controller, error) {
 	if c.gui != nil {
-		if cl, err := control.Dial(c.socket); err == nil && (!c.stateDirSet || sameDir(cl.Info.StateDir, c.stateDir)) {
+		if cl, ok := ipc.DialServing(c.connectOptions()); ok {
 			return cl, nil // a daemon appeared: it owns the tunnels now
 		}
 		return c.gui, nil
@@ -280,61 +292,14 @@ func (c *cli) closeGUI() {
 	c.gui = nil
 }
 
-// controller also says whether it is local.
+// controller is connect that also says whether the Controller is local.
 func (c *cli) controller() (control.Controller, bool, error) {
-	cl, derr := control.Dial(c.socket)
-	hint := ""
-	if derr == nil {
-		if !c.stateDirSet || sameDir(cl.Info.StateDir, c.stateDir) {
-			return cl, false, nil
-		}
-		cl.Close()
-		fmt.Fprintf(c.stderr, "note: the daemon on %s serves %s, not --state-dir %s; working on %s directly\n", c.socket, cl.Info.StateDir, c.stateDir, c.stateDir)
-		hint = fmt.Sprintf("the daemon on %s serves the state directory %s, not %s; to bring these tunnels up run a daemon on them: sudo wgpunch --state-dir %s --socket OTHER.sock daemon", c.socket, cl.Info.StateDir, c.stateDir, c.stateDir)
-	}
-	dir := c.stateDir
-	if dir == "" {
-		dir = store.DefaultDir()
-	}
-	st, err := store.Open(dir)
+	ctl, err := ipc.Connect(c.connectOptions())
 	if err != nil {
 		return nil, true, err
 	}
-	if hint == "" {
-		hint = fmt.Sprintf("(socket %s); start it with: sudo systemctl start wgpunch  (or: sudo wgpunch daemon)", c.socket)
-		if c.stateDirSet {
-			// The packaged daemon serves the default directory, not this one.
-			abs, aerr := filepath.Abs(dir)
-			if aerr != nil {
-				abs = dir
-			}
-			hint = fmt.Sprintf("(socket %s) for %s; start one on it with: sudo wgpunch --state-dir %s daemon", c.socket, abs, abs)
-			if c.socket != control.DefaultSocket() {
-				hint = fmt.Sprintf("(socket %s) for %s; start one on it with: sudo wgpunch --state-dir %s --socket %s daemon", c.socket, abs, abs, c.socket)
-			}
-		}
-	}
-	eng, reader := localEngine()
-	svc, err := control.NewService(control.ServiceOptions{Store: st, NoEngineHint: hint, Engine: eng, Reader: reader})
-	if err != nil {
-		return nil, true, err
-	}
-	return svc, true, nil
-}
-
-func sameDir(a, b string) bool {
-	ca, err1 := filepath.Abs(a)
-	cb, err2 := filepath.Abs(b)
-	if err1 != nil || err2 != nil {
-		return a == b
-	}
-	if ra, err := filepath.EvalSymlinks(ca); err == nil {
-		ca = ra
-	}
-	if rb, err := filepath.EvalSymlinks(cb); err == nil {
-		cb = rb
-	}
-	return ca == cb
+	_, local := ctl.(*control.Service)
+	return ctl, local, nil
 }
 
 // ---- flag helpers ------------------------------------------------------------
@@ -366,11 +331,11 @@ func (p *portFlag) Set(v string) error {
 }
 
 func parsePort(v string) (uint16, error) {
-	n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 32)
-	if err != nil || n < 1 || n > 65535 {
+	n, err := conf.ParsePort(strings.TrimSpace(v))
+	if err != nil {
 		return 0, fmt.Errorf("port must be a number from 1 to 65535, not %q", v)
 	}
-	return uint16(n), nil
+	return n, nil
 }
 
 // flags returns the command's flag set; the global --state-dir and

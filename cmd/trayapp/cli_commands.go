@@ -10,6 +10,7 @@ import (
 	"github.com/wgpunch/wgpunch/internal/version"
 	"github.com/wgpunch/wgpunch/tunnel/control"
 	"github.com/wgpunch/wgpunch/tunnel/invite"
+	"github.com/wgpunch/wgpunch/tunnel/ipc"
 	"github.com/wgpunch/wgpunch/tunnel/natcheck"
 )
 
@@ -516,7 +517,7 @@ func cmdDaemon(c *cli, cmd *command, args []string) error {
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(c.stderr, "wgpunch daemon: "+format+"\n", args...)
 	}
-	return control.RunDaemon(ctx, control.DaemonOptions{
+	return ipc.RunDaemon(ctx, ipc.DaemonOptions{
 		StateDir: c.stateDir, Socket: c.socket, Group: *group, NoLAN: *noLAN, Logf: logf,
 		Hostname: *hostname, Debug: *debug || os.Getenv("WGPUNCH_DEBUG") != "",
 	})

@@ -14,6 +14,7 @@ import (
 
 	"github.com/wgpunch/wgpunch/internal/testutil"
 	"github.com/wgpunch/wgpunch/tunnel/control"
+	"github.com/wgpunch/wgpunch/tunnel/ipc"
 )
 
 // TestDaemonInNetns runs the real daemon (wireguard-go engine) in a network
@@ -52,7 +53,7 @@ func TestDaemonInNetns(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i := 0; i < 100; i++ {
-			if _, err := control.Dial(sock); err == nil {
+			if _, err := ipc.Dial(sock); err == nil {
 				return cmd, &log
 			}
 			time.Sleep(50 * time.Millisecond)

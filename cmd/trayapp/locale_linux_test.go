@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/wgpunch/wgpunch/internal/testutil"
-	"github.com/wgpunch/wgpunch/tunnel/control"
+	"github.com/wgpunch/wgpunch/tunnel/ipc"
 )
 
 // localeCases are the locale environments TestQuietLocale runs the
@@ -162,7 +162,7 @@ func TestQuietLocaleDaemon(t *testing.T) {
 			done := make(chan error, 1)
 			go func() { done <- cmd.Wait() }()
 			testutil.Eventually(t, 10*time.Second, "the daemon answers on its socket", func() bool {
-				c, err := control.Dial(sock)
+				c, err := ipc.Dial(sock)
 				if err != nil {
 					return false
 				}

@@ -18,7 +18,7 @@ import (
 type guiOptions struct {
 	// StateDir is --state-dir ("" when not given).
 	StateDir string
-	// Socket is the daemon socket (--socket or control.DefaultSocket()).
+	// Socket is the daemon socket (--socket or ipc.DefaultSocket()).
 	Socket string
 	// Connect returns the daemon Client if a daemon answers on Socket,
 	// otherwise a local Service on the state directory that can edit

@@ -24,7 +24,7 @@ func ParseEndpoint(s string) (Endpoint, error) {
 		}
 		return Endpoint{}, fmt.Errorf("endpoint %q: expected IP:port, [IPv6]:port or hostname:port", s)
 	}
-	port, err := parsePort(portStr)
+	port, err := ParsePort(portStr)
 	if err != nil {
 		return Endpoint{}, fmt.Errorf("endpoint %q: %v", s, err)
 	}
@@ -65,8 +65,9 @@ func validZone(z string) bool {
 	return true
 }
 
-// parsePort parses a decimal port 1..65535.
-func parsePort(s string) (uint16, error) {
+// ParsePort parses a decimal UDP port 1..65535 (the one port rule: the
+// config parser, endpoints and the command line use it).
+func ParsePort(s string) (uint16, error) {
 	if s == "" {
 		return 0, errors.New("the port is missing")
 	}

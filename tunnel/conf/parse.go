@@ -241,7 +241,7 @@ func (p *parser) ifaceKey(n int, k, lk, v string) error {
 		if err := p.once(keys, n, lk, "[Interface]"); err != nil {
 			return err
 		}
-		port, err := parsePort(v)
+		port, err := ParsePort(v)
 		if err != nil {
 			return p.errf(n, "ListenPort: %v", err)
 		}

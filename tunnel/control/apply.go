@@ -6,10 +6,10 @@ import (
 	"github.com/wgpunch/wgpunch/tunnel/conf"
 )
 
-// save writes cfg over its saved file (through testSave in tests).
+// save writes cfg over its saved file (after opts.BeforeSave, if set).
 func (s *Service) save(cfg *conf.Config) error {
-	if s.testSave != nil {
-		if err := s.testSave(cfg); err != nil {
+	if s.opts.BeforeSave != nil {
+		if err := s.opts.BeforeSave(cfg); err != nil {
 			return fmt.Errorf("save tunnel %q: %w", cfg.Name, err)
 		}
 	}

@@ -1,10 +1,12 @@
 // Package control is the one interface the GUI and the CLI talk to.
 //
 // Service (service.go) is the in-process implementation: it owns the state
-// directory, the engine and the monitor. Client (client.go) speaks to a
-// Service running in the privileged daemon over a Unix socket (HTTP+JSON);
-// Server (server.go) is the daemon's side. Both satisfy Controller, so the
-// UI and CLI never know which one they hold.
+// directory, the engine and the monitor. Its invite exchange
+// (exchange.go) loads the facts, lets tunnel/exchange plan and saves the
+// plan; the OS reads it needs come from tunnel/netinfo. tunnel/ipc's
+// Client speaks to a Service running in the privileged daemon over a Unix
+// socket (HTTP+JSON) and its Server is the daemon's side. Both satisfy
+// Controller, so the UI and CLI never know which one they hold.
 package control
 
 import (
@@ -12,8 +14,10 @@ import (
 	"errors"
 
 	"github.com/wgpunch/wgpunch/tunnel/conf"
+	"github.com/wgpunch/wgpunch/tunnel/engine"
 	"github.com/wgpunch/wgpunch/tunnel/monitor"
 	"github.com/wgpunch/wgpunch/tunnel/natcheck"
+	"github.com/wgpunch/wgpunch/tunnel/netinfo"
 )
 
 // Status types are the monitor's; re-exported so callers need one import.
@@ -25,13 +29,19 @@ type (
 	State        = monitor.State
 )
 
+// LAN is a local subnet that could be shared through a tunnel.
+type LAN = netinfo.LAN
+
 // Errors callers may test with errors.Is. Messages say what to do next.
 var (
-	ErrNotFound     = errors.New("no such tunnel")
-	ErrExists       = errors.New("a tunnel with that name already exists")
-	ErrNeedDaemon   = errors.New("the WG Punch daemon is not running")
-	ErrPermission   = errors.New("permission denied")
-	ErrPortInUse    = errors.New("port already in use on this machine")
+	ErrNotFound   = errors.New("no such tunnel")
+	ErrExists     = errors.New("a tunnel with that name already exists")
+	ErrNeedDaemon = errors.New("the WG Punch daemon is not running")
+	ErrPermission = errors.New("permission denied")
+	// ErrPortInUse is the engine's own (engine.ErrPortInUse): a port found
+	// taken only when the engine binds it is the same error, and crosses
+	// the socket with its own code, like the Service's checks.
+	ErrPortInUse    = engine.ErrPortInUse
 	ErrInvalidInput = errors.New("invalid input")
 	// ErrBusy: the daemon refused because of a limit (e.g. too many
 	// open watch streams); retry after closing some.
@@ -62,6 +72,10 @@ type Controller interface {
 	FreePort(ctx context.Context) (uint16, error)
 	// NATCheck runs a STUN check from the given local port.
 	NATCheck(ctx context.Context, req NATCheckRequest) (*natcheck.Report, error)
+	// LocalLANs lists the IPv4 subnets of this machine that could be
+	// shared through a tunnel (netinfo.FilterLANs' rules; our tunnels'
+	// interfaces skipped), sorted. Anyone may read them.
+	LocalLANs(ctx context.Context) ([]LAN, error)
 
 	Up(ctx context.Context, name string) error
 	Down(ctx context.Context, name string) error

@@ -1,4 +1,4 @@
-package control
+package control_test
 
 import (
 	"fmt"
@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	. "github.com/wgpunch/wgpunch/tunnel/control"
+	. "github.com/wgpunch/wgpunch/tunnel/control/controltest"
 	"github.com/wgpunch/wgpunch/tunnel/lanpeers"
 )
 
@@ -48,43 +51,43 @@ func TestLANRefreshOnChange(t *testing.T) {
 	lan := &fakeLAN{peers: []lanpeers.Announcement{
 		{Host: "other-pc", Addr: netip.MustParseAddr("192.168.1.20"), Tunnel: "x", Port: 51820, Seen: time.Now()},
 	}}
-	a := newEnv(t, true, func(o *ServiceOptions) { o.LAN = lan })
-	lan.svc = func() *Service { return a.svc }
-	b := newEnv(t, false)
+	a := NewEnv(t, true, func(o *ServiceOptions) { o.LAN = lan })
+	lan.svc = func() *Service { return a.Svc }
+	b := NewEnv(t, false)
 
 	// 51820 is announced by other-pc, so the new tunnel gets 51821 (port
 	// 1 of the endpoint is busy here, so it is not taken as the port).
-	a.busy[1] = true
-	inv, err := a.svc.Invite(ctx, InviteRequest{Name: "home", Endpoint: "198.51.100.1:1"})
+	a.Busy[1] = true
+	inv, err := a.Svc.Invite(ctx, InviteRequest{Name: "home", Endpoint: "198.51.100.1:1"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if inv.ListenPort != 51821 {
 		t.Errorf("port %d, want 51821 (51820 is announced on the LAN)", inv.ListenPort)
 	}
-	if err := a.svc.SetListenPort(ctx, "home", 51900); err != nil {
+	if err := a.Svc.SetListenPort(ctx, "home", 51900); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.svc.SetListenPort(ctx, "home", 0); err == nil {
+	if err := a.Svc.SetListenPort(ctx, "home", 0); err == nil {
 		t.Fatal("SetListenPort(0) succeeded")
 	}
-	if _, err := a.svc.Show(ctx, "home"); err != nil {
+	if _, err := a.Svc.Show(ctx, "home"); err != nil {
 		t.Fatal(err)
 	}
-	inv2, err := b.svc.Invite(ctx, InviteRequest{Name: "far", Endpoint: "203.0.113.1:51830", Port: 51830})
+	inv2, err := b.Svc.Invite(ctx, InviteRequest{Name: "far", Endpoint: "203.0.113.1:51830", Port: 51830})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.svc.Accept(ctx, AcceptRequest{Name: "link", Token: inv2.Token, Port: 51910, Endpoint: "198.51.100.1:51910"}); err != nil {
+	if _, err := a.Svc.Accept(ctx, AcceptRequest{Name: "link", Token: inv2.Token, Port: 51910, Endpoint: "198.51.100.1:51910"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.svc.Rename(ctx, "link", "link2"); err != nil {
+	if err := a.Svc.Rename(ctx, "link", "link2"); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.svc.Remove(ctx, "home"); err != nil {
+	if err := a.Svc.Remove(ctx, "home"); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.svc.Remove(ctx, "home"); err == nil {
+	if err := a.Svc.Remove(ctx, "home"); err == nil {
 		t.Fatal("second Remove succeeded")
 	}
 	want := []string{

@@ -1,4 +1,4 @@
-package control
+package control_test
 
 import (
 	"net/netip"
@@ -7,6 +7,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	. "github.com/wgpunch/wgpunch/tunnel/control"
+	. "github.com/wgpunch/wgpunch/tunnel/control/controltest"
 	"github.com/wgpunch/wgpunch/tunnel/lanpeers"
 	"github.com/wgpunch/wgpunch/tunnel/ports"
 )
@@ -22,24 +24,24 @@ func TestStatusPortSharedSameHostname(t *testing.T) {
 		{Host: "raspberrypi", Install: "bbbbbbbbbbbbbbbb", Addr: netip.MustParseAddr("192.168.1.21"), Tunnel: "y", Port: 51831, Seen: now},
 		{Host: "renamed", Install: "aaaaaaaaaaaaaaaa", Addr: netip.MustParseAddr("192.168.1.10"), Tunnel: "work", Port: 51840, Seen: now},
 	}}
-	a := newEnv(t, true, func(o *ServiceOptions) {
+	a := NewEnv(t, true, func(o *ServiceOptions) {
 		o.LAN = lan
 		o.Hostname = "raspberrypi"
 		o.InstallID = "aaaaaaaaaaaaaaaa"
 	})
-	lan.svc = func() *Service { return a.svc }
+	lan.svc = func() *Service { return a.Svc }
 	for _, tn := range []struct {
 		name string
 		port uint16
 	}{{"home", 51830}, {"office", 51831}, {"work", 51840}} {
-		if _, err := a.svc.Invite(ctx, InviteRequest{Name: tn.name, Port: tn.port, Endpoint: "198.51.100.1:1"}); err != nil {
+		if _, err := a.Svc.Invite(ctx, InviteRequest{Name: tn.name, Port: tn.port, Endpoint: "198.51.100.1:1"}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := a.svc.Up(ctx, "office"); err != nil {
+	if err := a.Svc.Up(ctx, "office"); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := a.svc.Status(ctx, "")
+	rep, err := a.Svc.Status(ctx, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package control
+package control_test
 
 import (
 	"errors"
@@ -7,9 +7,13 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/wgpunch/wgpunch/tunnel/conf"
-	"github.com/wgpunch/wgpunch/tunnel/invite"
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
+
+	"github.com/wgpunch/wgpunch/tunnel/conf"
+	. "github.com/wgpunch/wgpunch/tunnel/control"
+	. "github.com/wgpunch/wgpunch/tunnel/control/controltest"
+	planner "github.com/wgpunch/wgpunch/tunnel/exchange"
+	"github.com/wgpunch/wgpunch/tunnel/invite"
 )
 
 // replyFor makes the reply another machine would send to invite token,
@@ -46,23 +50,23 @@ func replyFor(t *testing.T, token, name string, lans ...string) string {
 // refused with nothing saved and the invite still pending. Overlaps with
 // this machine's own networks stay warnings.
 func TestLANOverlapInTunnelRefused(t *testing.T) {
-	a, b := newEnv(t, true), newEnv(t, false)
-	inv, err := a.svc.Invite(ctx, InviteRequest{Name: "home", Endpoint: "198.51.100.1:51820", Port: 51820})
+	a, b := NewEnv(t, true), NewEnv(t, false)
+	inv, err := a.Svc.Invite(ctx, InviteRequest{Name: "home", Endpoint: "198.51.100.1:51820", Port: 51820})
 	if err != nil {
 		t.Fatal(err)
 	}
-	acc, err := b.svc.Accept(ctx, AcceptRequest{Name: "work", Token: inv.Token, DisplayName: "bob", Endpoint: "203.0.113.9:51999", LANs: []string{"192.168.50.0/24"}})
+	acc, err := b.Svc.Accept(ctx, AcceptRequest{Name: "work", Token: inv.Token, DisplayName: "bob", Endpoint: "203.0.113.9:51999", LANs: []string{"192.168.50.0/24"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.svc.Accept(ctx, AcceptRequest{Name: "home", Token: acc.Reply}); err != nil {
+	if _, err := a.Svc.Accept(ctx, AcceptRequest{Name: "home", Token: acc.Reply}); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.svc.Up(ctx, "home"); err != nil {
+	if err := a.Svc.Up(ctx, "home"); err != nil {
 		t.Fatal(err)
 	}
-	subnet := a.load("home").Interface.Meta.Subnet
-	inv2, err := a.svc.Invite(ctx, InviteRequest{Name: "home", Endpoint: "198.51.100.1:51820"})
+	subnet := a.Load("home").Interface.Meta.Subnet
+	inv2, err := a.Svc.Invite(ctx, InviteRequest{Name: "home", Endpoint: "198.51.100.1:51820"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,66 +79,33 @@ func TestLANOverlapInTunnelRefused(t *testing.T) {
 		{"halves of an earlier peer's LAN", []string{"192.168.50.0/25", "192.168.50.128/25"}, "already routed to peer bob in tunnel home"},
 		{"wider than an earlier peer's LAN", []string{"192.168.0.0/16"}, "already routed to peer bob"},
 		{"the tunnel subnet", []string{subnet.String()}, "the tunnel subnet " + subnet.String()},
-		{"an earlier peer's tunnel address", []string{hostAddr(subnet, 2).Addr().String() + "/32"}, "overlaps the tunnel subnet"},
+		{"an earlier peer's tunnel address", []string{planner.HostAddr(subnet, 2).Addr().String() + "/32"}, "overlaps the tunnel subnet"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before := a.snapshot()
-			running := a.eng.config("home")
-			_, err := a.svc.Accept(ctx, AcceptRequest{Name: "home", Token: replyFor(t, inv2.Token, "mallory", tc.lans...)})
+			before := a.Snapshot()
+			running := a.Eng.Config("home")
+			_, err := a.Svc.Accept(ctx, AcceptRequest{Name: "home", Token: replyFor(t, inv2.Token, "mallory", tc.lans...)})
 			if !errors.Is(err, ErrInvalidInput) || !strings.Contains(err.Error(), tc.msg) || !strings.Contains(err.Error(), "Nothing was saved") {
 				t.Fatalf("Accept(reply) = %v, want ErrInvalidInput mentioning %q", err, tc.msg)
 			}
-			if diff := cmp.Diff(before, a.snapshot()); diff != "" {
+			if diff := cmp.Diff(before, a.Snapshot()); diff != "" {
 				t.Errorf("refused reply changed files (-before +after):\n%s", diff)
 			}
-			if got := a.eng.config("home"); len(got.Peers) != len(running.Peers) {
+			if got := a.Eng.Config("home"); len(got.Peers) != len(running.Peers) {
 				t.Errorf("refused reply changed the running tunnel: %d peers, want %d", len(got.Peers), len(running.Peers))
 			}
 		})
 	}
 	// The invite is still pending: a reply with a LAN overlapping only
 	// this machine's own LAN (192.168.1.0/24 here) is taken, with a warning.
-	res, err := a.svc.Accept(ctx, AcceptRequest{Name: "home", Token: replyFor(t, inv2.Token, "carol", "192.168.1.0/24")})
+	res, err := a.Svc.Accept(ctx, AcceptRequest{Name: "home", Token: replyFor(t, inv2.Token, "carol", "192.168.1.0/24")})
 	if err != nil {
 		t.Fatalf("reply overlapping only our own LAN: %v", err)
 	}
 	if len(res.Warnings) == 0 || res.Warnings[0].Code != "subnet-overlap" {
 		t.Errorf("warnings %+v, want subnet-overlap", res.Warnings)
 	}
-	if n := len(a.load("home").Peers); n != 2 {
+	if n := len(a.Load("home").Peers); n != 2 {
 		t.Errorf("%d peers saved, want 2", n)
-	}
-}
-
-// TestTunnelClash: what a new peer's LAN may not overlap inside its
-// tunnel. (Invite tokens whose LANs overlap their own subnet are already
-// refused by the invite package, so acceptInvite's check is a second line.)
-func TestTunnelClash(t *testing.T) {
-	cfg := &conf.Config{
-		Name: "home",
-		Interface: conf.Interface{
-			Addresses: []netip.Prefix{netip.MustParsePrefix("10.77.5.1/24")},
-			Meta:      conf.InterfaceMeta{Subnet: netip.MustParsePrefix("10.77.5.0/24"), LANs: []netip.Prefix{netip.MustParsePrefix("192.168.1.0/24")}},
-		},
-		Peers: []conf.Peer{{
-			AllowedIPs: []netip.Prefix{netip.MustParsePrefix("10.77.5.2/32"), netip.MustParsePrefix("192.168.50.0/24")},
-			Meta:       conf.PeerMeta{Name: "bob"},
-		}},
-	}
-	for _, tc := range []struct {
-		lan  string
-		want string // "" = allowed
-	}{
-		{"192.168.50.128/25", "192.168.50.0/24, already routed to peer bob in tunnel home"},
-		{"192.168.0.0/16", "192.168.50.0/24, already routed to peer bob in tunnel home"},
-		{"10.0.0.0/8", "the tunnel subnet 10.77.5.0/24"},
-		{"10.77.5.2/32", "the tunnel subnet 10.77.5.0/24"},
-		{"192.168.51.0/24", ""},
-		{"192.168.1.0/24", ""}, // our own LAN: a warning elsewhere, not a clash
-	} {
-		what, bad := tunnelClash(netip.MustParsePrefix(tc.lan), cfg)
-		if bad != (tc.want != "") || what != tc.want {
-			t.Errorf("tunnelClash(%s) = %q, %v; want %q", tc.lan, what, bad, tc.want)
-		}
 	}
 }

@@ -11,14 +11,17 @@ import (
 	"sync"
 	"time"
 
+	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
+
 	"github.com/wgpunch/wgpunch/tunnel/conf"
 	"github.com/wgpunch/wgpunch/tunnel/engine"
+	"github.com/wgpunch/wgpunch/tunnel/exchange"
 	"github.com/wgpunch/wgpunch/tunnel/lanpeers"
 	"github.com/wgpunch/wgpunch/tunnel/monitor"
 	"github.com/wgpunch/wgpunch/tunnel/natcheck"
+	"github.com/wgpunch/wgpunch/tunnel/netinfo"
 	"github.com/wgpunch/wgpunch/tunnel/ports"
 	"github.com/wgpunch/wgpunch/tunnel/store"
-	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 )
 
 // LANPeers is what the Service needs from LAN discovery; *lanpeers.Discovery
@@ -43,9 +46,10 @@ type ServiceOptions struct {
 	// Engine brings tunnels up. nil: Up and Down fail with ErrNeedDaemon
 	// (the CLI without a daemon edits configs only).
 	Engine engine.Engine
-	// NoEngineHint replaces the "how to start the daemon" text of the
-	// ErrNeedDaemon error when Engine is nil.
-	NoEngineHint string
+	// NeedDaemon is what Up and Down return when Engine is nil; it must
+	// wrap ErrNeedDaemon and say how to start the daemon (ipc.Connect
+	// names the socket and state directory). nil: a generic message.
+	NeedDaemon error
 	// Reader reads live WireGuard devices for Status. nil: tunnels read as down.
 	Reader monitor.DeviceReader
 	// LAN lists other WG Punch machines on the LAN (may be nil; see SetLAN).
@@ -60,8 +64,11 @@ type ServiceOptions struct {
 	// Hooks, for tests. nil: the real thing.
 	NATCheck func(ctx context.Context, opts natcheck.Options) (*natcheck.Report, error)
 	PortFree func(port uint16) bool
-	NetInfo  NetInfo
-	Hostname string // default os.Hostname()
+	NetInfo  netinfo.Info
+	// BeforeSave runs before every config save that may be applied to a
+	// running tunnel (saveThenApply); an error fails the save. nil: none.
+	BeforeSave func(cfg *conf.Config) error
+	Hostname   string // default os.Hostname()
 	// InstallID is this installation's ID (store.InstallID), which our LAN
 	// announcements carry: announcements with it are ours, whatever their
 	// host name. "": only the host name tells (as before installation IDs).
@@ -78,13 +85,9 @@ type Service struct {
 	st   *store.Store
 	eng  engine.Engine
 	mon  *monitor.Monitor
-	net  NetInfo
+	net  netinfo.Info
 
 	mu sync.Mutex // serializes changes to configs and to the running set
-
-	// testSave, set by tests, runs before every config save by
-	// saveThenApply; an error fails the save.
-	testSave func(cfg *conf.Config) error
 
 	upMu  sync.RWMutex
 	up    map[string]string // tunnel -> interface, tunnels we brought up
@@ -120,7 +123,7 @@ func NewService(opts ServiceOptions) (*Service, error) {
 		opts.PortFree = ports.Free
 	}
 	if opts.NetInfo == nil {
-		opts.NetInfo = osNetInfo{}
+		opts.NetInfo = netinfo.OS()
 	}
 	if opts.Hostname == "" {
 		h, err := os.Hostname()
@@ -189,6 +192,13 @@ func (s *Service) lanChanged() {
 	}
 }
 
+// Hostname is the name announced on the LAN and the default display name
+// in invites.
+func (s *Service) Hostname() string { return s.opts.Hostname }
+
+// InstallID is the installation ID our LAN announcements carry ("": none).
+func (s *Service) InstallID() string { return s.opts.InstallID }
+
 // StateDir is the directory the Service keeps tunnels in.
 func (s *Service) StateDir() string { return s.st.Dir() }
 
@@ -208,28 +218,19 @@ func (s *Service) LocalTunnels() []ports.LocalTunnel {
 
 // ---- errors --------------------------------------------------------------
 
-// inputError is an ErrInvalidInput whose text is only the explanation.
-type inputError struct{ msg string }
+// codedError is one of the error values (is) whose text is only the
+// explanation (the generic "a tunnel with that name already exists" is
+// wrong for, say, a reply accepted twice).
+type codedError struct {
+	msg string
+	is  error
+}
 
-func (e *inputError) Error() string { return e.msg }
-func (e *inputError) Unwrap() error { return ErrInvalidInput }
-
-// portError is an ErrPortInUse whose text is only the explanation.
-type portError struct{ msg string }
-
-func (e *portError) Error() string { return e.msg }
-func (e *portError) Unwrap() error { return ErrPortInUse }
-
-// existsError is an ErrExists whose text is only the explanation (the
-// generic "a tunnel with that name already exists" is wrong for, say, a
-// reply accepted twice).
-type existsError struct{ msg string }
-
-func (e *existsError) Error() string { return e.msg }
-func (e *existsError) Unwrap() error { return ErrExists }
+func (e *codedError) Error() string { return e.msg }
+func (e *codedError) Unwrap() error { return e.is }
 
 func existsf(format string, args ...any) error {
-	return &existsError{msg: fmt.Sprintf(format, args...)}
+	return &codedError{msg: fmt.Sprintf(format, args...), is: ErrExists}
 }
 
 // badName is the ErrInvalidInput for a name conf.ValidateName refused; its
@@ -238,12 +239,8 @@ func badName(err error) error {
 	return invalidf("%v", err)
 }
 
-func portErrf(format string, args ...any) error {
-	return &portError{msg: fmt.Sprintf(format, args...)}
-}
-
 func invalidf(format string, args ...any) error {
-	return &inputError{msg: fmt.Sprintf(format, args...)}
+	return &codedError{msg: fmt.Sprintf(format, args...), is: ErrInvalidInput}
 }
 
 func notFound(name string) error {
@@ -251,13 +248,10 @@ func notFound(name string) error {
 }
 
 func (s *Service) needDaemon() error {
-	if h := s.opts.NoEngineHint; h != "" {
-		if strings.HasPrefix(h, "(") {
-			return fmt.Errorf("%w %s", ErrNeedDaemon, h)
-		}
-		return fmt.Errorf("%w: %s", ErrNeedDaemon, h)
+	if s.opts.NeedDaemon != nil {
+		return s.opts.NeedDaemon
 	}
-	return fmt.Errorf("%w (socket %s); start it with: sudo systemctl start wgpunch  (or: sudo wgpunch daemon)", ErrNeedDaemon, DefaultSocket())
+	return fmt.Errorf("%w; start it with: sudo systemctl start wgpunch  (or: sudo wgpunch daemon)", ErrNeedDaemon)
 }
 
 // load reads one tunnel, turning store errors into Controller errors.
@@ -500,8 +494,8 @@ func (s *Service) Rename(ctx context.Context, oldName, newName string) error {
 
 // SetListenPort changes a tunnel's port; a running tunnel gets it at once.
 func (s *Service) SetListenPort(ctx context.Context, name string, port uint16) error {
-	if port == 0 {
-		return invalidf("port 0 is not allowed: WG Punch needs a fixed port (1-65535) for hole punching")
+	if err := exchange.CheckPortNumber(port); err != nil {
+		return planErr(err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -512,9 +506,8 @@ func (s *Service) SetListenPort(ctx context.Context, name string, port uint16) e
 	if cfg.Interface.ListenPort == port {
 		return nil
 	}
-	cfgs, _ := s.loadAll()
-	if _, err := s.checkPort(port, name, cfgs); err != nil {
-		return err
+	if _, err := s.facts().CheckPort(port, name); err != nil {
+		return planErr(err)
 	}
 	old := cfg.Clone()
 	cfg.Interface.ListenPort = port
@@ -531,22 +524,36 @@ func (s *Service) SetListenPort(ctx context.Context, name string, port uint16) e
 // FreePort picks a port free here, unused by our tunnels and not announced
 // on the LAN.
 func (s *Service) FreePort(ctx context.Context) (uint16, error) {
-	cfgs, _ := s.loadAll()
-	return s.pickPort(cfgs)
+	p, err := s.facts().PickPort()
+	return p, planErr(err)
+}
+
+// LocalLANs lists this machine's shareable subnets, skipping the
+// interfaces of our tunnels (by tunnel name and by running interface).
+func (s *Service) LocalLANs(ctx context.Context) ([]LAN, error) {
+	names, _ := s.st.List()
+	for _, i := range s.upSnapshot() {
+		names = append(names, i)
+	}
+	lans := s.net.LANs(names)
+	if lans == nil {
+		lans = []LAN{}
+	}
+	return lans, nil
 }
 
 // NATCheck runs a STUN check.
 func (s *Service) NATCheck(ctx context.Context, req NATCheckRequest) (*natcheck.Report, error) {
 	port := req.Port
+	f := s.facts()
 	if port == 0 {
-		cfgs, _ := s.loadAll()
-		p, err := s.pickPort(cfgs)
+		p, err := f.PickPort()
 		if err != nil {
-			return nil, err
+			return nil, planErr(err)
 		}
 		port = p
-	} else if !s.opts.PortFree(port) {
-		return nil, portErrf("UDP port %d is busy, so the check cannot run from it; leave --port out or pick another", port)
+	} else if err := f.CheckCheckPort(port); err != nil {
+		return nil, planErr(err)
 	}
 	servers, err := s.stunServers(req.STUN)
 	if err != nil {
@@ -559,14 +566,15 @@ func (s *Service) NATCheck(ctx context.Context, req NATCheckRequest) (*natcheck.
 	return rep, nil
 }
 
+// stunServers are the STUN servers a NAT check uses: those the request
+// names, else the saved ones, else natcheck.DefaultServers.
 func (s *Service) stunServers(req []string) ([]string, error) {
 	if len(req) > 0 {
-		for _, srv := range req {
-			if _, err := conf.ParseEndpoint(srv); err != nil {
-				return nil, invalidf("STUN server %q: %v; give HOST:PORT, e.g. stun.example.org:3478", srv, err)
-			}
+		// The same forms as the settings accept (HOST alone: port 3478).
+		servers, err := NormalizeSTUNServers(req)
+		if err != nil || len(servers) > 0 {
+			return servers, err
 		}
-		return req, nil
 	}
 	set, err := s.st.LoadSettings()
 	if err != nil {
@@ -598,22 +606,8 @@ func (s *Service) upLocked(name string) error {
 		return err
 	}
 	if _, running := s.ifaceOf(name); !running {
-		cfgs, _ := s.loadAll()
-		for _, c := range cfgs {
-			if c.Name != name && c.Interface.ListenPort == cfg.Interface.ListenPort {
-				if _, ok := s.ifaceOf(c.Name); ok {
-					err := portErrf("tunnel %q uses port %d too and is up; give one of them another port: wgpunch set-port %s PORT", c.Name, cfg.Interface.ListenPort, name)
-					s.setUpErr(name, err)
-					return err
-				}
-			}
-		}
-		if cfg.Interface.ListenPort != 0 && !s.opts.PortFree(cfg.Interface.ListenPort) {
-			sugg := ""
-			if p, err := s.pickPort(cfgs); err == nil {
-				sugg = fmt.Sprintf(" (%d is free)", p)
-			}
-			err := portErrf("UDP port %d of tunnel %q is used by another program; stop it or move the tunnel: wgpunch set-port %s PORT%s — the other side must then be told the new port (send a new invite)", cfg.Interface.ListenPort, name, name, sugg)
+		if err := s.facts().CheckUpPort(name, cfg.Interface.ListenPort); err != nil {
+			err = planErr(err)
 			s.setUpErr(name, err)
 			return err
 		}

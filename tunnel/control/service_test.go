@@ -1,4 +1,4 @@
-package control
+package control_test
 
 import (
 	"context"
@@ -11,26 +11,29 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
+
 	"github.com/wgpunch/wgpunch/tunnel/conf"
+	. "github.com/wgpunch/wgpunch/tunnel/control"
+	. "github.com/wgpunch/wgpunch/tunnel/control/controltest"
 	"github.com/wgpunch/wgpunch/tunnel/invite"
 	"github.com/wgpunch/wgpunch/tunnel/natcheck"
-	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 )
 
 var ctx = context.Background()
 
 // exchange runs invite -> accept -> accept(reply) between two services.
-func exchange(t *testing.T, a, b *env) (*InviteResult, *AcceptResult, *AcceptResult) {
+func exchange(t *testing.T, a, b *Env) (*InviteResult, *AcceptResult, *AcceptResult) {
 	t.Helper()
-	inv, err := a.svc.Invite(ctx, InviteRequest{Name: "home", DisplayName: "alice", Endpoint: "198.51.100.1:51820", Port: 51820})
+	inv, err := a.Svc.Invite(ctx, InviteRequest{Name: "home", DisplayName: "alice", Endpoint: "198.51.100.1:51820", Port: 51820})
 	if err != nil {
 		t.Fatalf("Invite: %v", err)
 	}
-	acc, err := b.svc.Accept(ctx, AcceptRequest{Name: "work", Token: inv.Token, DisplayName: "bob", Endpoint: "203.0.113.9:51999", Port: 51999})
+	acc, err := b.Svc.Accept(ctx, AcceptRequest{Name: "work", Token: inv.Token, DisplayName: "bob", Endpoint: "203.0.113.9:51999", Port: 51999})
 	if err != nil {
 		t.Fatalf("Accept(invite): %v", err)
 	}
-	rep, err := a.svc.Accept(ctx, AcceptRequest{Name: "home", Token: acc.Reply})
+	rep, err := a.Svc.Accept(ctx, AcceptRequest{Name: "home", Token: acc.Reply})
 	if err != nil {
 		t.Fatalf("Accept(reply): %v", err)
 	}
@@ -38,7 +41,7 @@ func exchange(t *testing.T, a, b *env) (*InviteResult, *AcceptResult, *AcceptRes
 }
 
 func TestExchangeLinksBothSides(t *testing.T) {
-	a, b := newEnv(t, false), newEnv(t, false)
+	a, b := NewEnv(t, false), NewEnv(t, false)
 	inv, acc, rep := exchange(t, a, b)
 	if inv.Endpoint != "198.51.100.1:51820" || inv.ListenPort != 51820 || inv.NAT != nil {
 		t.Errorf("invite result = %+v", inv)
@@ -52,7 +55,7 @@ func TestExchangeLinksBothSides(t *testing.T) {
 	if acc.SafetyCode == "" || acc.SafetyCode != rep.SafetyCode {
 		t.Errorf("safety codes differ: %q vs %q", acc.SafetyCode, rep.SafetyCode)
 	}
-	ca, cb := a.load("home"), b.load("work")
+	ca, cb := a.Load("home"), b.Load("work")
 	if len(ca.Peers) != 1 || len(cb.Peers) != 1 {
 		t.Fatalf("peers: %d, %d", len(ca.Peers), len(cb.Peers))
 	}
@@ -91,37 +94,37 @@ func TestExchangeLinksBothSides(t *testing.T) {
 	if !strings.HasPrefix(aAddr.String(), "10.") || aAddr.Bits() != 24 || aAddr.Addr().As4()[3] != 1 || bAddr.Addr().As4()[3] != 2 {
 		t.Errorf("addresses %s %s, want 10.x.y.1/24 and .2", aAddr, bAddr)
 	}
-	st, err := a.svc.Status(ctx, "home")
+	st, err := a.Svc.Status(ctx, "home")
 	if err != nil || st.Tunnels[0].Peers[0].SafetyCode != acc.SafetyCode {
 		t.Errorf("status safety code %v, want %q (err %v)", st, acc.SafetyCode, err)
 	}
 	// The reply pasted again: already accepted.
-	if _, err := a.svc.Accept(ctx, AcceptRequest{Name: "home", Token: acc.Reply}); !errors.Is(err, ErrExists) {
+	if _, err := a.Svc.Accept(ctx, AcceptRequest{Name: "home", Token: acc.Reply}); !errors.Is(err, ErrExists) {
 		t.Errorf("second Accept(reply) = %v, want ErrExists", err)
 	}
 }
 
 func TestInviteNATCheck(t *testing.T) {
 	t.Run("public", func(t *testing.T) {
-		e := newEnv(t, false)
-		e.natRep = &natcheck.Report{PublicEndpoint: "198.51.100.7:40000", Mapping: natcheck.MappingEndpointIndependent, Verdict: natcheck.VerdictOK, Message: "fine"}
-		res, err := e.svc.Invite(ctx, InviteRequest{Name: "t1", STUN: []string{"127.0.0.1:3478"}})
+		e := NewEnv(t, false)
+		e.NATRep = &natcheck.Report{PublicEndpoint: "198.51.100.7:40000", Mapping: natcheck.MappingEndpointIndependent, Verdict: natcheck.VerdictOK, Message: "fine"}
+		res, err := e.Svc.Invite(ctx, InviteRequest{Name: "t1", STUN: []string{"127.0.0.1:3478"}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if res.Endpoint != "198.51.100.7:40000" || res.NAT == nil {
 			t.Errorf("endpoint %q nat %v", res.Endpoint, res.NAT)
 		}
-		if got := e.natReq[0]; got.LocalPort != res.ListenPort || !cmp.Equal(got.Servers, []string{"127.0.0.1:3478"}) {
+		if got := e.NATReq[0]; got.LocalPort != res.ListenPort || !cmp.Equal(got.Servers, []string{"127.0.0.1:3478"}) {
 			t.Errorf("NAT check options %+v, want port %d", got, res.ListenPort)
 		}
-		if c := e.load("t1"); c.Interface.Meta.NATVerdict != "ok" || c.Interface.Meta.NATMapping != "endpoint-independent" {
+		if c := e.Load("t1"); c.Interface.Meta.NATVerdict != "ok" || c.Interface.Meta.NATMapping != "endpoint-independent" {
 			t.Errorf("NAT meta %+v", c.Interface.Meta)
 		}
 	})
 	t.Run("fallback to LAN", func(t *testing.T) {
-		e := newEnv(t, false)
-		res, err := e.svc.Invite(ctx, InviteRequest{Name: "t1"})
+		e := NewEnv(t, false)
+		res, err := e.Svc.Invite(ctx, InviteRequest{Name: "t1"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -136,13 +139,13 @@ func TestInviteNATCheck(t *testing.T) {
 }
 
 func TestInviteReissueKeepsID(t *testing.T) {
-	e := newEnv(t, false)
-	r1, err := e.svc.Invite(ctx, InviteRequest{Name: "t1", Endpoint: "198.51.100.1:51820"})
+	e := NewEnv(t, false)
+	r1, err := e.Svc.Invite(ctx, InviteRequest{Name: "t1", Endpoint: "198.51.100.1:51820"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	key1 := e.load("t1").Interface.PrivateKey
-	r2, err := e.svc.Invite(ctx, InviteRequest{Name: "t1", Endpoint: "198.51.100.2:51820"})
+	key1 := e.Load("t1").Interface.PrivateKey
+	r2, err := e.Svc.Invite(ctx, InviteRequest{Name: "t1", Endpoint: "198.51.100.2:51820"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,21 +157,21 @@ func TestInviteReissueKeepsID(t *testing.T) {
 	if m2.Invite.Endpoint.Host != "198.51.100.2" {
 		t.Errorf("reissue kept the old endpoint %v", m2.Invite.Endpoint)
 	}
-	if e.load("t1").Interface.PrivateKey != key1 {
+	if e.Load("t1").Interface.PrivateKey != key1 {
 		t.Error("reissue changed the key")
 	}
 }
 
 func TestBadInputChangesNothing(t *testing.T) {
-	a, b := newEnv(t, false), newEnv(t, false)
+	a, b := NewEnv(t, false), NewEnv(t, false)
 	inv, acc, _ := exchange(t, a, b)
 	// A second pending invite on a, for the wrong-reply cases.
-	inv2, err := a.svc.Invite(ctx, InviteRequest{Name: "other", Endpoint: "198.51.100.1:51821"})
+	inv2, err := a.Svc.Invite(ctx, InviteRequest{Name: "other", Endpoint: "198.51.100.1:51821"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	own := a.load("home")
-	ownReply, err := (&invite.Reply{InviteID: a.load("other").Interface.Meta.PendingInviteID, Name: "me", PublicKey: a.load("other").Interface.PrivateKey.PublicKey(), Endpoint: conf.Endpoint{Host: "192.0.2.1", Port: 1}}).Encode()
+	own := a.Load("home")
+	ownReply, err := (&invite.Reply{InviteID: a.Load("other").Interface.Meta.PendingInviteID, Name: "me", PublicKey: a.Load("other").Interface.PrivateKey.PublicKey(), Endpoint: conf.Endpoint{Host: "192.0.2.1", Port: 1}}).Encode()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +183,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 	if mangled == inv.Token {
 		mangled = inv.Token[:len(inv.Token)/2] + "R" + inv.Token[len(inv.Token)/2+1:]
 	}
-	a.busy[40001] = true
+	a.Busy[40001] = true
 	_ = own
 	tests := []struct {
 		name string
@@ -189,82 +192,82 @@ func TestBadInputChangesNothing(t *testing.T) {
 		msg  string
 	}{
 		{"mangled invite", func() error {
-			_, err := a.svc.Accept(ctx, AcceptRequest{Name: "new1", Token: mangled})
+			_, err := a.Svc.Accept(ctx, AcceptRequest{Name: "new1", Token: mangled})
 			return err
 		}, ErrInvalidInput, ""},
 		{"truncated invite", func() error {
-			_, err := a.svc.Accept(ctx, AcceptRequest{Name: "new1", Token: inv.Token[:30]})
+			_, err := a.Svc.Accept(ctx, AcceptRequest{Name: "new1", Token: inv.Token[:30]})
 			return err
 		}, ErrInvalidInput, ""},
 		{"garbage", func() error {
-			_, err := a.svc.Accept(ctx, AcceptRequest{Name: "new1", Token: "hello world"})
+			_, err := a.Svc.Accept(ctx, AcceptRequest{Name: "new1", Token: "hello world"})
 			return err
 		}, ErrInvalidInput, ""},
 		{"own invite pasted back", func() error {
-			_, err := a.svc.Accept(ctx, AcceptRequest{Name: "new1", Token: inv2.Token})
+			_, err := a.Svc.Accept(ctx, AcceptRequest{Name: "new1", Token: inv2.Token})
 			return err
 		}, ErrInvalidInput, "made on this machine"},
 		{"reply with own key", func() error {
-			_, err := a.svc.Accept(ctx, AcceptRequest{Name: "other", Token: ownReply})
+			_, err := a.Svc.Accept(ctx, AcceptRequest{Name: "other", Token: ownReply})
 			return err
 		}, ErrInvalidInput, "own public key"},
 		{"reply to an invite nobody issued", func() error {
-			_, err := a.svc.Accept(ctx, AcceptRequest{Name: "home", Token: strayReply})
+			_, err := a.Svc.Accept(ctx, AcceptRequest{Name: "home", Token: strayReply})
 			return err
 		}, ErrInvalidInput, "which home did not issue"},
 		{"reply for the other tunnel", func() error {
-			_, err := a.svc.Accept(ctx, AcceptRequest{Name: "home", Token: replyToOther})
+			_, err := a.Svc.Accept(ctx, AcceptRequest{Name: "home", Token: replyToOther})
 			return err
 		}, ErrInvalidInput, `tunnel "other" did`},
 		{"accept into existing name", func() error {
-			_, err := b.svc.Accept(ctx, AcceptRequest{Name: "work", Token: inv2.Token})
+			_, err := b.Svc.Accept(ctx, AcceptRequest{Name: "work", Token: inv2.Token})
 			return err
 		}, ErrExists, ""},
 		{"busy port", func() error {
-			_, err := a.svc.Invite(ctx, InviteRequest{Name: "new2", Port: 40001, Endpoint: "198.51.100.1:40001"})
+			_, err := a.Svc.Invite(ctx, InviteRequest{Name: "new2", Port: 40001, Endpoint: "198.51.100.1:40001"})
 			return err
 		}, ErrPortInUse, "in use by another program"},
 		{"port of another tunnel", func() error {
-			_, err := a.svc.Invite(ctx, InviteRequest{Name: "new2", Port: 51820, Endpoint: "198.51.100.1:51820"})
+			_, err := a.Svc.Invite(ctx, InviteRequest{Name: "new2", Port: 51820, Endpoint: "198.51.100.1:51820"})
 			return err
 		}, ErrPortInUse, `tunnel "home"`},
-		{"set-port busy", func() error { return a.svc.SetListenPort(ctx, "home", 40001) }, ErrPortInUse, ""},
-		{"set-port zero", func() error { return a.svc.SetListenPort(ctx, "home", 0) }, ErrInvalidInput, ""},
+		{"set-port busy", func() error { return a.Svc.SetListenPort(ctx, "home", 40001) }, ErrPortInUse, ""},
+		{"set-port zero", func() error { return a.Svc.SetListenPort(ctx, "home", 0) }, ErrInvalidInput, ""},
 		{"bad endpoint", func() error {
-			_, err := a.svc.Invite(ctx, InviteRequest{Name: "new3", Endpoint: "nonsense"})
+			_, err := a.Svc.Invite(ctx, InviteRequest{Name: "new3", Endpoint: "nonsense"})
 			return err
 		}, ErrInvalidInput, "HOST:PORT"},
 		{"bad LAN", func() error {
-			_, err := a.svc.Invite(ctx, InviteRequest{Name: "new3", Endpoint: "198.51.100.1:1", LANs: []string{"192.168.1.300/24"}})
+			_, err := a.Svc.Invite(ctx, InviteRequest{Name: "new3", Endpoint: "198.51.100.1:1", LANs: []string{"192.168.1.300/24"}})
 			return err
 		}, ErrInvalidInput, "CIDR"},
 		{"LAN too wide", func() error {
-			_, err := a.svc.Invite(ctx, InviteRequest{Name: "new3", Endpoint: "198.51.100.1:1", LANs: []string{"192.168.1.0/24,0.0.0.0/1"}})
+			_, err := a.Svc.Invite(ctx, InviteRequest{Name: "new3", Endpoint: "198.51.100.1:1", LANs: []string{"192.168.1.0/24,0.0.0.0/1"}})
 			return err
 		}, ErrInvalidInput, `LAN "0.0.0.0/1" is too wide for a local network (shorter than /8)`},
 		{"LAN too wide on accept", func() error {
-			_, err := b.svc.Accept(ctx, AcceptRequest{Name: "new5", Token: inv2.Token, LANs: []string{"128.0.0.0/2"}})
+			_, err := b.Svc.Accept(ctx, AcceptRequest{Name: "new5", Token: inv2.Token, LANs: []string{"128.0.0.0/2"}})
 			return err
 		}, ErrInvalidInput, "too wide"},
 		{"LAN too wide on re-invite", func() error {
-			_, err := a.svc.Invite(ctx, InviteRequest{Name: "home", Endpoint: "198.51.100.1:1", LANs: []string{"10.0.0.0/7"}})
+			_, err := a.Svc.Invite(ctx, InviteRequest{Name: "home", Endpoint: "198.51.100.1:1", LANs: []string{"10.0.0.0/7"}})
 			return err
 		}, ErrInvalidInput, "too wide"},
 		{"bad name", func() error {
-			_, err := a.svc.Invite(ctx, InviteRequest{Name: "no/slash", Endpoint: "198.51.100.1:1"})
+			_, err := a.Svc.Invite(ctx, InviteRequest{Name: "no/slash", Endpoint: "198.51.100.1:1"})
 			return err
 		}, ErrInvalidInput, ""},
 		{"display name too long", func() error {
-			_, err := a.svc.Invite(ctx, InviteRequest{Name: "new4", Endpoint: "198.51.100.1:1", DisplayName: strings.Repeat("x", 40)})
+			_, err := a.Svc.Invite(ctx, InviteRequest{Name: "new4", Endpoint: "198.51.100.1:1", DisplayName: strings.Repeat("x", 40)})
 			return err
 		}, ErrInvalidInput, "at most"},
-		{"rename onto existing", func() error { return a.svc.Rename(ctx, "home", "other") }, ErrExists, ""},
-		{"remove missing", func() error { return a.svc.Remove(ctx, "nope") }, ErrNotFound, ""},
-		{"up without engine", func() error { return a.svc.Up(ctx, "home") }, ErrNeedDaemon, "sudo systemctl start wgpunch"},
+		{"rename onto existing", func() error { return a.Svc.Rename(ctx, "home", "other") }, ErrExists, ""},
+		{"remove missing", func() error { return a.Svc.Remove(ctx, "nope") }, ErrNotFound, ""},
+		{"up without engine", func() error { return a.Svc.Up(ctx, "home") }, ErrNeedDaemon, "sudo systemctl start wgpunch"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			beforeA, beforeB := a.snapshot(), b.snapshot()
+			beforeA, beforeB := a.Snapshot(), b.Snapshot()
 			err := tt.run()
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("error = %v, want %v", err, tt.want)
@@ -272,10 +275,10 @@ func TestBadInputChangesNothing(t *testing.T) {
 			if tt.msg != "" && !strings.Contains(err.Error(), tt.msg) {
 				t.Errorf("error %q does not mention %q", err, tt.msg)
 			}
-			if diff := cmp.Diff(beforeA, a.snapshot()); diff != "" {
+			if diff := cmp.Diff(beforeA, a.Snapshot()); diff != "" {
 				t.Errorf("a's files changed (-before +after):\n%s", diff)
 			}
-			if diff := cmp.Diff(beforeB, b.snapshot()); diff != "" {
+			if diff := cmp.Diff(beforeB, b.Snapshot()); diff != "" {
 				t.Errorf("b's files changed (-before +after):\n%s", diff)
 			}
 		})
@@ -284,69 +287,69 @@ func TestBadInputChangesNothing(t *testing.T) {
 }
 
 func TestBrokenConfigFile(t *testing.T) {
-	e := newEnv(t, false)
-	if _, err := e.svc.Invite(ctx, InviteRequest{Name: "t1", Endpoint: "198.51.100.1:51820"}); err != nil {
+	e := NewEnv(t, false)
+	if _, err := e.Svc.Invite(ctx, InviteRequest{Name: "t1", Endpoint: "198.51.100.1:51820"}); err != nil {
 		t.Fatal(err)
 	}
-	path := e.dir + "/t1.conf"
-	if err := writeFileForTest(path, "[Interface]\nListenPort = banana\n"); err != nil {
+	path := e.Dir + "/t1.conf"
+	if err := WriteFileForTest(path, "[Interface]\nListenPort = banana\n"); err != nil {
 		t.Fatal(err)
 	}
-	before := e.snapshot()
-	_, err := e.svc.Show(ctx, "t1")
+	before := e.Snapshot()
+	_, err := e.Svc.Show(ctx, "t1")
 	if !errors.Is(err, ErrInvalidInput) || !strings.Contains(err.Error(), "line 2") || !strings.Contains(err.Error(), "broken") {
 		t.Errorf("Show = %v, want a broken-file error naming line 2", err)
 	}
-	if _, err := e.svc.Invite(ctx, InviteRequest{Name: "t1", Endpoint: "198.51.100.1:51820"}); err == nil {
+	if _, err := e.Svc.Invite(ctx, InviteRequest{Name: "t1", Endpoint: "198.51.100.1:51820"}); err == nil {
 		t.Error("Invite on a broken tunnel succeeded")
 	}
-	rep, err := e.svc.Status(ctx, "")
+	rep, err := e.Svc.Status(ctx, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(rep.Tunnels) != 1 || !strings.Contains(rep.Tunnels[0].Error, "broken") {
 		t.Errorf("status %+v lacks the broken tunnel", rep.Tunnels)
 	}
-	if diff := cmp.Diff(before, e.snapshot()); diff != "" {
+	if diff := cmp.Diff(before, e.Snapshot()); diff != "" {
 		t.Errorf("files changed (-before +after):\n%s", diff)
 	}
-	if err := e.svc.Remove(ctx, "t1"); err != nil {
+	if err := e.Svc.Remove(ctx, "t1"); err != nil {
 		t.Errorf("Remove of a broken tunnel: %v", err)
 	}
 }
 
 func TestUpDownRestore(t *testing.T) {
-	a, b := newEnv(t, true), newEnv(t, false)
+	a, b := NewEnv(t, true), NewEnv(t, false)
 	exchange(t, a, b)
-	if err := a.svc.Up(ctx, "home"); err != nil {
+	if err := a.Svc.Up(ctx, "home"); err != nil {
 		t.Fatal(err)
 	}
-	if got := a.upSet(); !cmp.Equal(got, []string{"home"}) {
+	if got := a.UpSet(); !cmp.Equal(got, []string{"home"}) {
 		t.Errorf("up-set %v", got)
 	}
-	if a.eng.config("home") == nil {
+	if a.Eng.Config("home") == nil {
 		t.Fatal("engine did not get the config")
 	}
 	// Shutdown takes it down but keeps the up-set.
-	if err := a.svc.Shutdown(); err != nil {
+	if err := a.Svc.Shutdown(); err != nil {
 		t.Fatal(err)
 	}
-	if len(a.eng.Running()) != 0 {
-		t.Errorf("still running after Shutdown: %v", a.eng.Running())
+	if len(a.Eng.Running()) != 0 {
+		t.Errorf("still running after Shutdown: %v", a.Eng.Running())
 	}
-	if got := a.upSet(); !cmp.Equal(got, []string{"home"}) {
+	if got := a.UpSet(); !cmp.Equal(got, []string{"home"}) {
 		t.Errorf("up-set after Shutdown %v, want [home]", got)
 	}
 	// A new service (daemon restart) restores it.
-	svc2, err := NewService(a.svc.opts)
+	svc2, err := NewService(OptionsOf(a.Svc))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := svc2.RestoreUp(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if !cmp.Equal(a.eng.Running(), []string{"home"}) {
-		t.Errorf("running after restore: %v", a.eng.Running())
+	if !cmp.Equal(a.Eng.Running(), []string{"home"}) {
+		t.Errorf("running after restore: %v", a.Eng.Running())
 	}
 	rep, err := svc2.Status(ctx, "home")
 	if err != nil {
@@ -358,96 +361,96 @@ func TestUpDownRestore(t *testing.T) {
 	if err := svc2.Down(ctx, "home"); err != nil {
 		t.Fatal(err)
 	}
-	if got := a.upSet(); len(got) != 0 {
+	if got := a.UpSet(); len(got) != 0 {
 		t.Errorf("up-set after Down %v, want empty", got)
 	}
 }
 
 func TestUpFailureIsReported(t *testing.T) {
-	a := newEnv(t, true)
-	if _, err := a.svc.Invite(ctx, InviteRequest{Name: "t1", Endpoint: "198.51.100.1:51820", Port: 51820}); err != nil {
+	a := NewEnv(t, true)
+	if _, err := a.Svc.Invite(ctx, InviteRequest{Name: "t1", Endpoint: "198.51.100.1:51820", Port: 51820}); err != nil {
 		t.Fatal(err)
 	}
-	a.busy[51820] = true
-	err := a.svc.Up(ctx, "t1")
+	a.Busy[51820] = true
+	err := a.Svc.Up(ctx, "t1")
 	if !errors.Is(err, ErrPortInUse) || !strings.Contains(err.Error(), "set-port") {
 		t.Errorf("Up on busy port = %v", err)
 	}
-	a.busy[51820] = false
-	a.eng.failUp = errors.New("boom")
-	if err := a.svc.Up(ctx, "t1"); err == nil || !strings.Contains(err.Error(), "boom") {
+	a.Busy[51820] = false
+	a.Eng.FailUp = errors.New("boom")
+	if err := a.Svc.Up(ctx, "t1"); err == nil || !strings.Contains(err.Error(), "boom") {
 		t.Errorf("Up = %v, want engine error", err)
 	}
-	rep, _ := a.svc.Status(ctx, "t1")
+	rep, _ := a.Svc.Status(ctx, "t1")
 	if rep.Tunnels[0].Error == "" {
 		t.Error("Status does not show the up error")
 	}
 }
 
 func TestReplyWhileUpReapplies(t *testing.T) {
-	a, b := newEnv(t, true), newEnv(t, false)
-	inv, err := a.svc.Invite(ctx, InviteRequest{Name: "home", Endpoint: "198.51.100.1:51820", Port: 51820})
+	a, b := NewEnv(t, true), NewEnv(t, false)
+	inv, err := a.Svc.Invite(ctx, InviteRequest{Name: "home", Endpoint: "198.51.100.1:51820", Port: 51820})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := a.svc.Up(ctx, "home"); err != nil {
+	if err := a.Svc.Up(ctx, "home"); err != nil {
 		t.Fatal(err)
 	}
-	acc, err := b.svc.Accept(ctx, AcceptRequest{Name: "work", Token: inv.Token, Endpoint: "203.0.113.9:51999"})
+	acc, err := b.Svc.Accept(ctx, AcceptRequest{Name: "work", Token: inv.Token, Endpoint: "203.0.113.9:51999"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.svc.Accept(ctx, AcceptRequest{Token: acc.Reply}); err != nil { // no name: found by invite ID
+	if _, err := a.Svc.Accept(ctx, AcceptRequest{Token: acc.Reply}); err != nil { // no name: found by invite ID
 		t.Fatal(err)
 	}
-	if got := a.eng.config("home"); got == nil || len(got.Peers) != 1 {
+	if got := a.Eng.Config("home"); got == nil || len(got.Peers) != 1 {
 		t.Fatalf("engine config after reply: %+v", got)
 	}
 }
 
 func TestRemoveAndRenameWhileUp(t *testing.T) {
-	a := newEnv(t, true)
+	a := NewEnv(t, true)
 	for _, n := range []string{"t1", "t2"} {
-		if _, err := a.svc.Invite(ctx, InviteRequest{Name: n, Endpoint: "198.51.100.1:51820"}); err != nil {
+		if _, err := a.Svc.Invite(ctx, InviteRequest{Name: n, Endpoint: "198.51.100.1:51820"}); err != nil {
 			t.Fatal(err)
 		}
-		if err := a.svc.Up(ctx, n); err != nil {
+		if err := a.Svc.Up(ctx, n); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := a.svc.Rename(ctx, "t1", "t3"); err != nil {
+	if err := a.Svc.Rename(ctx, "t1", "t3"); err != nil {
 		t.Fatal(err)
 	}
-	if got := a.eng.Running(); !cmp.Equal(got, []string{"t2", "t3"}) {
+	if got := a.Eng.Running(); !cmp.Equal(got, []string{"t2", "t3"}) {
 		t.Errorf("running after rename %v", got)
 	}
-	if got := a.upSet(); !cmp.Equal(got, []string{"t2", "t3"}) {
+	if got := a.UpSet(); !cmp.Equal(got, []string{"t2", "t3"}) {
 		t.Errorf("up-set after rename %v", got)
 	}
-	if err := a.svc.Remove(ctx, "t2"); err != nil {
+	if err := a.Svc.Remove(ctx, "t2"); err != nil {
 		t.Fatal(err)
 	}
-	if got := a.eng.Running(); !cmp.Equal(got, []string{"t3"}) {
+	if got := a.Eng.Running(); !cmp.Equal(got, []string{"t3"}) {
 		t.Errorf("running after remove %v", got)
 	}
-	names, _ := a.svc.List(ctx)
+	names, _ := a.Svc.List(ctx)
 	if !cmp.Equal(names, []string{"t3"}) {
 		t.Errorf("List = %v", names)
 	}
 }
 
 func TestWarnings(t *testing.T) {
-	a, b := newEnv(t, false), newEnv(t, false)
+	a, b := NewEnv(t, false), NewEnv(t, false)
 	// The inviter's NAT cannot be punched and it shares a LAN that overlaps ours.
-	a.natRep = &natcheck.Report{PublicEndpoint: "198.51.100.1:51820", Mapping: natcheck.MappingEndpointDependent, Verdict: natcheck.VerdictFail, Message: "symmetric NAT"}
-	inv, err := a.svc.Invite(ctx, InviteRequest{Name: "home", DisplayName: "alice", LANs: []string{"192.168.1.0/24"}})
+	a.NATRep = &natcheck.Report{PublicEndpoint: "198.51.100.1:51820", Mapping: natcheck.MappingEndpointDependent, Verdict: natcheck.VerdictFail, Message: "symmetric NAT"}
+	inv, err := a.Svc.Invite(ctx, InviteRequest{Name: "home", DisplayName: "alice", LANs: []string{"192.168.1.0/24"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if inv.NAT == nil || inv.NAT.Verdict != natcheck.VerdictFail || inv.NAT.Message != "symmetric NAT" {
 		t.Errorf("invite result NAT %+v, want the fail verdict", inv.NAT)
 	}
-	acc, err := b.svc.Accept(ctx, AcceptRequest{Name: "work", Token: inv.Token, Endpoint: "203.0.113.9:51999"})
+	acc, err := b.Svc.Accept(ctx, AcceptRequest{Name: "work", Token: inv.Token, Endpoint: "203.0.113.9:51999"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -458,7 +461,7 @@ func TestWarnings(t *testing.T) {
 	if !codes["nat-fail"] || !codes["subnet-overlap"] {
 		t.Errorf("accept warnings %+v, want nat-fail and subnet-overlap", acc.Warnings)
 	}
-	rep, err := b.svc.Status(ctx, "")
+	rep, err := b.Svc.Status(ctx, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -475,12 +478,12 @@ func TestWarnings(t *testing.T) {
 }
 
 func TestWatch(t *testing.T) {
-	a := newEnv(t, false)
-	if _, err := a.svc.Invite(ctx, InviteRequest{Name: "t1", Endpoint: "198.51.100.1:51820"}); err != nil {
+	a := NewEnv(t, false)
+	if _, err := a.Svc.Invite(ctx, InviteRequest{Name: "t1", Endpoint: "198.51.100.1:51820"}); err != nil {
 		t.Fatal(err)
 	}
 	wctx, cancel := context.WithCancel(ctx)
-	ch, err := a.svc.Watch(wctx)
+	ch, err := a.Svc.Watch(wctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -500,9 +503,7 @@ func TestWatch(t *testing.T) {
 		select {
 		case _, ok := <-ch:
 			if !ok {
-				a.svc.watchMu.Lock()
-				stopped := a.svc.watchStop == nil
-				a.svc.watchMu.Unlock()
+				stopped := !WatchPolling(a.Svc)
 				if !stopped {
 					t.Error("poller still running with no watchers")
 				}
@@ -515,20 +516,20 @@ func TestWatch(t *testing.T) {
 }
 
 func TestSecondPeerGetsNewAddress(t *testing.T) {
-	a, b, c := newEnv(t, false), newEnv(t, false), newEnv(t, false)
+	a, b, c := NewEnv(t, false), NewEnv(t, false), NewEnv(t, false)
 	exchange(t, a, b)
-	inv, err := a.svc.Invite(ctx, InviteRequest{Name: "home", Endpoint: "198.51.100.1:51820"})
+	inv, err := a.Svc.Invite(ctx, InviteRequest{Name: "home", Endpoint: "198.51.100.1:51820"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	acc, err := c.svc.Accept(ctx, AcceptRequest{Name: "x", Token: inv.Token, Endpoint: "203.0.113.10:5000"})
+	acc, err := c.Svc.Accept(ctx, AcceptRequest{Name: "x", Token: inv.Token, Endpoint: "203.0.113.10:5000"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.svc.Accept(ctx, AcceptRequest{Name: "home", Token: acc.Reply}); err != nil {
+	if _, err := a.Svc.Accept(ctx, AcceptRequest{Name: "home", Token: acc.Reply}); err != nil {
 		t.Fatal(err)
 	}
-	cfg := a.load("home")
+	cfg := a.Load("home")
 	if len(cfg.Peers) != 2 || cfg.Peers[0].AllowedIPs[0] == cfg.Peers[1].AllowedIPs[0] {
 		t.Errorf("peers %+v", cfg.Peers)
 	}

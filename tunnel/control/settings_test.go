@@ -1,4 +1,4 @@
-package control
+package control_test
 
 import (
 	"errors"
@@ -6,6 +6,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	. "github.com/wgpunch/wgpunch/tunnel/control"
+	. "github.com/wgpunch/wgpunch/tunnel/control/controltest"
 	"github.com/wgpunch/wgpunch/tunnel/natcheck"
 	"github.com/wgpunch/wgpunch/tunnel/store"
 )
@@ -52,12 +55,12 @@ func TestNormalizeSTUNServers(t *testing.T) {
 }
 
 func TestServiceSettings(t *testing.T) {
-	e := newEnv(t, false)
+	e := NewEnv(t, false)
 	// The daemon's group is kept through SetSettings.
-	if err := e.st.SaveSettings(store.Settings{Group: "wgpunch"}); err != nil {
+	if err := e.St.SaveSettings(store.Settings{Group: "wgpunch"}); err != nil {
 		t.Fatal(err)
 	}
-	got, err := e.svc.Settings(ctx)
+	got, err := e.Svc.Settings(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,11 +68,11 @@ func TestServiceSettings(t *testing.T) {
 		t.Errorf("fresh Settings (-want +got):\n%s", diff)
 	}
 
-	if err := e.svc.SetSettings(ctx, Settings{STUNServers: []string{"192.0.2.1", "stun.example.org:5349"}, DefaultSTUNServers: []string{"ignored:1"}}); err != nil {
+	if err := e.Svc.SetSettings(ctx, Settings{STUNServers: []string{"192.0.2.1", "stun.example.org:5349"}, DefaultSTUNServers: []string{"ignored:1"}}); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"192.0.2.1:3478", "stun.example.org:5349"}
-	st, err := e.st.LoadSettings()
+	st, err := e.St.LoadSettings()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,72 +80,59 @@ func TestServiceSettings(t *testing.T) {
 		t.Errorf("settings.json after SetSettings (-want +got):\n%s", diff)
 	}
 	// NAT checks use them.
-	e.natRep = &natcheck.Report{Verdict: natcheck.VerdictOK}
-	if _, err := e.svc.NATCheck(ctx, NATCheckRequest{Port: 40000}); err != nil {
+	e.NATRep = &natcheck.Report{Verdict: natcheck.VerdictOK}
+	if _, err := e.Svc.NATCheck(ctx, NATCheckRequest{Port: 40000}); err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(want, e.natReq[len(e.natReq)-1].Servers); diff != "" {
+	if diff := cmp.Diff(want, e.NATReq[len(e.NATReq)-1].Servers); diff != "" {
 		t.Errorf("NAT check servers (-want +got):\n%s", diff)
 	}
 
 	// Bad input changes nothing.
-	before := e.snapshot()
-	err = e.svc.SetSettings(ctx, Settings{STUNServers: []string{"192.0.2.2", "stun.example.org:99999"}})
+	before := e.Snapshot()
+	err = e.Svc.SetSettings(ctx, Settings{STUNServers: []string{"192.0.2.2", "stun.example.org:99999"}})
 	if !errors.Is(err, ErrInvalidInput) || !strings.Contains(err.Error(), "stun.example.org:99999") {
 		t.Errorf("SetSettings with a bad port: %v, want ErrInvalidInput naming the entry", err)
 	}
-	if diff := cmp.Diff(before, e.snapshot()); diff != "" {
+	if diff := cmp.Diff(before, e.Snapshot()); diff != "" {
 		t.Errorf("a refused SetSettings changed files (-before +after):\n%s", diff)
 	}
 
 	// Empty: back to the defaults, group still kept.
-	if err := e.svc.SetSettings(ctx, Settings{}); err != nil {
+	if err := e.Svc.SetSettings(ctx, Settings{}); err != nil {
 		t.Fatal(err)
 	}
-	got, err = e.svc.Settings(ctx)
+	got, err = e.Svc.Settings(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(got.STUNServers) != 0 {
 		t.Errorf("after reset: STUN %v, want none", got.STUNServers)
 	}
-	if st, _ := e.st.LoadSettings(); st.Group != "wgpunch" {
+	if st, _ := e.St.LoadSettings(); st.Group != "wgpunch" {
 		t.Errorf("reset lost the group: %+v", st)
 	}
-	if _, err := e.svc.NATCheck(ctx, NATCheckRequest{Port: 40000}); err != nil {
+	if _, err := e.Svc.NATCheck(ctx, NATCheckRequest{Port: 40000}); err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(natcheck.DefaultServers, e.natReq[len(e.natReq)-1].Servers); diff != "" {
+	if diff := cmp.Diff(natcheck.DefaultServers, e.NATReq[len(e.NATReq)-1].Servers); diff != "" {
 		t.Errorf("NAT check servers after reset (-want +got):\n%s", diff)
 	}
 }
 
-func TestSettingsOverSocket(t *testing.T) {
-	e := newEnv(t, false)
-	if err := e.st.SaveSettings(store.Settings{Group: "wheel"}); err != nil {
-		t.Fatal(err)
+// TestNATCheckSTUNForms: natcheck --stun (and invite/accept --stun) take
+// the same forms as settings --stun: HOST alone means port 3478.
+func TestNATCheckSTUNForms(t *testing.T) {
+	e := NewEnv(t, false)
+	e.NATRep = &natcheck.Report{PublicEndpoint: "198.51.100.1:51820"}
+	if _, err := e.Svc.NATCheck(ctx, NATCheckRequest{STUN: []string{"stun.example.org", "[2001:db8::1]"}}); err != nil {
+		t.Fatalf("NATCheck with bare hosts: %v", err)
 	}
-	cl, err := Dial(serve(t, e, t.TempDir(), ServerOptions{}))
-	if err != nil {
-		t.Fatal(err)
+	if got, want := e.NATReq[len(e.NATReq)-1].Servers, []string{"stun.example.org:3478", "[2001:db8::1]:3478"}; !cmp.Equal(got, want) {
+		t.Errorf("servers %v, want %v", got, want)
 	}
-	defer cl.Close()
-	if err := cl.SetSettings(ctx, Settings{STUNServers: []string{"[2001:db8::1]"}}); err != nil {
-		t.Fatal(err)
-	}
-	got, err := cl.Settings(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := &Settings{STUNServers: []string{"[2001:db8::1]:3478"}, DefaultSTUNServers: natcheck.DefaultServers}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("Settings over the socket (-want +got):\n%s", diff)
-	}
-	err = cl.SetSettings(ctx, Settings{STUNServers: []string{"no port:"}})
+	_, err := e.Svc.NATCheck(ctx, NATCheckRequest{STUN: []string{"no port:"}})
 	if !errors.Is(err, ErrInvalidInput) || !strings.Contains(err.Error(), `"no port:"`) {
-		t.Errorf("bad server over the socket: %v, want ErrInvalidInput naming it", err)
-	}
-	if st, _ := e.st.LoadSettings(); st.Group != "wheel" || len(st.STUNServers) != 1 {
-		t.Errorf("settings.json after the socket calls: %+v", st)
+		t.Errorf("bad server: %v, want ErrInvalidInput naming it", err)
 	}
 }

@@ -8,9 +8,11 @@ import (
 	"time"
 
 	"github.com/wgpunch/wgpunch/tunnel/conf"
+	"github.com/wgpunch/wgpunch/tunnel/exchange"
 	"github.com/wgpunch/wgpunch/tunnel/invite"
 	"github.com/wgpunch/wgpunch/tunnel/lanpeers"
 	"github.com/wgpunch/wgpunch/tunnel/natcheck"
+	"github.com/wgpunch/wgpunch/tunnel/netinfo"
 	"github.com/wgpunch/wgpunch/tunnel/ports"
 )
 
@@ -90,8 +92,9 @@ func (s *Service) warnings(cfgs []*conf.Config, up map[string]string) map[string
 			peers = append(peers, ports.PeerEndpoint{Tunnel: c.Name, Peer: pn, Endpoint: p.Endpoint.String()})
 		}
 	}
+	f := s.factsOf(cfgs, nil)
 	suggest := func() uint16 {
-		p, err := s.pickPort(cfgs)
+		p, err := f.PickPort()
 		if err != nil {
 			return 0
 		}
@@ -105,8 +108,8 @@ func (s *Service) warnings(cfgs []*conf.Config, up map[string]string) map[string
 	for _, i := range up {
 		ours[i] = true
 	}
-	var routes []LocalRoute
-	for _, r := range s.net.Routes() {
+	var routes []netinfo.Route
+	for _, r := range f.Routes {
 		if !ours[r.Iface] {
 			routes = append(routes, r)
 		}
@@ -118,12 +121,12 @@ func (s *Service) warnings(cfgs []*conf.Config, up map[string]string) map[string
 				who = "peer " + p.PublicKey.String()[:8]
 			}
 			if p.Meta.NATVerdict == string(natcheck.VerdictFail) {
-				if w := natFailWarning(who, p.Meta.NATVerdict, p.Meta.NATMapping); w != nil {
+				if w := exchange.NATFailWarning(who, p.Meta.NATVerdict, p.Meta.NATMapping); w != nil {
 					out[c.Name] = append(out[c.Name], *w)
 				}
 			}
 			for _, l := range p.Meta.LANs {
-				if q, ok := overlapsAny(l, c.Interface.Meta.LANs); ok {
+				if q, ok := exchange.OverlapsAny(l, c.Interface.Meta.LANs); ok {
 					out[c.Name] = append(out[c.Name], Warning{Code: "subnet-overlap",
 						Message: fmt.Sprintf("%s shares LAN %s, which overlaps this machine's shared LAN %s; one side should stop sharing it or renumber", who, l, q)})
 					continue

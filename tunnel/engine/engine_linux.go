@@ -383,8 +383,9 @@ func (e *linuxEngine) apply(t *tunnel, cfg *conf.Config, fresh bool, endpoints m
 // checkConfig rejects what would make the device half-configured. The full
 // validation is conf's; this guards the engine on its own.
 func checkConfig(cfg *conf.Config) error {
-	if err := checkName(cfg.Name); err != nil {
-		return err
+	// A valid tunnel name is also a valid Linux interface name.
+	if err := conf.ValidateName(cfg.Name); err != nil {
+		return fmt.Errorf("a tunnel name must be 1 to 15 characters and may only use letters, digits and _=+.- (it names the network interface): %w", err)
 	}
 	if cfg.Interface.PrivateKey == (wgtypes.Key{}) {
 		return errors.New("the interface has no private key: generate one or restore the config file")
@@ -403,19 +404,6 @@ func checkConfig(cfg *conf.Config) error {
 		seen[p.PublicKey] = true
 		if !p.Endpoint.IsZero() && p.Endpoint.Port == 0 {
 			return fmt.Errorf("peer %d endpoint %q has no port: write it as host:port", i+1, p.Endpoint.Host)
-		}
-	}
-	return nil
-}
-
-// checkName applies Linux interface name rules.
-func checkName(name string) error {
-	if name == "" || len(name) > 15 {
-		return fmt.Errorf("tunnel name %q must be 1 to 15 characters", name)
-	}
-	for _, r := range name {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_=+.-", r)) {
-			return fmt.Errorf("tunnel name %q may only use letters, digits and _=+.-", name)
 		}
 	}
 	return nil

@@ -96,11 +96,9 @@ func natChain(name string) *nftables.Chain {
 
 func policyRef(p nftables.ChainPolicy) *nftables.ChainPolicy { return &p }
 
-// minLANBits is the shortest prefix a shared LAN may have, IPv4 and IPv6.
-// It is invite.MinLANBits (the invite side refuses wider ones too); the
-// engine does not import invite, which would pull QR code libraries into
-// the daemon's core.
-const minLANBits = 8
+// minLANBits is the shortest prefix a shared LAN may have, IPv4 and IPv6
+// (conf.MinLANBits; the invite side refuses wider ones too).
+const minLANBits = conf.MinLANBits
 
 // sharedLANs returns cfg's shared LAN subnets, masked and without repeats.
 // A default route cannot be shared (it would forward the peer to the

@@ -32,10 +32,9 @@ const (
 	MaxHostLen      = 100 // host name of an endpoint (dynamic DNS), in bytes
 	MaxNATStringLen = 32  // NAT mapping/verdict strings that have no short code
 	MaxTokenLen     = 16 << 10
-	// MinLANBits is the shortest prefix a shared LAN may have (IPv4 and
-	// IPv6): the receiver routes it into the tunnel, so a wider one would
-	// capture internet traffic, not a LAN.
-	MinLANBits = 8
+	// MinLANBits is conf.MinLANBits, the shortest prefix a shared LAN
+	// may have.
+	MinLANBits = conf.MinLANBits
 )
 
 // IDLen is the length of an invite ID as made by NewID: 16 lower-case hex

@@ -60,7 +60,13 @@ func haveIPv6() bool {
 // Pick returns a free port that avoid (may be nil) does not reject:
 // the first one from 51820 to 51999, else a random one from 49152-65535.
 func Pick(avoid func(uint16) bool) (uint16, error) {
-	ok := func(p uint16) bool { return (avoid == nil || !avoid(p)) && Free(p) }
+	return PickUsable(func(p uint16) bool { return (avoid == nil || !avoid(p)) && Free(p) })
+}
+
+// PickUsable is Pick with the whole check given: ok says whether port p
+// may be used, and no bind check is made besides (so a caller's fake
+// check is the only one).
+func PickUsable(ok func(uint16) bool) (uint16, error) {
 	for p := uint16(FirstPort); p <= LastPreferred; p++ {
 		if ok(p) {
 			return p, nil

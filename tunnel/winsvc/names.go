@@ -3,6 +3,8 @@ package winsvc
 import (
 	"fmt"
 	"strings"
+
+	"github.com/wgpunch/wgpunch/tunnel/conf"
 )
 
 // ServicePrefix starts the Windows service name of every WG Punch tunnel.
@@ -22,16 +24,14 @@ var reservedNames = []string{
 // ValidName reports whether name can be a tunnel on Windows. It applies
 // WireGuard for Windows' rules (conf.TunnelNameIsValid): 1..32 of
 // [a-zA-Z0-9_=+.-], not starting or ending with a dot, not a reserved DOS
-// device name. WG Punch's own rule (at most 15 characters) is stricter.
+// device name. The characters are conf.NameRune's; WG Punch's own rule
+// (conf.ValidateName: at most 15 characters) is stricter.
 func ValidName(name string) error {
 	if name == "" || len(name) > 32 {
 		return fmt.Errorf("tunnel name %q must be 1 to 32 characters long", name)
 	}
 	for _, r := range name {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
-		case strings.ContainsRune("_=+.-", r):
-		default:
+		if !conf.NameRune(r) {
 			return fmt.Errorf("tunnel name %q contains %q: use only letters, digits and _=+.-", name, r)
 		}
 	}

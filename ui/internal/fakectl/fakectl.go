@@ -45,7 +45,9 @@ type Fake struct {
 	// SettingsErr, if set, is what SetSettings returns (e.g.
 	// control.ErrPermission), without saving.
 	SettingsErr error
-	port        uint16
+	// LANs is what LocalLANs returns.
+	LANs []control.LAN
+	port uint16
 }
 
 type tunnel struct {
@@ -260,6 +262,13 @@ func (f *Fake) FreePort(ctx context.Context) (uint16, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.port, nil
+}
+
+// LocalLANs returns f.LANs.
+func (f *Fake) LocalLANs(ctx context.Context) ([]control.LAN, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]control.LAN{}, f.LANs...), nil
 }
 
 func (f *Fake) NATCheck(ctx context.Context, req control.NATCheckRequest) (*natcheck.Report, error) {

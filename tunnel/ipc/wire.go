@@ -1,8 +1,16 @@
-package control
+// Package ipc carries a control.Controller over the daemon's Unix socket:
+// the Server (server.go, with who may call what), the Client (client.go),
+// the wire format and its error codes (wire.go), the socket itself
+// (socket.go), peer credentials (peercred*.go), the daemon's wiring
+// (daemon.go) and Connect (connect.go), which decides between the daemon
+// and a local control.Service.
+package ipc
 
 import (
 	"errors"
 	"net/http"
+
+	"github.com/wgpunch/wgpunch/tunnel/control"
 )
 
 // The IPC protocol: HTTP/1.1 over a Unix socket, JSON bodies. Errors are
@@ -53,18 +61,20 @@ type portResult struct {
 	Port uint16 `json:"port"`
 }
 
+const codeInvalid = "invalid"
+
 var errCodes = []struct {
 	code   string
 	err    error
 	status int
 }{
-	{"not_found", ErrNotFound, http.StatusNotFound},
-	{"exists", ErrExists, http.StatusConflict},
-	{"need_daemon", ErrNeedDaemon, http.StatusServiceUnavailable},
-	{"permission", ErrPermission, http.StatusForbidden},
-	{"port_in_use", ErrPortInUse, http.StatusConflict},
-	{"invalid", ErrInvalidInput, http.StatusBadRequest},
-	{"busy", ErrBusy, http.StatusTooManyRequests},
+	{"not_found", control.ErrNotFound, http.StatusNotFound},
+	{"exists", control.ErrExists, http.StatusConflict},
+	{"need_daemon", control.ErrNeedDaemon, http.StatusServiceUnavailable},
+	{"permission", control.ErrPermission, http.StatusForbidden},
+	{"port_in_use", control.ErrPortInUse, http.StatusConflict},
+	{codeInvalid, control.ErrInvalidInput, http.StatusBadRequest},
+	{"busy", control.ErrBusy, http.StatusTooManyRequests},
 }
 
 func errCode(err error) (string, int) {
@@ -76,7 +86,8 @@ func errCode(err error) (string, int) {
 	return "internal", http.StatusInternalServerError
 }
 
-// remoteError is an error that came over the socket.
+// remoteError is an error with a wire code: one that came over the
+// socket, or one the Server makes itself (a bad request body).
 type remoteError struct {
 	code string
 	msg  string

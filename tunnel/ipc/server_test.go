@@ -1,4 +1,4 @@
-package control
+package ipc
 
 import (
 	"context"
@@ -11,18 +11,23 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	. "github.com/wgpunch/wgpunch/tunnel/control"
+	. "github.com/wgpunch/wgpunch/tunnel/control/controltest"
 )
 
-// serve runs a Server for e.svc on a socket in dir and returns its path.
-func serve(t *testing.T, e *env, dir string, opts ServerOptions) string {
+var ctx = context.Background()
+
+// serve runs a Server for e.Svc on a socket in dir and returns its path.
+func serve(t *testing.T, e *Env, dir string, opts ServerOptions) string {
 	t.Helper()
 	sock := filepath.Join(dir, "wgpunch.sock")
 	ln, err := Listen(sock)
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts.Controller = e.svc
-	opts.StateDir = e.dir
+	opts.Controller = e.Svc
+	opts.StateDir = e.Dir
 	opts.Logf = t.Logf
 	srv := NewServer(opts)
 	done := make(chan error, 1)
@@ -41,14 +46,14 @@ func serve(t *testing.T, e *env, dir string, opts ServerOptions) string {
 }
 
 func TestClientOverSocket(t *testing.T) {
-	a, b := newEnv(t, true), newEnv(t, false)
+	a, b := NewEnv(t, true), NewEnv(t, false)
 	sock := serve(t, a, t.TempDir(), ServerOptions{})
 	cl, err := Dial(sock)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	if cl.Info.StateDir != a.dir || !cl.Info.Privileged || cl.Info.PID != os.Getpid() {
+	if cl.Info.StateDir != a.Dir || !cl.Info.Privileged || cl.Info.PID != os.Getpid() {
 		t.Errorf("ping info %+v", cl.Info)
 	}
 	inv, err := cl.Invite(ctx, InviteRequest{Name: "home", Endpoint: "127.0.0.1:51820", Port: 51820})
@@ -58,7 +63,7 @@ func TestClientOverSocket(t *testing.T) {
 	if len(inv.QRPNG) == 0 || inv.Token == "" {
 		t.Fatal("empty invite over the socket")
 	}
-	acc, err := b.svc.Accept(ctx, AcceptRequest{Name: "work", Token: inv.Token, Endpoint: "127.0.0.1:51821"})
+	acc, err := b.Svc.Accept(ctx, AcceptRequest{Name: "work", Token: inv.Token, Endpoint: "127.0.0.1:51821"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +84,7 @@ func TestClientOverSocket(t *testing.T) {
 	if len(cfg.Peers) != 1 || cfg.Peers[0].Endpoint.String() != "127.0.0.1:51821" {
 		t.Errorf("Show peers %+v", cfg.Peers)
 	}
-	priv := a.load("home").Interface.PrivateKey.String()
+	priv := a.Load("home").Interface.PrivateKey.String()
 	exp, err := cl.Export(ctx, "home", false)
 	if err != nil || strings.Contains(string(exp), priv) {
 		t.Errorf("Export without key: err %v, leaked %v", err, strings.Contains(string(exp), priv))
@@ -108,7 +113,7 @@ func TestClientOverSocket(t *testing.T) {
 	}
 
 	// Sentinel errors survive the socket.
-	a.busy[40001] = true
+	a.Busy[40001] = true
 	errTests := []struct {
 		name string
 		err  error

@@ -1,4 +1,4 @@
-package control
+package ipc
 
 import (
 	"context"
@@ -10,10 +10,13 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/wgpunch/wgpunch/tunnel/control"
+
+	"golang.zx2c4.com/wireguard/wgctrl"
+
 	"github.com/wgpunch/wgpunch/tunnel/engine"
 	"github.com/wgpunch/wgpunch/tunnel/lanpeers"
 	"github.com/wgpunch/wgpunch/tunnel/store"
-	"golang.zx2c4.com/wireguard/wgctrl"
 )
 
 // DaemonOptions configure RunDaemon. Zero fields mean the defaults.
@@ -91,21 +94,21 @@ func RunDaemon(ctx context.Context, opts DaemonOptions) error {
 		logf("%v (LAN neighbours with this host name are taken for this machine)", err)
 	}
 	wg, err := wgctrl.New()
-	var svcOpts = ServiceOptions{Store: st, Engine: eng, Logf: logf, Hostname: opts.Hostname, InstallID: installID}
+	var svcOpts = control.ServiceOptions{Store: st, Engine: eng, Logf: logf, Hostname: opts.Hostname, InstallID: installID}
 	if err != nil {
 		logf("wgctrl: %v (status will show tunnels without counters)", err)
 	} else {
 		defer wg.Close()
 		svcOpts.Reader = wg
 	}
-	svc, err := NewService(svcOpts)
+	svc, err := control.NewService(svcOpts)
 	if err != nil {
 		return err
 	}
 	if !opts.NoLAN {
 		lanCtx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		lo := lanpeers.Options{Host: svc.opts.Hostname, Install: svc.opts.InstallID, Ports: svc.LocalTunnels}
+		lo := lanpeers.Options{Host: svc.Hostname(), Install: svc.InstallID(), Ports: svc.LocalTunnels}
 		if opts.Debug {
 			lo.Logf = logf
 		}

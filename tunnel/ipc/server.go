@@ -1,4 +1,4 @@
-package control
+package ipc
 
 import (
 	"context"
@@ -13,13 +13,15 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wgpunch/wgpunch/tunnel/control"
+
 	"github.com/wgpunch/wgpunch/internal/version"
 )
 
 // ServerOptions configure a Server.
 type ServerOptions struct {
 	// Controller does the work (normally the daemon's *Service).
-	Controller Controller
+	Controller control.Controller
 	// Group's members (and root) may change tunnels; "": DefaultGroup.
 	Group string
 	// StateDir and Engine are reported by /v1/ping.
@@ -46,7 +48,7 @@ const (
 // Server serves a Controller over HTTP+JSON on a Unix socket.
 //
 // Privileges: every local user who can connect may call ping, list, show,
-// status, watch, free-port, GET settings and export without the private
+// status, watch, free-port, lans, GET settings and export without the private
 // key (nothing secret). Calls that change tunnels or settings or reveal
 // secrets — invite, accept, remove, rename, set-port, natcheck, up, down,
 // POST settings, and export with the private key — are allowed only to
@@ -116,7 +118,7 @@ func (s *Server) authorize(r *http.Request) error {
 		return s.opts.Authorize(c)
 	}
 	if !c.Known {
-		return fmt.Errorf("%w: cannot tell which user is calling, so only read-only requests are allowed", ErrPermission)
+		return fmt.Errorf("%w: cannot tell which user is calling, so only read-only requests are allowed", control.ErrPermission)
 	}
 	if c.UID == 0 {
 		return nil
@@ -128,14 +130,14 @@ func (s *Server) authorize(r *http.Request) error {
 	g, err := user.LookupGroup(s.opts.Group)
 	if err != nil {
 		return fmt.Errorf("%w: only root may change tunnels, because group %q does not exist; an administrator can allow you with: sudo groupadd --system %s && sudo usermod -aG %s %s (then log out and in)",
-			ErrPermission, s.opts.Group, s.opts.Group, s.opts.Group, who)
+			control.ErrPermission, s.opts.Group, s.opts.Group, s.opts.Group, who)
 	}
 	gid, err := strconv.ParseUint(g.Gid, 10, 32)
 	if err == nil && inGroup(c, uint32(gid)) {
 		return nil
 	}
 	return fmt.Errorf("%w: only root and members of group %q may change tunnels; ask an administrator to run: sudo usermod -aG %s %s (then log out and in)",
-		ErrPermission, s.opts.Group, s.opts.Group, who)
+		control.ErrPermission, s.opts.Group, s.opts.Group, who)
 }
 
 func (s *Server) routes(mux *http.ServeMux) {
@@ -177,6 +179,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 		p, err := ctl.FreePort(r.Context())
 		return &portResult{Port: p}, err
 	})
+	read("GET /v1/lans", func(w http.ResponseWriter, r *http.Request) (any, error) {
+		return ctl.LocalLANs(r.Context())
+	})
 	read("POST /v1/export", func(w http.ResponseWriter, r *http.Request) (any, error) {
 		var b exportBody
 		if err := decodeBody(r, &b); err != nil {
@@ -197,14 +202,14 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/watch", s.watch)
 
 	write("POST /v1/invite", func(w http.ResponseWriter, r *http.Request) (any, error) {
-		var req InviteRequest
+		var req control.InviteRequest
 		if err := decodeBody(r, &req); err != nil {
 			return nil, err
 		}
 		return ctl.Invite(r.Context(), req)
 	})
 	write("POST /v1/accept", func(w http.ResponseWriter, r *http.Request) (any, error) {
-		var req AcceptRequest
+		var req control.AcceptRequest
 		if err := decodeBody(r, &req); err != nil {
 			return nil, err
 		}
@@ -232,14 +237,14 @@ func (s *Server) routes(mux *http.ServeMux) {
 		return struct{}{}, ctl.SetListenPort(r.Context(), b.Name, b.Port)
 	})
 	write("POST /v1/natcheck", func(w http.ResponseWriter, r *http.Request) (any, error) {
-		var req NATCheckRequest
+		var req control.NATCheckRequest
 		if err := decodeBody(r, &req); err != nil {
 			return nil, err
 		}
 		return ctl.NATCheck(r.Context(), req)
 	})
 	write("POST /v1/settings", func(w http.ResponseWriter, r *http.Request) (any, error) {
-		var set Settings
+		var set control.Settings
 		if err := decodeBody(r, &set); err != nil {
 			return nil, err
 		}
@@ -271,7 +276,7 @@ const maxBody = 1 << 20
 func decodeBody(r *http.Request, v any) error {
 	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxBody))
 	if err := dec.Decode(v); err != nil {
-		return invalidf("bad request body: %v", err)
+		return &remoteError{code: codeInvalid, msg: fmt.Sprintf("bad request body: %v", err)}
 	}
 	return nil
 }
@@ -336,9 +341,9 @@ func (s *Server) watchSlot(r *http.Request) (release func(), err error) {
 	defer s.watchMu.Unlock()
 	switch {
 	case s.watchByUID[key] >= s.opts.MaxWatchPerUser:
-		return nil, fmt.Errorf("%w: this user already has %d status streams (watch) open, the most allowed; close other WG Punch windows or status --watch commands, then try again", ErrBusy, s.opts.MaxWatchPerUser)
+		return nil, fmt.Errorf("%w: this user already has %d status streams (watch) open, the most allowed; close other WG Punch windows or status --watch commands, then try again", control.ErrBusy, s.opts.MaxWatchPerUser)
 	case s.watchAll >= s.opts.MaxWatch:
-		return nil, fmt.Errorf("%w: the daemon already serves %d status streams (watch), the most allowed; close some WG Punch windows or status --watch commands, then try again", ErrBusy, s.opts.MaxWatch)
+		return nil, fmt.Errorf("%w: the daemon already serves %d status streams (watch), the most allowed; close some WG Punch windows or status --watch commands, then try again", control.ErrBusy, s.opts.MaxWatch)
 	}
 	s.watchByUID[key]++
 	s.watchAll++

@@ -1,4 +1,4 @@
-package control
+package ipc
 
 import (
 	"context"
@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	. "github.com/wgpunch/wgpunch/tunnel/control"
+	. "github.com/wgpunch/wgpunch/tunnel/control/controltest"
 )
 
 // TestWatchCaps: concurrent watch streams are capped per user and in
@@ -23,7 +26,7 @@ func TestWatchCaps(t *testing.T) {
 		{"total", ServerOptions{MaxWatchPerUser: 10, MaxWatch: 3}, 3, "the daemon already serves 3 status streams"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			a := newEnv(t, true)
+			a := NewEnv(t, true)
 			sock := serve(t, a, t.TempDir(), tc.opts)
 			cl, err := Dial(sock)
 			if err != nil {

@@ -1,4 +1,4 @@
-package control
+package ipc
 
 import (
 	"encoding/json"
@@ -13,6 +13,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	. "github.com/wgpunch/wgpunch/tunnel/control"
+	. "github.com/wgpunch/wgpunch/tunnel/control/controltest"
 )
 
 // The helper client: run as another uid by TestPermissions.
@@ -96,14 +99,14 @@ func TestPermissions(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	a := newEnv(t, true)
-	if _, err := a.svc.Invite(ctx, InviteRequest{Name: "home", Endpoint: "127.0.0.1:51820", Port: 51820}); err != nil {
+	a := NewEnv(t, true)
+	if _, err := a.Svc.Invite(ctx, InviteRequest{Name: "home", Endpoint: "127.0.0.1:51820", Port: 51820}); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.svc.Up(ctx, "home"); err != nil {
+	if err := a.Svc.Up(ctx, "home"); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.svc.SetSettings(ctx, Settings{STUNServers: []string{"192.0.2.9"}}); err != nil {
+	if err := a.Svc.SetSettings(ctx, Settings{STUNServers: []string{"192.0.2.9"}}); err != nil {
 		t.Fatal(err)
 	}
 	sock := serve(t, a, dir, ServerOptions{Group: "users"})
@@ -126,7 +129,7 @@ func TestPermissions(t *testing.T) {
 		return res
 	}
 
-	before := a.snapshot()
+	before := a.Snapshot()
 	res := run(nil)
 	if res["uid"] != "65534" {
 		t.Fatalf("helper ran as uid %q: %v", res["uid"], res)
@@ -144,10 +147,10 @@ func TestPermissions(t *testing.T) {
 			t.Errorf("%s by an unprivileged user: %s, want permission denied", op, res[op])
 		}
 	}
-	if diff := cmp.Diff(before, a.snapshot()); diff != "" {
+	if diff := cmp.Diff(before, a.Snapshot()); diff != "" {
 		t.Errorf("denied calls changed files (-before +after):\n%s", diff)
 	}
-	if got := a.eng.Running(); !cmp.Equal(got, []string{"home"}) {
+	if got := a.Eng.Running(); !cmp.Equal(got, []string{"home"}) {
 		t.Errorf("denied calls changed running tunnels: %v", got)
 	}
 
@@ -158,10 +161,10 @@ func TestPermissions(t *testing.T) {
 			t.Errorf("%s by a group member: %s, want ok", op, res[op])
 		}
 	}
-	if set, err := a.svc.Settings(ctx); err != nil || !cmp.Equal(set.STUNServers, []string{"192.0.2.1:3478"}) {
+	if set, err := a.Svc.Settings(ctx); err != nil || !cmp.Equal(set.STUNServers, []string{"192.0.2.1:3478"}) {
 		t.Errorf("group member's set-settings not saved: %+v, %v", set, err)
 	}
-	if c := a.load("stolen"); c.Interface.ListenPort != 40999 {
+	if c := a.Load("stolen"); c.Interface.ListenPort != 40999 {
 		t.Errorf("group member's set-port not applied: %d", c.Interface.ListenPort)
 	}
 }

@@ -1,4 +1,4 @@
-package control
+package ipc
 
 import (
 	"bufio"
@@ -13,6 +13,8 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/wgpunch/wgpunch/tunnel/control"
+
 	"github.com/wgpunch/wgpunch/tunnel/conf"
 	"github.com/wgpunch/wgpunch/tunnel/natcheck"
 )
@@ -25,7 +27,7 @@ type Client struct {
 	Info PingInfo
 }
 
-var _ Controller = (*Client)(nil)
+var _ control.Controller = (*Client)(nil)
 
 // Dial connects to the daemon at socketPath and checks that it answers.
 // The error wraps ErrNeedDaemon when nothing answers.
@@ -43,10 +45,10 @@ func Dial(socketPath string) (*Client, error) {
 	defer cancel()
 	if err := c.do(ctx, http.MethodGet, "/v1/ping", nil, &c.Info); err != nil {
 		tr.CloseIdleConnections()
-		if errors.Is(err, ErrNeedDaemon) {
+		if errors.Is(err, control.ErrNeedDaemon) {
 			return nil, err
 		}
-		return nil, fmt.Errorf("%w: %s does not answer like a WG Punch daemon: %v", ErrNeedDaemon, socketPath, err)
+		return nil, fmt.Errorf("%w: %s does not answer like a WG Punch daemon: %v", control.ErrNeedDaemon, socketPath, err)
 	}
 	return c, nil
 }
@@ -61,7 +63,7 @@ func (c *Client) Close() error {
 }
 
 func (c *Client) daemonErr(err error) error {
-	return fmt.Errorf("%w (socket %s: %v); start it with: sudo systemctl start wgpunch  (or: sudo wgpunch daemon)", ErrNeedDaemon, c.socket, err)
+	return fmt.Errorf("%w (socket %s: %v); %s", control.ErrNeedDaemon, c.socket, err, startDaemon)
 }
 
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
@@ -135,8 +137,8 @@ func (c *Client) Export(ctx context.Context, name string, withPrivateKey bool) (
 }
 
 // Invite implements Controller.
-func (c *Client) Invite(ctx context.Context, req InviteRequest) (*InviteResult, error) {
-	var out InviteResult
+func (c *Client) Invite(ctx context.Context, req control.InviteRequest) (*control.InviteResult, error) {
+	var out control.InviteResult
 	if err := c.do(ctx, http.MethodPost, "/v1/invite", &req, &out); err != nil {
 		return nil, err
 	}
@@ -144,8 +146,8 @@ func (c *Client) Invite(ctx context.Context, req InviteRequest) (*InviteResult, 
 }
 
 // Accept implements Controller.
-func (c *Client) Accept(ctx context.Context, req AcceptRequest) (*AcceptResult, error) {
-	var out AcceptResult
+func (c *Client) Accept(ctx context.Context, req control.AcceptRequest) (*control.AcceptResult, error) {
+	var out control.AcceptResult
 	if err := c.do(ctx, http.MethodPost, "/v1/accept", &req, &out); err != nil {
 		return nil, err
 	}
@@ -174,8 +176,15 @@ func (c *Client) FreePort(ctx context.Context) (uint16, error) {
 	return out.Port, err
 }
 
+// LocalLANs implements Controller.
+func (c *Client) LocalLANs(ctx context.Context) ([]control.LAN, error) {
+	var out []control.LAN
+	err := c.do(ctx, http.MethodGet, "/v1/lans", nil, &out)
+	return out, err
+}
+
 // NATCheck implements Controller.
-func (c *Client) NATCheck(ctx context.Context, req NATCheckRequest) (*natcheck.Report, error) {
+func (c *Client) NATCheck(ctx context.Context, req control.NATCheckRequest) (*natcheck.Report, error) {
 	var out natcheck.Report
 	if err := c.do(ctx, http.MethodPost, "/v1/natcheck", &req, &out); err != nil {
 		return nil, err
@@ -194,8 +203,8 @@ func (c *Client) Down(ctx context.Context, name string) error {
 }
 
 // Status implements Controller.
-func (c *Client) Status(ctx context.Context, name string) (*Report, error) {
-	var out Report
+func (c *Client) Status(ctx context.Context, name string) (*control.Report, error) {
+	var out control.Report
 	if err := c.do(ctx, http.MethodGet, "/v1/status?name="+url.QueryEscape(name), nil, &out); err != nil {
 		return nil, err
 	}
@@ -203,8 +212,8 @@ func (c *Client) Status(ctx context.Context, name string) (*Report, error) {
 }
 
 // Settings implements Controller.
-func (c *Client) Settings(ctx context.Context) (*Settings, error) {
-	var out Settings
+func (c *Client) Settings(ctx context.Context) (*control.Settings, error) {
+	var out control.Settings
 	if err := c.do(ctx, http.MethodGet, "/v1/settings", nil, &out); err != nil {
 		return nil, err
 	}
@@ -212,14 +221,14 @@ func (c *Client) Settings(ctx context.Context) (*Settings, error) {
 }
 
 // SetSettings implements Controller.
-func (c *Client) SetSettings(ctx context.Context, set Settings) error {
+func (c *Client) SetSettings(ctx context.Context, set control.Settings) error {
 	set.DefaultSTUNServers = nil
 	return c.do(ctx, http.MethodPost, "/v1/settings", &set, nil)
 }
 
 // Watch implements Controller. The channel closes when ctx ends or the
 // daemon goes away.
-func (c *Client) Watch(ctx context.Context) (<-chan *Report, error) {
+func (c *Client) Watch(ctx context.Context) (<-chan *control.Report, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://wgpunch/v1/watch", nil)
 	if err != nil {
 		return nil, err
@@ -232,14 +241,14 @@ func (c *Client) Watch(ctx context.Context) (<-chan *Report, error) {
 		defer resp.Body.Close()
 		return nil, readErr(resp)
 	}
-	ch := make(chan *Report, 1)
+	ch := make(chan *control.Report, 1)
 	go func() {
 		defer close(ch)
 		defer resp.Body.Close()
 		sc := bufio.NewScanner(resp.Body)
 		sc.Buffer(make([]byte, 64<<10), 16<<20)
 		for sc.Scan() {
-			var rep Report
+			var rep control.Report
 			if err := json.Unmarshal(sc.Bytes(), &rep); err != nil {
 				return
 			}

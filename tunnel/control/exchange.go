@@ -1,0 +1,263 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
+
+	"github.com/wgpunch/wgpunch/tunnel/conf"
+	"github.com/wgpunch/wgpunch/tunnel/exchange"
+	"github.com/wgpunch/wgpunch/tunnel/invite"
+	"github.com/wgpunch/wgpunch/tunnel/natcheck"
+)
+
+// The invite exchange, as load, plan, save: the Service reads the facts
+// (facts), tunnel/exchange decides, the Service runs the NAT check the plan
+// needs (announce) and saves what the plan says.
+
+// QRSize is the side of the invite/reply QR PNGs, in pixels.
+const QRSize = 512
+
+// facts reads what the planner needs to know about this machine. Callers
+// that plan a change hold s.mu, so the configs do not change meanwhile.
+func (s *Service) facts() *exchange.Facts {
+	return s.factsOf(s.loadAll())
+}
+
+// factsOf is facts on configs already loaded.
+func (s *Service) factsOf(cfgs []*conf.Config, bad map[string]error) *exchange.Facts {
+	running := map[string]bool{}
+	for n := range s.upSnapshot() {
+		running[n] = true
+	}
+	return &exchange.Facts{
+		Configs:  cfgs,
+		Broken:   bad,
+		Routes:   s.net.Routes(),
+		LANPeers: s.lanPeers(),
+		Running:  running,
+		PortFree: s.opts.PortFree,
+		Hostname: s.opts.Hostname,
+	}
+}
+
+// planErr turns a planner's refusal into the Controller's error values.
+func planErr(err error) error {
+	var pe *exchange.Error
+	if !errors.As(err, &pe) {
+		return err
+	}
+	kinds := map[exchange.Kind]error{
+		exchange.Invalid:   ErrInvalidInput,
+		exchange.Exists:    ErrExists,
+		exchange.PortInUse: ErrPortInUse,
+		exchange.NotFound:  ErrNotFound,
+	}
+	if is, ok := kinds[pe.Kind]; ok {
+		return &codedError{msg: pe.Msg, is: is}
+	}
+	return err
+}
+
+// announce finds how the other side will reach tunnel self on port: the
+// endpoint the user gave, else the NAT check's public endpoint, else the
+// LAN address.
+func (s *Service) announce(ctx context.Context, f *exchange.Facts, reqEndpoint string, stun []string, port uint16, self string) (*exchange.Addresses, error) {
+	lan := exchange.LANEndpoint(s.net.PrimaryIPv4(s.runningIfaces()), port)
+	if reqEndpoint != "" {
+		return exchange.GivenEndpoint(reqEndpoint, port, lan)
+	}
+	servers, err := s.stunServers(stun)
+	if err != nil {
+		return nil, err
+	}
+	checkPort := port
+	if f.Running[self] {
+		checkPort = 0 // the running tunnel holds the port: check from another
+		if p, err := f.PickPort(); err == nil {
+			checkPort = p
+		}
+	}
+	rep, err := s.opts.NATCheck(ctx, natcheck.Options{LocalPort: checkPort, Servers: servers, Logf: s.opts.Logf})
+	return exchange.FoundEndpoint(self, port, checkPort, lan, rep, err)
+}
+
+// beginPlan checks the name and the LANs of an invite or accept request
+// (which may create a tunnel) and makes the key and invite ID the plan may
+// use; then it locks s.mu for the plan and the save and reads the facts.
+// The caller runs unlock when done.
+func (s *Service) beginPlan(name, display string, port uint16, endpoint string, rawLANs []string) (in exchange.Request, f *exchange.Facts, unlock func(), err error) {
+	in = exchange.Request{Name: name, DisplayName: display, Port: port, Endpoint: endpoint, NewID: invite.NewID()}
+	if err := conf.ValidateName(name); err != nil {
+		return in, nil, nil, badName(err)
+	}
+	if in.LANs, err = exchange.ParseLANs(rawLANs); err != nil {
+		return in, nil, nil, planErr(err)
+	}
+	if in.NewKey, err = wgtypes.GeneratePrivateKey(); err != nil {
+		return in, nil, nil, fmt.Errorf("generate key: %w", err)
+	}
+	s.mu.Lock()
+	return in, s.facts(), s.mu.Unlock, nil
+}
+
+// Invite creates tunnel req.Name if needed and returns an invite.
+//
+// On a tunnel whose invite is still pending, Invite reissues it with the
+// SAME invite ID and peer address (only endpoint/NAT data are refreshed), so
+// a reply to either copy is accepted. On a tunnel that already has peers and
+// no pending invite, it makes a new invite (new ID) for one more peer.
+func (s *Service) Invite(ctx context.Context, req InviteRequest) (*InviteResult, error) {
+	in, f, unlock, err := s.beginPlan(req.Name, req.DisplayName, req.Port, req.Endpoint, req.LANs)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	plan, err := f.PlanInvite(in)
+	if err != nil {
+		return nil, planErr(err)
+	}
+	cfg := plan.Config
+	addrs, err := s.announce(ctx, f, req.Endpoint, req.STUN, cfg.Interface.ListenPort, req.Name)
+	if err != nil {
+		return nil, planErr(err)
+	}
+	token, err := plan.Finish(addrs)
+	if err != nil {
+		return nil, planErr(err)
+	}
+	qr, err := invite.QRPNG(token, QRSize)
+	if err != nil {
+		return nil, fmt.Errorf("make invite QR code: %w", err)
+	}
+	if plan.Saved == nil {
+		if err := s.st.Create(cfg); err != nil {
+			return nil, fmt.Errorf("save tunnel %q: %w", req.Name, err)
+		}
+	} else if _, err := s.saveThenApply(plan.Saved, cfg, plan.PortChanged(),
+		fmt.Sprintf("apply port %d to running tunnel %q", cfg.Interface.ListenPort, req.Name)); err != nil {
+		return nil, err
+	}
+	s.lanChanged()
+	return &InviteResult{
+		Token:      token,
+		QRPNG:      qr,
+		Tunnel:     req.Name,
+		ListenPort: cfg.Interface.ListenPort,
+		Endpoint:   addrs.Endpoint.String(),
+		NAT:        addrs.NAT,
+		Notes:      plan.Notes,
+	}, nil
+}
+
+// decodeErr turns an invite decoding failure into an ErrInvalidInput; the
+// invite package's messages already say what is wrong and what to do.
+func decodeErr(err error) error {
+	var de *invite.DecodeError
+	if errors.As(err, &de) {
+		return invalidf("%s", de.Msg)
+	}
+	return invalidf("cannot read the invite/reply: %v; paste the whole line the other side sent", err)
+}
+
+// Accept takes an invite or a reply.
+func (s *Service) Accept(ctx context.Context, req AcceptRequest) (*AcceptResult, error) {
+	tok := strings.Join(strings.Fields(req.Token), "")
+	if tok == "" {
+		return nil, invalidf("no invite or reply given; paste the line the other side sent (or give its QR code image)")
+	}
+	msg, err := invite.Decode(tok)
+	if err != nil {
+		return nil, decodeErr(err)
+	}
+	switch {
+	case msg.Invite != nil:
+		return s.acceptInvite(ctx, req, msg.Invite)
+	case msg.Reply != nil:
+		return s.acceptReply(req, msg.Reply)
+	}
+	return nil, invalidf("the text decodes to neither an invite nor a reply; ask the other side for a new invite")
+}
+
+func (s *Service) acceptInvite(ctx context.Context, req AcceptRequest, inv *invite.Invite) (*AcceptResult, error) {
+	if req.Name == "" {
+		return nil, invalidf("this is an invite: give the new tunnel a name, e.g. wgpunch accept %s INVITE", exchange.SuggestName(inv.Name))
+	}
+	in, f, unlock, err := s.beginPlan(req.Name, req.DisplayName, req.Port, req.Endpoint, req.LANs)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	plan, err := f.PlanAcceptInvite(in, inv)
+	if err != nil {
+		return nil, planErr(err)
+	}
+	addrs, err := s.announce(ctx, f, req.Endpoint, req.STUN, plan.Port, req.Name)
+	if err != nil {
+		return nil, planErr(err)
+	}
+	cfg, reply, err := plan.Finish(addrs)
+	if err != nil {
+		return nil, planErr(err)
+	}
+	token, err := reply.Encode()
+	if err != nil {
+		return nil, invalidf("cannot make the reply: %v", err)
+	}
+	qr, err := invite.QRPNG(token, QRSize)
+	if err != nil {
+		return nil, fmt.Errorf("make reply QR code: %w", err)
+	}
+	if err := s.st.Create(cfg); err != nil {
+		return nil, fmt.Errorf("save tunnel %q: %w", req.Name, err)
+	}
+	s.lanChanged()
+	notes := append(plan.Notes, fmt.Sprintf("send the reply line to %s; once they have accepted it, both sides bring the tunnel up (here: wgpunch up %s)", inv.Name, req.Name))
+	return &AcceptResult{
+		Kind:       "invite",
+		Tunnel:     req.Name,
+		PeerName:   inv.Name,
+		SafetyCode: invite.SafetyCode(in.NewKey.PublicKey(), inv.PublicKey),
+		Reply:      token,
+		ReplyQRPNG: qr,
+		NAT:        addrs.NAT,
+		Warnings:   plan.Warnings,
+		Notes:      notes,
+	}, nil
+}
+
+func (s *Service) acceptReply(req AcceptRequest, r *invite.Reply) (*AcceptResult, error) {
+	if req.Name != "" {
+		if err := conf.ValidateName(req.Name); err != nil {
+			return nil, badName(err)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	plan, err := s.facts().PlanAcceptReply(req.Name, r)
+	if err != nil {
+		return nil, planErr(err)
+	}
+	cfg := plan.Config
+	running, err := s.saveThenApply(plan.Saved, cfg, true, fmt.Sprintf("add %s to running tunnel %q", r.Name, cfg.Name))
+	if err != nil {
+		return nil, err
+	}
+	var notes []string
+	if running {
+		notes = append(notes, fmt.Sprintf("tunnel %s is up; %s was added to it", cfg.Name, r.Name))
+	} else {
+		notes = append(notes, fmt.Sprintf("bring the tunnel up with: wgpunch up %s", cfg.Name))
+	}
+	return &AcceptResult{
+		Kind:       "reply",
+		Tunnel:     cfg.Name,
+		PeerName:   r.Name,
+		SafetyCode: invite.SafetyCode(cfg.Interface.PrivateKey.PublicKey(), r.PublicKey),
+		Warnings:   plan.Warnings,
+		Notes:      notes,
+	}, nil
+}

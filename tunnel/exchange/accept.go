@@ -1,0 +1,243 @@
+package exchange
+
+import (
+	"fmt"
+	"net/netip"
+
+	"github.com/wgpunch/wgpunch/tunnel/conf"
+	"github.com/wgpunch/wgpunch/tunnel/invite"
+	"github.com/wgpunch/wgpunch/tunnel/natcheck"
+)
+
+// AcceptPlan is the first half of accepting an invite: the new tunnel's
+// port and subnet, checked against this machine. Finish adds the
+// addresses a NAT check on Port found.
+type AcceptPlan struct {
+	in       Request
+	inv      *invite.Invite
+	Port     uint16
+	Subnet   netip.Prefix
+	Notes    []string
+	Warnings []Warning
+}
+
+// PlanAcceptInvite checks that inv can become tunnel in.Name here (not our
+// own invite, not accepted before, the name free, its LANs not clashing
+// with the tunnel) and chooses the port; overlaps with this machine's
+// networks are warnings.
+func (f *Facts) PlanAcceptInvite(in Request, inv *invite.Invite) (*AcceptPlan, error) {
+	if !inv.InviteeAddress.IsValid() || !inv.InviterAddress.IsValid() {
+		return nil, invalidf("the invite carries no tunnel addresses; ask the other side for a new invite")
+	}
+	if inv.Endpoint.IsZero() && inv.LANEndpoint.IsZero() {
+		return nil, invalidf("the invite carries no address to reach %s at; ask them for a new invite made with --endpoint HOST:PORT", inv.Name)
+	}
+	if _, ok := f.Broken[in.Name]; ok {
+		return nil, existsf("a tunnel named %q already exists (its file is broken); pick another name or remove it first (wgpunch remove %s)", in.Name, in.Name)
+	}
+	invPub := inv.PublicKey.String()
+	if owner, ok := f.ourPublicKeys()[invPub]; ok {
+		return nil, invalidf("this invite was made on this machine (tunnel %q); send it to the other computer, and paste here the reply it prints: wgpunch accept %s REPLY", owner, owner)
+	}
+	for _, c := range f.Configs {
+		if c.Name == in.Name {
+			return nil, existsf("a tunnel named %q already exists; accept into a new name (wgpunch accept OTHERNAME ...) or remove the old one first (wgpunch remove %s)", in.Name, in.Name)
+		}
+		for _, p := range c.Peers {
+			if p.PublicKey.String() == invPub && p.Meta.InviteID == inv.ID {
+				return nil, existsf("this invite was already accepted into tunnel %q; to accept it again, remove that tunnel first (wgpunch remove %s)", c.Name, c.Name)
+			}
+		}
+	}
+	in.DisplayName = f.displayName(in.DisplayName)
+	p := &AcceptPlan{in: in, inv: inv}
+	port, n, err := f.ChoosePort(in.Port, in.Endpoint, in.Name)
+	if err != nil {
+		return nil, err
+	}
+	p.Port = port
+	if n != "" {
+		p.Notes = append(p.Notes, n)
+	}
+	// Overlaps: the tunnel subnet and the inviter's LANs become routes here.
+	used := f.UsedPrefixes()
+	p.Subnet = inv.Subnet
+	if !p.Subnet.IsValid() {
+		p.Subnet = inv.InviterAddress.Masked()
+	}
+	if q, ok := OverlapsAny(p.Subnet, used); ok {
+		p.Warnings = append(p.Warnings, Warning{Code: "subnet-overlap", Message: fmt.Sprintf("the tunnel subnet %s overlaps %s, already used on this machine; traffic may go the wrong way. Ask %s to invite again (a new invite picks another subnet)", p.Subnet, q, inv.Name)})
+	}
+	inTunnel := &conf.Config{Name: in.Name, Interface: conf.Interface{
+		Addresses: []netip.Prefix{inv.InviteeAddress, inv.InviterAddress},
+		Meta:      conf.InterfaceMeta{Subnet: p.Subnet},
+	}}
+	for _, l := range inv.LANs {
+		if what, bad := TunnelClash(l, inTunnel); bad {
+			return nil, invalidf("%s shares its LAN %s, which overlaps %s; the tunnel could not tell them apart. Nothing was saved; ask %s for a new invite that does not share %s", inv.Name, l, what, inv.Name, l)
+		}
+	}
+	p.Warnings = append(p.Warnings, overlapWarnings(inviteSide(inv), append(used, in.LANs...))...)
+	return p, nil
+}
+
+// Finish builds the new tunnel and the reply for the addresses a found:
+// the inviter is reached at its endpoint, or at its LAN endpoint when both
+// sides' NAT checks found the same public address.
+func (p *AcceptPlan) Finish(a *Addresses) (cfg *conf.Config, reply *invite.Reply, err error) {
+	in, inv := p.in, p.inv
+	p.Notes = append(p.Notes, a.Notes...)
+	mapping, verdict := a.natFields()
+	peerEP := inv.Endpoint
+	if peerEP.IsZero() {
+		peerEP = inv.LANEndpoint
+	} else if a.NAT != nil && !inv.LANEndpoint.IsZero() && a.Endpoint.Host == inv.Endpoint.Host && a.Endpoint != a.LAN && !isLoopback(a.Endpoint.Host) {
+		peerEP = inv.LANEndpoint
+		p.Notes = append(p.Notes, fmt.Sprintf("%s is behind the same public address %s as this machine; using its LAN address %s", inv.Name, a.Endpoint.Host, inv.LANEndpoint))
+	}
+	display := in.DisplayName
+	cfg = &conf.Config{
+		Name: in.Name,
+		Interface: conf.Interface{
+			PrivateKey: in.NewKey,
+			ListenPort: p.Port,
+			Addresses:  []netip.Prefix{inv.InviteeAddress},
+			Meta: conf.InterfaceMeta{
+				DisplayName: display,
+				Subnet:      p.Subnet,
+				LANs:        in.LANs,
+				NATMapping:  mapping,
+				NATVerdict:  verdict,
+			},
+		},
+		Peers: []conf.Peer{newPeer(inviteSide(inv), inv.InviterAddress, peerEP)},
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, invalidf("the invite leads to an invalid tunnel (%v); ask the other side for a new invite", err)
+	}
+	reply = &invite.Reply{
+		InviteID:    inv.ID,
+		Name:        display,
+		PublicKey:   in.NewKey.PublicKey(),
+		Endpoint:    a.Endpoint,
+		LANEndpoint: a.LAN,
+		LANs:        in.LANs,
+		NATMapping:  mapping,
+		NATVerdict:  verdict,
+	}
+	if w := NATFailWarning(inv.Name, inv.NATVerdict, inv.NATMapping); w != nil {
+		p.Warnings = append(p.Warnings, *w)
+	}
+	if verdict == string(natcheck.VerdictFail) {
+		p.Warnings = append(p.Warnings, Warning{Code: "nat-fail", Message: "this machine's network cannot be punched: " + a.NAT.Message})
+	}
+	return cfg, reply, nil
+}
+
+func isLoopback(host string) bool {
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
+}
+
+// ReplyPlan adds the peer a reply describes to the tunnel whose invite it
+// answers.
+type ReplyPlan struct {
+	Saved    *conf.Config // the stored tunnel
+	Config   *conf.Config // the same with the new peer
+	Warnings []Warning
+}
+
+// PlanAcceptReply finds the tunnel (name, or "" for the one whose pending
+// invite r answers) and adds r's side as a peer. Every way a reply can
+// be wrong has its own error: made on this machine, already accepted, an
+// invite this tunnel did not issue, a LAN that clashes inside the tunnel.
+func (f *Facts) PlanAcceptReply(name string, r *invite.Reply) (*ReplyPlan, error) {
+	if e, ok := f.Broken[name]; ok && name != "" {
+		return nil, e
+	}
+	// A reply made here (pasted back on the wrong side) is named as such
+	// before anything else, whatever tunnel name came with it.
+	if own, ok := f.ourPublicKeys()[r.PublicKey.String()]; ok {
+		return nil, invalidf("this reply carries tunnel %s's own public key: it was made on this machine, not by the other side; send it to the computer that made the invite, which takes it with: wgpunch accept NAME REPLY", own)
+	}
+	var owner *conf.Config
+	for _, c := range f.Configs {
+		if c.Interface.Meta.PendingInviteID == r.InviteID {
+			owner = c
+		}
+	}
+	var cfg *conf.Config
+	if name != "" {
+		if c := f.config(name); c != nil {
+			cfg = c.Clone()
+		}
+		if cfg == nil {
+			if owner != nil {
+				return nil, errorf(NotFound, "no such tunnel %q; this reply belongs to tunnel %q: wgpunch accept %s REPLY", name, owner.Name, owner.Name)
+			}
+			return nil, errorf(NotFound, "no such tunnel %q, and no tunnel here issued invite %s that this reply answers; a reply goes back to the computer that made the invite (there: wgpunch accept NAME REPLY)", name, r.InviteID)
+		}
+	} else if owner != nil {
+		cfg = owner.Clone()
+	}
+	if cfg == nil || cfg.Interface.Meta.PendingInviteID != r.InviteID {
+		return nil, f.notOurInvite(cfg, owner, r)
+	}
+	p := &ReplyPlan{Saved: cfg.Clone(), Config: cfg}
+	for _, peer := range cfg.Peers {
+		if peer.PublicKey == r.PublicKey {
+			return nil, existsf("%s (same public key) is already a peer of tunnel %q; nothing to do", peer.Meta.Name, cfg.Name)
+		}
+	}
+	if r.Endpoint.IsZero() && r.LANEndpoint.IsZero() {
+		return nil, invalidf("the reply carries no address to reach %s at; they should accept again with --endpoint HOST:PORT", r.Name)
+	}
+	addr := cfg.Interface.Meta.PendingPeerAddress
+	if !addr.IsValid() {
+		return nil, invalidf("tunnel %q lost the address its invite promised; send a new invite", cfg.Name)
+	}
+	ep := r.Endpoint
+	if ep.IsZero() {
+		ep = r.LANEndpoint
+	}
+	for _, l := range r.LANs {
+		if what, bad := TunnelClash(l, cfg); bad {
+			return nil, invalidf("%s shares its LAN %s, which overlaps %s; WireGuard would send that traffic to %s instead. Nothing was saved and invite %s still waits for a reply; %s should remove its tunnel and accept the invite again without that LAN (or with one that does not overlap)", r.Name, l, what, r.Name, r.InviteID, r.Name)
+		}
+	}
+	p.Warnings = overlapWarnings(replySide(r), append(f.UsedPrefixes(), cfg.Interface.Meta.LANs...))
+	// Behind one NAT, the invitee already aims at our LAN endpoint; its
+	// first handshake teaches WireGuard its LAN source (roaming).
+	cfg.Peers = append(cfg.Peers, newPeer(replySide(r), addr, ep))
+	cfg.Interface.Meta.PendingInviteID = ""
+	cfg.Interface.Meta.PendingPeerAddress = netip.Prefix{}
+	if err := cfg.Validate(); err != nil {
+		return nil, invalidf("the reply leads to an invalid tunnel (%v); send a new invite", err)
+	}
+	if w := NATFailWarning(r.Name, r.NATVerdict, r.NATMapping); w != nil {
+		p.Warnings = append(p.Warnings, *w)
+	}
+	return p, nil
+}
+
+// notOurInvite explains why reply r does not fit tunnel cfg (nil: none
+// named or found), whose pending invite differs; owner issued it, if any.
+func (f *Facts) notOurInvite(cfg, owner *conf.Config, r *invite.Reply) error {
+	for _, c := range f.Configs {
+		for _, p := range c.Peers {
+			if p.Meta.InviteID == r.InviteID && p.PublicKey == r.PublicKey {
+				return existsf("this reply was already accepted: %s is a peer of tunnel %q; nothing to do — bring it up with: wgpunch up %s", r.Name, c.Name, c.Name)
+			}
+		}
+	}
+	switch {
+	case cfg == nil:
+		return invalidf("this reply answers invite %s, which no tunnel here issued (or it was answered already); send a new invite with: wgpunch invite NAME", r.InviteID)
+	case owner != nil:
+		return invalidf("this reply answers invite %s, which %s did not issue — tunnel %q did; run: wgpunch accept %s REPLY", r.InviteID, cfg.Name, owner.Name, owner.Name)
+	case cfg.Interface.Meta.PendingInviteID == "":
+		return invalidf("this reply answers invite %s, which %s did not issue (%s has no invite waiting); send a new invite with: wgpunch invite %s", r.InviteID, cfg.Name, cfg.Name, cfg.Name)
+	default:
+		return invalidf("this reply answers invite %s, which %s did not issue (its invite waiting for a reply is %s); have the other side accept that invite", r.InviteID, cfg.Name, cfg.Interface.Meta.PendingInviteID)
+	}
+}

@@ -1,0 +1,220 @@
+package exchange
+
+import (
+	"fmt"
+	"net/netip"
+
+	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
+
+	"github.com/wgpunch/wgpunch/tunnel/conf"
+	"github.com/wgpunch/wgpunch/tunnel/invite"
+)
+
+// Request is an invite or accept request, parsed. Zero fields mean
+// "choose for me".
+type Request struct {
+	Name        string
+	DisplayName string
+	Port        uint16
+	Endpoint    string // HOST:PORT the user gave; only its port is used here
+	LANs        []netip.Prefix
+	// NewKey is the private key for a new tunnel and NewID the ID for a
+	// new invite; the caller makes them (randomness stays outside).
+	NewKey wgtypes.Key
+	NewID  string
+}
+
+// InvitePlan is the first half of an invite: the tunnel config to save
+// and the invite's ID and promised peer address. The announced addresses
+// (Finish) come from a NAT check on Config's ListenPort.
+type InvitePlan struct {
+	// Saved is the stored config Config changes; nil for a new tunnel.
+	Saved    *conf.Config
+	Config   *conf.Config
+	ID       string
+	PeerAddr netip.Prefix
+	Notes    []string
+}
+
+// PortChanged says whether the invite moves an existing tunnel to another
+// port (a running tunnel must then be re-applied).
+func (p *InvitePlan) PortChanged() bool {
+	return p.Saved != nil && p.Saved.Interface.ListenPort != p.Config.Interface.ListenPort
+}
+
+// PlanInvite plans an invite on tunnel in.Name: a new tunnel (port, subnet,
+// addresses), or on an existing one the same pending invite again (same ID
+// and peer address) or a new invite for one more peer.
+func (f *Facts) PlanInvite(in Request) (*InvitePlan, error) {
+	if e, ok := f.Broken[in.Name]; ok {
+		return nil, e
+	}
+	if saved := f.config(in.Name); saved != nil {
+		return f.reinvite(in, saved)
+	}
+	p := &InvitePlan{ID: in.NewID}
+	port, n, err := f.ChoosePort(in.Port, in.Endpoint, in.Name)
+	if err != nil {
+		return nil, err
+	}
+	if n != "" {
+		p.Notes = append(p.Notes, n)
+	}
+	subnet, err := f.PickSubnet(append(f.UsedPrefixes(), in.LANs...))
+	if err != nil {
+		return nil, err
+	}
+	p.Config = &conf.Config{
+		Name: in.Name,
+		Interface: conf.Interface{
+			PrivateKey: in.NewKey,
+			ListenPort: port,
+			Addresses:  []netip.Prefix{HostAddr(subnet, 1)},
+			Meta: conf.InterfaceMeta{
+				DisplayName: f.displayName(in.DisplayName),
+				Subnet:      subnet,
+				LANs:        in.LANs,
+			},
+		},
+	}
+	p.PeerAddr = HostAddr(subnet, 2)
+	return p, nil
+}
+
+func (f *Facts) reinvite(in Request, saved *conf.Config) (*InvitePlan, error) {
+	p := &InvitePlan{Saved: saved, Config: saved.Clone()}
+	cfg := p.Config
+	oldPort := cfg.Interface.ListenPort
+	if in.Port != 0 && in.Port != oldPort {
+		n, err := f.CheckPort(in.Port, in.Name)
+		if err != nil {
+			return nil, err
+		}
+		if n != "" {
+			p.Notes = append(p.Notes, n)
+		}
+		if len(cfg.Peers) > 0 {
+			p.Notes = append(p.Notes, fmt.Sprintf("tunnel %s moves from port %d to %d: its existing peers must be told (send them a new invite or change their endpoint)", in.Name, oldPort, in.Port))
+		}
+		cfg.Interface.ListenPort = in.Port
+	}
+	m := &cfg.Interface.Meta
+	if in.LANs != nil {
+		m.LANs = in.LANs
+	}
+	if in.DisplayName != "" {
+		m.DisplayName = in.DisplayName
+	}
+	if m.DisplayName == "" {
+		m.DisplayName = f.displayName("")
+	}
+	if len(cfg.Interface.Addresses) == 0 {
+		return nil, invalidf("tunnel %q has no Address; add one to its config or remove it and invite again", in.Name)
+	}
+	if !m.Subnet.IsValid() {
+		m.Subnet = cfg.Interface.Addresses[0].Masked()
+	}
+	if pid := m.PendingInviteID; pid != "" {
+		p.ID = pid
+		p.PeerAddr = m.PendingPeerAddress
+		p.Notes = append(p.Notes, fmt.Sprintf("tunnel %s already had invite %s waiting for a reply; this is the same invite with fresh addresses (a reply to either copy works)", in.Name, p.ID))
+	} else {
+		p.ID = in.NewID
+		p.Notes = append(p.Notes, fmt.Sprintf("tunnel %s already has %d peer(s); this invite adds one more", in.Name, len(cfg.Peers)))
+	}
+	if !p.PeerAddr.IsValid() {
+		var err error
+		if p.PeerAddr, err = FreeHost(cfg); err != nil {
+			return nil, invalidf("tunnel %q: %v", in.Name, err)
+		}
+	}
+	return p, nil
+}
+
+// Finish completes the plan with the addresses to announce: Config gets
+// the pending invite and the NAT result, and the invite is encoded.
+func (p *InvitePlan) Finish(a *Addresses) (token string, err error) {
+	p.Notes = append(p.Notes, a.Notes...)
+	cfg := p.Config
+	m := &cfg.Interface.Meta
+	m.PendingInviteID = p.ID
+	m.PendingPeerAddress = p.PeerAddr
+	if mapping, verdict := a.natFields(); mapping != "" {
+		m.NATMapping, m.NATVerdict = mapping, verdict
+	}
+	inv := &invite.Invite{
+		ID:             p.ID,
+		Name:           m.DisplayName,
+		PublicKey:      cfg.Interface.PrivateKey.PublicKey(),
+		Endpoint:       a.Endpoint,
+		LANEndpoint:    a.LAN,
+		Subnet:         m.Subnet,
+		InviterAddress: cfg.Interface.Addresses[0],
+		InviteeAddress: p.PeerAddr,
+		LANs:           m.LANs,
+		NATMapping:     m.NATMapping,
+		NATVerdict:     m.NATVerdict,
+	}
+	token, err = inv.Encode()
+	if err != nil {
+		return "", invalidf("cannot make the invite: %v", err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return "", invalidf("tunnel %q: %v", cfg.Name, err)
+	}
+	return token, nil
+}
+
+// side is what an invite or a reply says about the machine that made it.
+type side struct {
+	Name        string
+	InviteID    string
+	PublicKey   wgtypes.Key
+	Endpoint    conf.Endpoint
+	LANEndpoint conf.Endpoint
+	LANs        []netip.Prefix
+	NATMapping  string
+	NATVerdict  string
+}
+
+func inviteSide(inv *invite.Invite) side {
+	return side{inv.Name, inv.ID, inv.PublicKey, inv.Endpoint, inv.LANEndpoint, inv.LANs, inv.NATMapping, inv.NATVerdict}
+}
+
+func replySide(r *invite.Reply) side {
+	return side{r.Name, r.InviteID, r.PublicKey, r.Endpoint, r.LANEndpoint, r.LANs, r.NATMapping, r.NATVerdict}
+}
+
+// newPeer is the peer for the other side s, at tunnel address addr,
+// reached at ep: it routes addr and s's shared LANs, and keeps the NAT
+// mapping open (conf.DefaultKeepalive).
+func newPeer(s side, addr netip.Prefix, ep conf.Endpoint) conf.Peer {
+	allowed := []netip.Prefix{netip.PrefixFrom(addr.Addr(), addr.Addr().BitLen())}
+	allowed = append(allowed, s.LANs...)
+	return conf.Peer{
+		PublicKey:           s.PublicKey,
+		Endpoint:            ep,
+		AllowedIPs:          allowed,
+		PersistentKeepalive: conf.DefaultKeepalive,
+		Meta: conf.PeerMeta{
+			Name:        s.Name,
+			InviteID:    s.InviteID,
+			LANEndpoint: s.LANEndpoint,
+			LANs:        s.LANs,
+			NATMapping:  s.NATMapping,
+			NATVerdict:  s.NATVerdict,
+		},
+	}
+}
+
+// overlapWarnings warns for every shared LAN of s that overlaps a prefix
+// this machine uses (ours).
+func overlapWarnings(s side, ours []netip.Prefix) []Warning {
+	var out []Warning
+	for _, l := range s.LANs {
+		if q, ok := OverlapsAny(l, ours); ok {
+			out = append(out, Warning{Code: "subnet-overlap", Message: fmt.Sprintf("%s shares its LAN %s, which overlaps %s on this machine; addresses there will be ambiguous — one side should stop sharing it or renumber", s.Name, l, q)})
+		}
+	}
+	return out
+}
