@@ -57,7 +57,7 @@ func planErr(err error) error {
 		exchange.NotFound:  ErrNotFound,
 	}
 	if is, ok := kinds[pe.Kind]; ok {
-		return &codedError{msg: pe.Msg, is: is}
+		return &codedError{msg: pe.Msg, is: is, cause: pe.Err}
 	}
 	return err
 }
@@ -199,7 +199,7 @@ func (s *Service) acceptInvite(ctx context.Context, req AcceptRequest, inv *invi
 	if err != nil {
 		return nil, planErr(err)
 	}
-	cfg, reply, err := plan.Finish(addrs)
+	cfg, reply, err := plan.Finish(addrs) // the exchange code: ≈ 0.2 s, 64 MiB
 	if err != nil {
 		return nil, planErr(err)
 	}
@@ -220,7 +220,7 @@ func (s *Service) acceptInvite(ctx context.Context, req AcceptRequest, inv *invi
 		Kind:       "invite",
 		Tunnel:     req.Name,
 		PeerName:   inv.Name,
-		SafetyCode: invite.SafetyCode(in.NewKey.PublicKey(), inv.PublicKey),
+		SafetyCode: plan.Code.Text,
 		Reply:      token,
 		ReplyQRPNG: qr,
 		NAT:        addrs.NAT,
@@ -246,7 +246,7 @@ func (s *Service) acceptReply(req AcceptRequest, r *invite.Reply) (*AcceptResult
 	if err != nil {
 		return nil, err
 	}
-	var notes []string
+	notes := plan.Notes
 	if running {
 		notes = append(notes, fmt.Sprintf("tunnel %s is up; %s was added to it", cfg.Name, r.Name))
 	} else {
@@ -256,7 +256,7 @@ func (s *Service) acceptReply(req AcceptRequest, r *invite.Reply) (*AcceptResult
 		Kind:       "reply",
 		Tunnel:     cfg.Name,
 		PeerName:   r.Name,
-		SafetyCode: invite.SafetyCode(cfg.Interface.PrivateKey.PublicKey(), r.PublicKey),
+		SafetyCode: plan.Code.Text,
 		Warnings:   plan.Warnings,
 		Notes:      notes,
 	}, nil

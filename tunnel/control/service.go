@@ -222,12 +222,18 @@ func (s *Service) LocalTunnels() []ports.LocalTunnel {
 // explanation (the generic "a tunnel with that name already exists" is
 // wrong for, say, a reply accepted twice).
 type codedError struct {
-	msg string
-	is  error
+	msg   string
+	is    error
+	cause error // also matched by errors.Is (e.g. invite.ErrInviteChanged); may be nil
 }
 
 func (e *codedError) Error() string { return e.msg }
-func (e *codedError) Unwrap() error { return e.is }
+func (e *codedError) Unwrap() []error {
+	if e.cause == nil {
+		return []error{e.is}
+	}
+	return []error{e.is, e.cause}
+}
 
 func existsf(format string, args ...any) error {
 	return &codedError{msg: fmt.Sprintf(format, args...), is: ErrExists}
