@@ -357,7 +357,20 @@ func (s *Service) setUpErr(name string, err error) {
 	s.upMu.Unlock()
 }
 
-// saveUpSet records which tunnels are up so a restarted daemon restores them.
+// saveUpSetLocking is saveUpSet under the state directory's lock, for
+// callers that do not hold it.
+func (s *Service) saveUpSetLocking(ctx context.Context) {
+	unlock, err := s.st.Lock(ctx)
+	if err != nil {
+		s.opts.Logf("save up-set: %v", err)
+		return
+	}
+	defer unlock()
+	s.saveUpSet()
+}
+
+// saveUpSet records which tunnels are up so a restarted daemon restores
+// them. The caller holds the state directory's lock.
 func (s *Service) saveUpSet() {
 	up := s.upSnapshot()
 	names := make([]string, 0, len(up))
@@ -433,6 +446,11 @@ func (s *Service) Remove(ctx context.Context, name string) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	unlockSt, err := s.st.Lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlockSt()
 	if _, ok := s.ifaceOf(name); ok {
 		if err := s.engDown(name); err != nil {
 			return fmt.Errorf("take tunnel %q down before removing it: %w", name, err)
@@ -461,6 +479,11 @@ func (s *Service) Rename(ctx context.Context, oldName, newName string) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	unlockSt, err := s.st.Lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlockSt()
 	if _, err := s.load(oldName); err != nil {
 		return err
 	}
@@ -505,6 +528,11 @@ func (s *Service) SetListenPort(ctx context.Context, name string, port uint16) e
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	unlockSt, err := s.st.Lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlockSt()
 	cfg, err := s.load(name)
 	if err != nil {
 		return err
@@ -602,7 +630,7 @@ func (s *Service) Up(ctx context.Context, name string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	err := s.upLocked(name)
-	s.saveUpSet()
+	s.saveUpSetLocking(ctx)
 	return err
 }
 
@@ -651,7 +679,7 @@ func (s *Service) Down(ctx context.Context, name string) error {
 		return wrapf(err, "take tunnel %q down", name)
 	}
 	s.setDown(name)
-	s.saveUpSet()
+	s.saveUpSetLocking(ctx)
 	s.opts.Logf("tunnel %s down", name)
 	return nil
 }
@@ -693,8 +721,13 @@ func (s *Service) RestoreUp(ctx context.Context) error {
 		list = append(list, n)
 	}
 	slices.Sort(list)
-	if err := s.st.SaveUpSet(list); err != nil {
+	if unlockSt, err := s.st.Lock(ctx); err != nil {
 		s.opts.Logf("save up-set: %v", err)
+	} else {
+		if err := s.st.SaveUpSet(list); err != nil {
+			s.opts.Logf("save up-set: %v", err)
+		}
+		unlockSt()
 	}
 	return errors.Join(errs...)
 }
