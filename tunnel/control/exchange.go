@@ -285,15 +285,16 @@ func (s *Service) acceptInviteOnce(ctx context.Context, req AcceptRequest, inv *
 	s.lanChanged()
 	notes := append(plan.Notes, fmt.Sprintf("send the reply line to %s; once they have accepted it, both sides bring the tunnel up (here: wgpunch up %s)", inv.Name, req.Name))
 	return &AcceptResult{
-		Kind:       "invite",
-		Tunnel:     req.Name,
-		PeerName:   inv.Name,
-		SafetyCode: plan.Code.Text,
-		Reply:      token,
-		ReplyQRPNG: qr,
-		NAT:        addrs.NAT,
-		Warnings:   plan.Warnings,
-		Notes:      notes,
+		Kind:               "invite",
+		Tunnel:             req.Name,
+		PeerName:           inv.Name,
+		SafetyCode:         plan.Code.Text,
+		SafetyCodeKeysOnly: plan.Code.KeysOnly,
+		Reply:              token,
+		ReplyQRPNG:         qr,
+		NAT:                addrs.NAT,
+		Warnings:           plan.Warnings,
+		Notes:              notes,
 	}, nil
 }
 
@@ -326,11 +327,12 @@ func (s *Service) acceptReply(ctx context.Context, req AcceptRequest, r *invite.
 		notes = append(notes, fmt.Sprintf("bring the tunnel up with: wgpunch up %s", cfg.Name))
 	}
 	return &AcceptResult{
-		Kind:       "reply",
-		Tunnel:     cfg.Name,
-		PeerName:   r.Name,
-		SafetyCode: plan.Code.Text,
-		Warnings:   plan.Warnings,
-		Notes:      notes,
+		Kind:               "reply",
+		Tunnel:             cfg.Name,
+		PeerName:           r.Name,
+		SafetyCode:         plan.Code.Text,
+		SafetyCodeKeysOnly: plan.Code.KeysOnly,
+		Warnings:           plan.Warnings,
+		Notes:              notes,
 	}, nil
 }

@@ -50,7 +50,7 @@ func retoken(t *testing.T, tok string, edit func(*invite.Message)) string {
 func TestExchangeCodeBothSides(t *testing.T) {
 	a, b := NewEnv(t, false), NewEnv(t, false)
 	_, acc, rep := exchange(t, a, b)
-	if !code16.MatchString(acc.SafetyCode) || acc.SafetyCode != rep.SafetyCode {
+	if !code16.MatchString(acc.SafetyCode) || acc.SafetyCode != rep.SafetyCode || acc.SafetyCodeKeysOnly || rep.SafetyCodeKeysOnly {
 		t.Fatalf("codes %q (invitee) and %q (inviter), want the same 16-digit code", acc.SafetyCode, rep.SafetyCode)
 	}
 	for _, side := range []struct {
@@ -163,8 +163,8 @@ func TestExchangeCodeOldReply(t *testing.T) {
 	}
 	ca, cb := a.Load("home"), b.Load("work")
 	want := invite.SafetyCode(ca.Interface.PrivateKey.PublicKey(), cb.Interface.PrivateKey.PublicKey())
-	if rep.SafetyCode != want {
-		t.Errorf("code %q, want the key-only %q", rep.SafetyCode, want)
+	if rep.SafetyCode != want || !rep.SafetyCodeKeysOnly {
+		t.Errorf("code %q (keys only %v), want the key-only %q", rep.SafetyCode, rep.SafetyCodeKeysOnly, want)
 	}
 	if !strings.Contains(strings.Join(rep.Notes, "\n"), "update WG Punch on both computers") {
 		t.Errorf("notes %q, want one to update both sides", rep.Notes)

@@ -215,7 +215,7 @@ func (f *Fake) Accept(ctx context.Context, req control.AcceptRequest) (*control.
 	}
 	t.status.Peers = append(t.status.Peers, control.PeerStatus{Name: m.Reply.Name, PublicKey: m.Reply.PublicKey.String(),
 		Address: t.invite.InviteeAddress.Addr().String() + "/32", Endpoint: m.Reply.Endpoint.String(), State: "down", SafetyCode: code.Text, SafetyCodeKeysOnly: code.KeysOnly})
-	return &control.AcceptResult{Kind: "reply", Tunnel: req.Name, PeerName: m.Reply.Name, SafetyCode: code.Text}, nil
+	return &control.AcceptResult{Kind: "reply", Tunnel: req.Name, PeerName: m.Reply.Name, SafetyCode: code.Text, SafetyCodeKeysOnly: code.KeysOnly}, nil
 }
 
 func (f *Fake) nextPort() uint16 {
