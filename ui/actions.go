@@ -131,6 +131,8 @@ func (a *App) showSafetyCode(p control.PeerStatus) {
 	code := p.SafetyCode
 	if code == "" {
 		code = "(not known yet)"
+	} else if p.SafetyCodeKeysOnly {
+		code += " (keys only: an older link)\n\nThis link was made with an older WG Punch, so its code covers only the two public keys. Update WG Punch on both computers and link again for the 16-digit code over the whole exchange."
 	}
 	dialog.ShowInformation("Safety code for "+nameOr(p.Name),
 		"Safety code: "+code+"\n\nRead it out to the person at the other computer (on the phone, not by e-mail).\n"+

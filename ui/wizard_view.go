@@ -538,6 +538,9 @@ func (v *wizardView) safetyBlock(r *control.AcceptResult) fyne.CanvasObject {
 		widget.NewLabelWithStyle(fmt.Sprintf("Linked with %s. Safety code:", nameOr(r.PeerName)), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		code,
 		wrapLabel("Read this code out to the other person on the phone. Their screen must show the same code; if not, cancel and remove the link."))
+	if r.SafetyCodeKeysOnly {
+		out.Add(wrapLabel("Keys only: the other side runs an older WG Punch, so this code covers only the two public keys. Update WG Punch on both computers."))
+	}
 	for _, w := range r.Warnings {
 		out.Add(v.app.warningBanner(r.Tunnel, w))
 	}

@@ -227,7 +227,14 @@ func (c *cli) main(args []string) int {
 
 // connectOptions are the global flags as ipc.Connect wants them.
 func (c *cli) connectOptions() ipc.ConnectOptions {
+	return c.connectOptionsAs(ipc.RoleCLI)
+}
+
+// connectOptionsAs is connectOptions for a caller with another role in
+// the state directory's lock (the tray app).
+func (c *cli) connectOptionsAs(role string) ipc.ConnectOptions {
 	return ipc.ConnectOptions{
+		Role:        role,
 		Socket:      c.socket,
 		StateDir:    c.stateDir,
 		StateDirSet: c.stateDirSet,
@@ -253,7 +260,7 @@ func (c *cli) guiConnect() (control.Controller, error) {
 		}
 		return c.gui, nil
 	}
-	ctl, local, err := c.controller()
+	ctl, local, err := c.controllerAs(ipc.RoleTray)
 	if err != nil || !local {
 		return ctl, err
 	}
@@ -267,6 +274,7 @@ func (c *cli) guiConnect() (control.Controller, error) {
 		closeFn()
 		return nil, err
 	}
+	st.SetRole(ipc.RoleTray)
 	svc, err := control.NewService(control.ServiceOptions{Store: st, Engine: eng, Reader: reader})
 	if err != nil {
 		closeFn()
@@ -294,7 +302,12 @@ func (c *cli) closeGUI() {
 
 // controller is connect that also says whether the Controller is local.
 func (c *cli) controller() (control.Controller, bool, error) {
-	ctl, err := ipc.Connect(c.connectOptions())
+	return c.controllerAs(ipc.RoleCLI)
+}
+
+// controllerAs is controller for a caller with role (ipc.Role*).
+func (c *cli) controllerAs(role string) (control.Controller, bool, error) {
+	ctl, err := ipc.Connect(c.connectOptionsAs(role))
 	if err != nil {
 		return nil, true, err
 	}

@@ -301,7 +301,11 @@ func cmdAccept(c *cli, cmd *command, args []string) error {
 	} else {
 		c.note("%s added to tunnel %s.", res.PeerName, res.Tunnel)
 	}
-	c.note("Safety code: %s", res.SafetyCode)
+	if res.SafetyCodeKeysOnly {
+		c.note("Safety code: %s (keys only: %s runs an older WG Punch)", res.SafetyCode, res.PeerName)
+	} else {
+		c.note("Safety code: %s", res.SafetyCode)
+	}
 	c.note("Compare it with the code %s sees; if they differ, remove the tunnel (wgpunch remove %s --yes).", res.PeerName, res.Tunnel)
 	printWarnings(c.stderr, res.Warnings)
 	c.notes(res.Notes)

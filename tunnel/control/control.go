@@ -128,15 +128,18 @@ type AcceptRequest struct {
 
 // AcceptResult says what Accept did.
 type AcceptResult struct {
-	Kind       string           `json:"kind"` // "invite" (we made a reply) or "reply" (peer added)
-	Tunnel     string           `json:"tunnel"`
-	PeerName   string           `json:"peer_name"`
-	SafetyCode string           `json:"safety_code"`
-	Reply      string           `json:"reply,omitempty"` // the reply line, when Kind == "invite"
-	ReplyQRPNG []byte           `json:"reply_qr_png,omitempty"`
-	NAT        *natcheck.Report `json:"nat,omitempty"`
-	Warnings   []Warning        `json:"warnings,omitempty"` // e.g. the peer's NAT cannot be punched
-	Notes      []string         `json:"notes,omitempty"`
+	Kind       string `json:"kind"` // "invite" (we made a reply) or "reply" (peer added)
+	Tunnel     string `json:"tunnel"`
+	PeerName   string `json:"peer_name"`
+	SafetyCode string `json:"safety_code"`
+	// SafetyCodeKeysOnly: the code covers only the two public keys (the
+	// other side runs an older WG Punch); Notes say to update both sides.
+	SafetyCodeKeysOnly bool             `json:"safety_code_keys_only,omitempty"`
+	Reply              string           `json:"reply,omitempty"` // the reply line, when Kind == "invite"
+	ReplyQRPNG         []byte           `json:"reply_qr_png,omitempty"`
+	NAT                *natcheck.Report `json:"nat,omitempty"`
+	Warnings           []Warning        `json:"warnings,omitempty"` // e.g. the peer's NAT cannot be punched
+	Notes              []string         `json:"notes,omitempty"`
 }
 
 // NATCheckRequest asks for a NAT check.

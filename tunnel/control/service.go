@@ -222,12 +222,18 @@ func (s *Service) LocalTunnels() []ports.LocalTunnel {
 // explanation (the generic "a tunnel with that name already exists" is
 // wrong for, say, a reply accepted twice).
 type codedError struct {
-	msg string
-	is  error
+	msg   string
+	is    error
+	cause error // also matched by errors.Is (e.g. invite.ErrInviteChanged); may be nil
 }
 
 func (e *codedError) Error() string { return e.msg }
-func (e *codedError) Unwrap() error { return e.is }
+func (e *codedError) Unwrap() []error {
+	if e.cause == nil {
+		return []error{e.is}
+	}
+	return []error{e.is, e.cause}
+}
 
 func existsf(format string, args ...any) error {
 	return &codedError{msg: fmt.Sprintf(format, args...), is: ErrExists}
@@ -351,7 +357,20 @@ func (s *Service) setUpErr(name string, err error) {
 	s.upMu.Unlock()
 }
 
-// saveUpSet records which tunnels are up so a restarted daemon restores them.
+// saveUpSetLocking is saveUpSet under the state directory's lock, for
+// callers that do not hold it.
+func (s *Service) saveUpSetLocking(ctx context.Context) {
+	unlock, err := s.st.Lock(ctx)
+	if err != nil {
+		s.opts.Logf("save up-set: %v", err)
+		return
+	}
+	defer unlock()
+	s.saveUpSet()
+}
+
+// saveUpSet records which tunnels are up so a restarted daemon restores
+// them. The caller holds the state directory's lock.
 func (s *Service) saveUpSet() {
 	up := s.upSnapshot()
 	names := make([]string, 0, len(up))
@@ -427,6 +446,11 @@ func (s *Service) Remove(ctx context.Context, name string) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	unlockSt, err := s.st.Lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlockSt()
 	if _, ok := s.ifaceOf(name); ok {
 		if err := s.engDown(name); err != nil {
 			return fmt.Errorf("take tunnel %q down before removing it: %w", name, err)
@@ -455,6 +479,11 @@ func (s *Service) Rename(ctx context.Context, oldName, newName string) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	unlockSt, err := s.st.Lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlockSt()
 	if _, err := s.load(oldName); err != nil {
 		return err
 	}
@@ -499,6 +528,11 @@ func (s *Service) SetListenPort(ctx context.Context, name string, port uint16) e
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	unlockSt, err := s.st.Lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlockSt()
 	cfg, err := s.load(name)
 	if err != nil {
 		return err
@@ -596,7 +630,7 @@ func (s *Service) Up(ctx context.Context, name string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	err := s.upLocked(name)
-	s.saveUpSet()
+	s.saveUpSetLocking(ctx)
 	return err
 }
 
@@ -645,7 +679,7 @@ func (s *Service) Down(ctx context.Context, name string) error {
 		return wrapf(err, "take tunnel %q down", name)
 	}
 	s.setDown(name)
-	s.saveUpSet()
+	s.saveUpSetLocking(ctx)
 	s.opts.Logf("tunnel %s down", name)
 	return nil
 }
@@ -687,8 +721,13 @@ func (s *Service) RestoreUp(ctx context.Context) error {
 		list = append(list, n)
 	}
 	slices.Sort(list)
-	if err := s.st.SaveUpSet(list); err != nil {
+	if unlockSt, err := s.st.Lock(ctx); err != nil {
 		s.opts.Logf("save up-set: %v", err)
+	} else {
+		if err := s.st.SaveUpSet(list); err != nil {
+			s.opts.Logf("save up-set: %v", err)
+		}
+		unlockSt()
 	}
 	return errors.Join(errs...)
 }

@@ -109,6 +109,11 @@ func (s *Service) SetSettings(ctx context.Context, in Settings) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	unlockSt, err := s.st.Lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlockSt()
 	set, err := s.st.LoadSettings()
 	if err != nil {
 		return fmt.Errorf("read settings: %w", err)

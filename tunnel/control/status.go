@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
+
 	"github.com/wgpunch/wgpunch/tunnel/conf"
 	"github.com/wgpunch/wgpunch/tunnel/exchange"
 	"github.com/wgpunch/wgpunch/tunnel/invite"
@@ -38,6 +40,15 @@ func (s *Service) Status(ctx context.Context, name string) (*Report, error) {
 		rep = &Report{}
 	}
 	warn := s.warnings(all, up)
+	// The exchange codes stored at accept time, by tunnel and peer key.
+	stored := map[string]map[wgtypes.Key]string{}
+	for _, c := range cfgs {
+		m := map[wgtypes.Key]string{}
+		for _, p := range c.Peers {
+			m[p.PublicKey] = p.Meta.SafetyCode
+		}
+		stored[c.Name] = m
+	}
 	s.upMu.RLock()
 	for i := range rep.Tunnels {
 		t := &rep.Tunnels[i]
@@ -53,9 +64,12 @@ func (s *Service) Status(ctx context.Context, name string) (*Report, error) {
 		}
 		if own, err := conf.ParseKey(t.PublicKey); err == nil {
 			for j := range t.Peers {
-				if pk, err := conf.ParseKey(t.Peers[j].PublicKey); err == nil && t.Peers[j].SafetyCode == "" {
-					t.Peers[j].SafetyCode = invite.SafetyCode(own, pk)
+				pk, err := conf.ParseKey(t.Peers[j].PublicKey)
+				if err != nil || t.Peers[j].SafetyCode != "" {
+					continue
 				}
+				c := invite.StoredCode(stored[t.Name][pk], own, pk)
+				t.Peers[j].SafetyCode, t.Peers[j].SafetyCodeKeysOnly = c.Text, c.KeysOnly
 			}
 		}
 	}

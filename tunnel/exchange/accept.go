@@ -1,6 +1,7 @@
 package exchange
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 
@@ -19,6 +20,9 @@ type AcceptPlan struct {
 	Subnet   netip.Prefix
 	Notes    []string
 	Warnings []Warning
+	// Code is the link's exchange safety code, set by Finish (which also
+	// stores it in the new peer's SafetyCode).
+	Code invite.Code
 }
 
 // PlanAcceptInvite checks that inv can become tunnel in.Name here (not our
@@ -116,7 +120,6 @@ func (p *AcceptPlan) Finish(a *Addresses) (cfg *conf.Config, reply *invite.Reply
 		return nil, nil, invalidf("the invite leads to an invalid tunnel (%v); ask the other side for a new invite", err)
 	}
 	reply = &invite.Reply{
-		InviteID:    inv.ID,
 		Name:        display,
 		PublicKey:   in.NewKey.PublicKey(),
 		Endpoint:    a.Endpoint,
@@ -125,6 +128,13 @@ func (p *AcceptPlan) Finish(a *Addresses) (cfg *conf.Config, reply *invite.Reply
 		NATMapping:  mapping,
 		NATVerdict:  verdict,
 	}
+	reply.Answer(inv)
+	code, err := invite.ExchangeCode(inv, reply)
+	if err != nil {
+		return nil, nil, invalidf("cannot make the safety code: %v; ask the other side for a new invite", err)
+	}
+	p.Code = code
+	cfg.Peers[0].Meta.SafetyCode = code.Text
 	if w := NATFailWarning(inv.Name, inv.NATVerdict, inv.NATMapping); w != nil {
 		p.Warnings = append(p.Warnings, *w)
 	}
@@ -145,6 +155,10 @@ type ReplyPlan struct {
 	Saved    *conf.Config // the stored tunnel
 	Config   *conf.Config // the same with the new peer
 	Warnings []Warning
+	// Code is the link's safety code; KeysOnly when the reply (or the
+	// invite it answers) predates the exchange code.
+	Code  invite.Code
+	Notes []string
 }
 
 // PlanAcceptReply finds the tunnel (name, or "" for the one whose pending
@@ -208,9 +222,21 @@ func (f *Facts) PlanAcceptReply(name string, r *invite.Reply) (*ReplyPlan, error
 	p.Warnings = overlapWarnings(replySide(r), append(f.UsedPrefixes(), cfg.Interface.Meta.LANs...))
 	// Behind one NAT, the invitee already aims at our LAN endpoint; its
 	// first handshake teaches WireGuard its LAN source (roaming).
-	cfg.Peers = append(cfg.Peers, newPeer(replySide(r), addr, ep))
+	code, err := sentCode(cfg, r)
+	if err != nil {
+		return nil, err
+	}
+	p.Code = code
+	peer := newPeer(replySide(r), addr, ep)
+	if !code.KeysOnly {
+		peer.Meta.SafetyCode = code.Text
+	} else {
+		p.Notes = append(p.Notes, fmt.Sprintf("the safety code covers only the two public keys: %s (or this machine, for an invite made before the update) runs an older WG Punch; update WG Punch on both computers and make a new invite to get the 16-digit code over the whole exchange", r.Name))
+	}
+	cfg.Peers = append(cfg.Peers, peer)
 	cfg.Interface.Meta.PendingInviteID = ""
 	cfg.Interface.Meta.PendingPeerAddress = netip.Prefix{}
+	cfg.Interface.Meta.SentInvites = nil
 	if err := cfg.Validate(); err != nil {
 		return nil, invalidf("the reply leads to an invalid tunnel (%v); send a new invite", err)
 	}
@@ -240,4 +266,30 @@ func (f *Facts) notOurInvite(cfg, owner *conf.Config, r *invite.Reply) error {
 	default:
 		return invalidf("this reply answers invite %s, which %s did not issue (its invite waiting for a reply is %s); have the other side accept that invite", r.InviteID, cfg.Name, cfg.Interface.Meta.PendingInviteID)
 	}
+}
+
+// sentCode is the safety code of reply r to the pending invite of cfg: the
+// exchange code over the copy of the invite r answers. A reply to a copy
+// this machine never sent is refused (invite.ErrInviteChanged); a tunnel
+// whose invite was made before copies were kept (no stored copy) falls
+// back to the key-only code.
+func sentCode(cfg *conf.Config, r *invite.Reply) (invite.Code, error) {
+	own := cfg.Interface.PrivateKey.PublicKey()
+	sent, err := invite.FindSent(cfg.Interface.Meta.SentInvites, r)
+	switch {
+	case errors.Is(err, invite.ErrInviteChanged):
+		return invite.Code{}, &Error{Kind: Invalid, Msg: err.Error(), Err: err}
+	case errors.Is(err, invite.ErrNotAnswer):
+		return invite.Code{Text: invite.SafetyCode(own, r.PublicKey), KeysOnly: true}, nil
+	case err != nil:
+		return invite.Code{}, invalidf("%v", err)
+	}
+	code, err := invite.ExchangeCode(sent, r)
+	if errors.Is(err, invite.ErrInviteChanged) {
+		return invite.Code{}, &Error{Kind: Invalid, Msg: err.Error(), Err: err}
+	}
+	if err != nil {
+		return invite.Code{}, invalidf("cannot compute the safety code: %v; send a new invite", err)
+	}
+	return code, nil
 }

@@ -90,9 +90,11 @@ const (
 type Error struct {
 	Kind Kind
 	Msg  string
+	Err  error // the cause, if a sentinel callers test for (e.g. invite.ErrInviteChanged)
 }
 
 func (e *Error) Error() string { return e.Msg }
+func (e *Error) Unwrap() error { return e.Err }
 
 func errorf(k Kind, format string, args ...any) error {
 	return &Error{Kind: k, Msg: fmt.Sprintf(format, args...)}

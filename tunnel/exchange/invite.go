@@ -159,6 +159,9 @@ func (p *InvitePlan) Finish(a *Addresses) (token string, err error) {
 	if err != nil {
 		return "", invalidf("cannot make the invite: %v", err)
 	}
+	// The copies sent are kept, so the reply's digest can be checked and
+	// the exchange code computed over the invite the invitee answered.
+	m.SentInvites = invite.RememberSent(m.SentInvites, token)
 	if err := cfg.Validate(); err != nil {
 		return "", invalidf("tunnel %q: %v", cfg.Name, err)
 	}

@@ -200,9 +200,12 @@ func TestPlanInvite(t *testing.T) {
 	}
 }
 
+// testInviteID is a valid invite ID (the exchange code validates the invite).
+const testInviteID = "0123456789abcdef"
+
 func testInvite() *invite.Invite {
 	return &invite.Invite{
-		ID: "inv1", Name: "carol", PublicKey: key(5),
+		ID: testInviteID, Name: "carol", PublicKey: key(5),
 		Endpoint:    conf.Endpoint{Host: "203.0.113.5", Port: 51820},
 		LANEndpoint: conf.Endpoint{Host: "192.168.50.5", Port: 51820},
 		Subnet:      pfx("10.44.1.0/24"), InviterAddress: pfx("10.44.1.1/24"), InviteeAddress: pfx("10.44.1.2/24"),
@@ -228,7 +231,7 @@ func TestPlanAcceptInviteRefuses(t *testing.T) {
 		{"name taken", []*conf.Config{func() *conf.Config { c := home(); c.Name = "work"; return c }()}, "", nil, Exists, `a tunnel named "work" already exists`},
 		{"accepted before", []*conf.Config{func() *conf.Config {
 			c := home()
-			c.Peers[0].PublicKey, c.Peers[0].Meta.InviteID = key(5), "inv1"
+			c.Peers[0].PublicKey, c.Peers[0].Meta.InviteID = key(5), testInviteID
 			return c
 		}()}, "", nil, Exists, "already accepted into tunnel"},
 		{"LAN clashes with the tunnel", nil, "", func(i *invite.Invite) { i.LANs = []netip.Prefix{pfx("10.44.0.0/16")} }, Invalid, "overlaps the tunnel subnet"},
@@ -278,7 +281,13 @@ func TestPlanAcceptInvite(t *testing.T) {
 				PublicKey: key(5), Endpoint: cfg.Peers[0].Endpoint,
 				AllowedIPs:          []netip.Prefix{pfx("10.44.1.1/32"), pfx("192.168.50.0/24")},
 				PersistentKeepalive: conf.DefaultKeepalive,
-				Meta:                conf.PeerMeta{Name: "carol", InviteID: "inv1", LANEndpoint: testInvite().LANEndpoint, LANs: testInvite().LANs},
+				Meta:                conf.PeerMeta{Name: "carol", InviteID: testInviteID, LANEndpoint: testInvite().LANEndpoint, LANs: testInvite().LANs, SafetyCode: p.Code.Text},
+			}
+			if p.Code.KeysOnly || len(strings.ReplaceAll(p.Code.Text, " ", "")) != invite.CodeDigits {
+				t.Errorf("code %+v, want the %d-digit exchange code", p.Code, invite.CodeDigits)
+			}
+			if want, err := invite.ExchangeCode(testInvite(), reply); err != nil || want != p.Code {
+				t.Errorf("code %+v, want ExchangeCode of the invite and the reply %+v (%v)", p.Code, want, err)
 			}
 			if diff := cmp.Diff(want, cfg.Peers[0], cmpOpts); diff != "" {
 				t.Errorf("peer (-want +got):\n%s", diff)
@@ -286,7 +295,7 @@ func TestPlanAcceptInvite(t *testing.T) {
 			if got := cfg.Peers[0].Endpoint.String(); got != tt.wantEP {
 				t.Errorf("peer endpoint %s, want %s", got, tt.wantEP)
 			}
-			if cfg.Interface.Meta.DisplayName != "host" || reply.Name != "host" || reply.PublicKey != key(8).PublicKey() || reply.InviteID != "inv1" {
+			if cfg.Interface.Meta.DisplayName != "host" || reply.Name != "host" || reply.PublicKey != key(8).PublicKey() || reply.InviteID != testInviteID {
 				t.Errorf("interface %+v, reply %+v", cfg.Interface.Meta, reply)
 			}
 			var codes []string
@@ -351,6 +360,14 @@ func TestPlanAcceptReply(t *testing.T) {
 			}
 			if len(p.Warnings) != 1 || p.Warnings[0].Code != "subnet-overlap" {
 				t.Errorf("warnings %v, want the 192.168.1.0/24 overlap", p.Warnings)
+			}
+			// No stored copy of the invite (made before they were kept): the
+			// key-only code, not stored, with a note to update.
+			if !p.Code.KeysOnly || p.Code.Text != invite.SafetyCode(key(1).PublicKey(), key(6)) || peer.Meta.SafetyCode != "" {
+				t.Errorf("code %+v, stored %q; want the key-only code, not stored", p.Code, peer.Meta.SafetyCode)
+			}
+			if !strings.Contains(strings.Join(p.Notes, "\n"), "update WG Punch on both computers") {
+				t.Errorf("notes %q, want one to update both sides", p.Notes)
 			}
 		})
 	}

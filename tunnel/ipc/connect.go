@@ -28,7 +28,17 @@ type ConnectOptions struct {
 	// Notef receives notes for the user (the CLI prints them on stderr);
 	// nil: discard.
 	Notef func(format string, args ...any)
+	// Role names the caller in the state directory's lock (store.SetRole)
+	// when it works locally; "": RoleCLI.
+	Role string
 }
+
+// The roles (store.SetRole) of the processes that change a state directory.
+const (
+	RoleDaemon = "the daemon"
+	RoleCLI    = "the command line"
+	RoleTray   = "the tray app"
+)
 
 func (o ConnectOptions) socket() string {
 	if o.Socket == "" {
@@ -84,6 +94,11 @@ func Connect(opts ConnectOptions) (control.Controller, error) {
 	if err != nil {
 		return nil, err
 	}
+	role := opts.Role
+	if role == "" {
+		role = RoleCLI
+	}
+	st.SetRole(role)
 	if needDaemon == nil {
 		needDaemon = noDaemonErr(sock, dir, opts.StateDirSet)
 	}

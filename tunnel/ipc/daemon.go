@@ -62,6 +62,7 @@ func RunDaemon(ctx context.Context, opts DaemonOptions) error {
 	if err != nil {
 		return fmt.Errorf("open state directory: %w", err)
 	}
+	st.SetRole(RoleDaemon)
 	group := opts.Group
 	if group == "" {
 		set, err := st.LoadSettings()

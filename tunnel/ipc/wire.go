@@ -11,6 +11,7 @@ import (
 	"net/http"
 
 	"github.com/wgpunch/wgpunch/tunnel/control"
+	"github.com/wgpunch/wgpunch/tunnel/store"
 )
 
 // The IPC protocol: HTTP/1.1 over a Unix socket, JSON bodies. Errors are
@@ -75,6 +76,8 @@ var errCodes = []struct {
 	{"port_in_use", control.ErrPortInUse, http.StatusConflict},
 	{codeInvalid, control.ErrInvalidInput, http.StatusBadRequest},
 	{"busy", control.ErrBusy, http.StatusTooManyRequests},
+	// Another WG Punch holds the state directory's lock (the message names it).
+	{"locked", store.ErrLocked, http.StatusLocked},
 }
 
 func errCode(err error) (string, int) {

@@ -35,6 +35,9 @@ type PeerStatus struct {
 	TxBytes       int64      `json:"tx_bytes"`
 	State         State      `json:"state"`
 	SafetyCode    string     `json:"safety_code,omitempty"`
+	// SafetyCodeKeysOnly: SafetyCode covers only the two public keys (a
+	// link made with an older WG Punch), not the whole exchange.
+	SafetyCodeKeysOnly bool `json:"safety_code_keys_only,omitempty"`
 }
 
 // TunnelStatus is the observed state of one tunnel.

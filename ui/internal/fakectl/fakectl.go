@@ -184,7 +184,8 @@ func (f *Fake) Accept(ctx context.Context, req control.AcceptRequest) (*control.
 			port = f.nextPort()
 		}
 		ep, _ := conf.ParseEndpoint(fmt.Sprintf("203.0.113.5:%d", port))
-		r := &invite.Reply{InviteID: m.Invite.ID, Name: "this-pc", PublicKey: k.PublicKey(), Endpoint: ep}
+		r := &invite.Reply{Name: "this-pc", PublicKey: k.PublicKey(), Endpoint: ep}
+		r.Answer(m.Invite)
 		tok, err := r.Encode()
 		if err != nil {
 			return nil, err
@@ -195,20 +196,26 @@ func (f *Fake) Accept(ctx context.Context, req control.AcceptRequest) (*control.
 		}
 		t := &tunnel{key: k, status: control.TunnelStatus{Name: req.Name, ListenPort: port, Interface: req.Name,
 			Address: m.Invite.InviteeAddress.String(), PublicKey: k.PublicKey().String()}}
-		code := invite.SafetyCode(k.PublicKey(), m.Invite.PublicKey)
+		code, err := invite.ExchangeCode(m.Invite, r)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", control.ErrInvalidInput, err)
+		}
 		t.status.Peers = []control.PeerStatus{{Name: m.Invite.Name, PublicKey: m.Invite.PublicKey.String(),
-			Address: m.Invite.InviterAddress.Addr().String() + "/32", Endpoint: m.Invite.Endpoint.String(), State: "down", SafetyCode: code}}
+			Address: m.Invite.InviterAddress.Addr().String() + "/32", Endpoint: m.Invite.Endpoint.String(), State: "down", SafetyCode: code.Text, SafetyCodeKeysOnly: code.KeysOnly}}
 		f.tunnels[req.Name] = t
-		return &control.AcceptResult{Kind: "invite", Tunnel: req.Name, PeerName: m.Invite.Name, SafetyCode: code, Reply: tok, ReplyQRPNG: png}, nil
+		return &control.AcceptResult{Kind: "invite", Tunnel: req.Name, PeerName: m.Invite.Name, SafetyCode: code.Text, Reply: tok, ReplyQRPNG: png}, nil
 	}
 	t := f.tunnels[req.Name]
 	if t == nil || t.invite == nil || t.invite.ID != m.Reply.InviteID {
 		return nil, fmt.Errorf("%w: this reply does not answer a pending invite of %q", control.ErrInvalidInput, req.Name)
 	}
-	code := invite.SafetyCode(t.invite.PublicKey, m.Reply.PublicKey)
+	code, err := invite.ExchangeCode(t.invite, m.Reply) // key-only for a reply without digest
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", control.ErrInvalidInput, err)
+	}
 	t.status.Peers = append(t.status.Peers, control.PeerStatus{Name: m.Reply.Name, PublicKey: m.Reply.PublicKey.String(),
-		Address: t.invite.InviteeAddress.Addr().String() + "/32", Endpoint: m.Reply.Endpoint.String(), State: "down", SafetyCode: code})
-	return &control.AcceptResult{Kind: "reply", Tunnel: req.Name, PeerName: m.Reply.Name, SafetyCode: code}, nil
+		Address: t.invite.InviteeAddress.Addr().String() + "/32", Endpoint: m.Reply.Endpoint.String(), State: "down", SafetyCode: code.Text, SafetyCodeKeysOnly: code.KeysOnly})
+	return &control.AcceptResult{Kind: "reply", Tunnel: req.Name, PeerName: m.Reply.Name, SafetyCode: code.Text, SafetyCodeKeysOnly: code.KeysOnly}, nil
 }
 
 func (f *Fake) nextPort() uint16 {
