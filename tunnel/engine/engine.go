@@ -29,13 +29,17 @@ type Engine interface {
 	// port and peers, assigns addresses and routes (peer AllowedIPs), and
 	// makes every peer with an endpoint send a handshake at once. Up on a
 	// tunnel that is already up applies cfg again (peers, port).
-	// It returns the interface name.
+	// It returns the interface name. A taken ListenPort is an error
+	// wrapping ErrPortInUse; a config this OS cannot carry out (shared LANs
+	// on Windows) one wrapping ErrLANSharingUnsupported.
 	Up(cfg *conf.Config) (string, error)
-	// Down removes the tunnel's interface, routes and UAPI socket.
+	// Down removes the tunnel's interface, routes and UAPI socket. Down of
+	// a tunnel that is not up changes nothing and returns an error wrapping
+	// ErrNotUp, on every OS.
 	Down(name string) error
 	// Running lists the names of the tunnels this engine has up.
 	Running() []string
-	// Close takes every tunnel down.
+	// Close takes every tunnel this engine brought up down, on every OS.
 	Close() error
 }
 

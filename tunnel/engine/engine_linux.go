@@ -173,7 +173,7 @@ func (e *linuxEngine) Down(name string) error {
 	defer e.op.Unlock()
 	t := e.lookup(name)
 	if t == nil {
-		return fmt.Errorf("take tunnel %q down: it is not up", name)
+		return fmt.Errorf("take tunnel %q down: %w", name, ErrNotUp)
 	}
 	e.forget(name, t)
 	err := t.close()
@@ -498,10 +498,22 @@ func listenPort(dev *device.Device) (uint16, error) {
 func uapiError(err error, port uint16) error {
 	var ie *device.IPCError
 	if errors.As(err, &ie) && ie.ErrorCode() == ipc.IpcErrorPortInUse || errors.Is(err, unix.EADDRINUSE) {
-		return fmt.Errorf("UDP port %d is already in use by another program or tunnel: pick another listen port: %w", port, err)
+		return &portInUseError{port: port, err: err}
 	}
 	return err
 }
+
+// portInUseError is ErrPortInUse with advice and wireguard-go's cause.
+type portInUseError struct {
+	port uint16
+	err  error
+}
+
+func (e *portInUseError) Error() string {
+	return fmt.Sprintf("UDP port %d is already in use by another program or tunnel: pick another listen port: %v", e.port, e.err)
+}
+
+func (e *portInUseError) Unwrap() []error { return []error{ErrPortInUse, e.err} }
 
 // resolveEndpoints looks up every peer endpoint. IP literals never fail;
 // hostnames that do not resolve now are left out, and watchNames retries
