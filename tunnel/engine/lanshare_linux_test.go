@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
 
+	"github.com/wgpunch/wgpunch/internal/testutil"
 	"github.com/wgpunch/wgpunch/tunnel/conf"
 )
 
@@ -282,17 +284,12 @@ func TestShareLAN(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { nc.Process.Kill(); nc.Wait() })
-	var tcpErr error
-	var tcpOut []byte
-	for i := 0; i < 20; i++ { // the listener takes a moment to start
-		tcpOut, tcpErr = exec.Command("ip", "netns", "exec", "h9-b", "nc", "-z", "-w", "2", "192.168.77.50", "9100").CombinedOutput()
-		if tcpErr == nil {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if tcpErr != nil {
-		t.Errorf("B cannot open a TCP connection to the printer (192.168.77.50:9100): %v\n%s", tcpErr, tcpOut)
+	// The listener takes a moment to start.
+	if _, err := testutil.WaitFor(2*time.Second, 100*time.Millisecond, func() (bool, string) {
+		out, err := exec.Command("ip", "netns", "exec", "h9-b", "nc", "-z", "-w", "2", "192.168.77.50", "9100").CombinedOutput()
+		return err == nil, fmt.Sprintf("%v\n%s", err, out)
+	}); err != nil {
+		t.Errorf("B cannot open a TCP connection to the printer (192.168.77.50:9100): %v", err)
 	}
 
 	before := dropped(t, nft, "h9a0")
@@ -382,14 +379,11 @@ func TestShareLANKeepsForwarding(t *testing.T) {
 	if err := nft.Flush(); err != nil {
 		t.Fatalf("delete table: %v", err)
 	}
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+	if _, err := testutil.WaitFor(5*time.Second, 0, func() (bool, string) {
 		got := shareChains(t, nft)
-		if slices.Equal(got, []string{"fwd-h9c0", "fwd-h9c1", "nat-h9c0"}) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("rules not restored 5 s after the table was deleted from outside; chains %v\n%s", got, cc.stderr)
-		}
+		return slices.Equal(got, []string{"fwd-h9c0", "fwd-h9c1", "nat-h9c0"}), fmt.Sprintf("chains %v", got)
+	}); err != nil {
+		t.Fatalf("rules not restored after the table was deleted from outside: %v\n%s", err, cc.stderr)
 	}
 	if w := cc.stderr.String(); !strings.Contains(w, `"FORWARD" in table ip filter drops forwarded packets`) || !strings.Contains(w, "iptables -I FORWARD -i h9c0 -j ACCEPT") {
 		t.Errorf("no warning about ip filter FORWARD policy drop in the engine log:\n%s", w)

@@ -24,6 +24,7 @@ import (
 	"golang.zx2c4.com/wireguard/wgctrl"
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 
+	"github.com/wgpunch/wgpunch/internal/testutil"
 	"github.com/wgpunch/wgpunch/tunnel/conf"
 )
 
@@ -92,14 +93,12 @@ func runChild(path string) int {
 		case "goroutines":
 			// Let exiting goroutines finish before counting.
 			n := runtime.NumGoroutine()
-			for i := 0; i < 50; i++ {
-				time.Sleep(20 * time.Millisecond)
-				if m := runtime.NumGoroutine(); m == n {
-					break
-				} else {
-					n = m
-				}
-			}
+			testutil.WaitFor(time.Second, 0, func() (bool, string) {
+				m := runtime.NumGoroutine()
+				steady := m == n
+				n = m
+				return steady, ""
+			})
 			reply("goroutines %d", n)
 		}
 	}
@@ -371,8 +370,7 @@ func handshakeWithin(t testing.TB, ifname string, limit time.Duration) time.Dura
 		t.Fatalf("wgctrl: %v", err)
 	}
 	defer wc.Close()
-	start := time.Now()
-	for {
+	took, err := testutil.WaitFor(limit, 0, func() (bool, string) {
 		d, err := wc.Device(ifname)
 		if err != nil {
 			t.Fatalf("wgctrl device %s: %v", ifname, err)
@@ -380,14 +378,12 @@ func handshakeWithin(t testing.TB, ifname string, limit time.Duration) time.Dura
 		if len(d.Peers) != 1 {
 			t.Fatalf("device %s has %d peers, want 1", ifname, len(d.Peers))
 		}
-		if !d.Peers[0].LastHandshakeTime.IsZero() {
-			return time.Since(start)
-		}
-		if time.Since(start) > limit {
-			t.Fatalf("no handshake on %s within %s", ifname, limit)
-		}
-		time.Sleep(20 * time.Millisecond)
+		return !d.Peers[0].LastHandshakeTime.IsZero(), "no handshake yet"
+	})
+	if err != nil {
+		t.Fatalf("no handshake on %s: %v", ifname, err)
 	}
+	return took
 }
 
 // peerOf reads the only peer of ifname through its UAPI socket.
