@@ -26,10 +26,10 @@ func TestWizardShowsInviteQR(t *testing.T) {
 	l.key(t, wiz, "Tab", "space")
 	l.shotWindow(t, wiz, "wizard-1-start")
 	l.key(t, wiz, "alt+n")
-	time.Sleep(time.Second) // the free port arrives
+	l.settle(t, wiz, settleLimit) // the free port arrives
 	l.shotWindow(t, wiz, "wizard-2-options")
 	l.key(t, wiz, "alt+n")
-	time.Sleep(2 * time.Second) // the NAT check against the lab's STUN servers
+	l.settle(t, wiz, 30*time.Second) // the NAT check against the lab's STUN servers
 	l.shotWindow(t, wiz, "wizard-3-check")
 	l.key(t, wiz, "alt+n")
 
@@ -79,9 +79,9 @@ func TestWizardLinksEndToEnd(t *testing.T) {
 	l.key(t, main, "ctrl+n")
 	wiz := l.window(t, "Link another computer", 10*time.Second)
 	l.key(t, wiz, "Tab", "space", "alt+n")
-	time.Sleep(time.Second)
+	l.settle(t, wiz, settleLimit) // the free port arrives
 	l.key(t, wiz, "alt+n")
-	time.Sleep(2 * time.Second) // the NAT check (the Invite step waits for it anyway)
+	l.settle(t, wiz, 30*time.Second) // the NAT check (the Invite step waits for it anyway)
 	l.shot(t, "e2e-check")
 	l.key(t, wiz, "alt+n")
 
@@ -105,7 +105,7 @@ func TestWizardLinksEndToEnd(t *testing.T) {
 	// The reply box has the focus; type the reply, then Space on "Use this reply".
 	l.ns_(t, "xdotool", "windowfocus", "--sync", wiz)
 	l.ns_(t, "xdotool", "type", "--delay", "4", reply)
-	time.Sleep(500 * time.Millisecond)
+	l.settle(t, wiz, settleLimit) // the reply is checked as it is typed
 	l.shotWindow(t, wiz, "wizard-4-share-reply-pasted")
 	l.key(t, wiz, "space")
 	l.waitFor(t, "the peer on A", 20*time.Second, func() bool { return len(a.tunnel(t, "link").Peers) == 1 })
@@ -115,7 +115,9 @@ func TestWizardLinksEndToEnd(t *testing.T) {
 		p := a.tunnel(t, "link").Peers
 		return len(p) == 1 && p[0].LastHandshake != nil && p[0].State == "connected"
 	})
-	time.Sleep(2 * time.Second) // the wizard follows Watch about once a second
+	// The wizard follows Watch about once a second: wait for it to redraw
+	// (no redraw within 2 s: it had already shown the handshake).
+	l.changed(t, wiz, l.frame(t, wiz), 2*time.Second)
 	l.shotWindow(t, wiz, "wizard-5-connected")
 	// B's safety code must be the one A's status has for the peer.
 	bPeer := b.tunnel(t, "link-b").Peers[0]
