@@ -138,21 +138,18 @@ func writeConfig(t testing.TB, cfg *conf.Config) string {
 	return f.Name()
 }
 
-// needNetAdmin skips tests that need root, /dev/net/tun and iproute2.
+// needNetAdmin skips tests that need root and /dev/net/tun, and fails
+// them without iproute2.
 func needNetAdmin(t testing.TB) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("network namespace test; skipped in -short mode")
 	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (network namespaces, TUN devices)")
-	}
+	testutil.RequireRoot(t, "network namespaces, TUN devices")
 	if _, err := os.Stat("/dev/net/tun"); err != nil {
 		t.Skip("needs /dev/net/tun")
 	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("needs iproute2 (ip)")
-	}
+	testutil.RequireTool(t, "ip", "iproute2")
 }
 
 func run(t testing.TB, args ...string) string {
