@@ -17,7 +17,7 @@ import (
 )
 
 // silenceEnv shortens reresolveSilence in a child engine.
-const silenceEnv = "H10_ENGINE_CHILD_RERESOLVE_SILENCE"
+const silenceEnv = "WGPUNCH_TEST_ENGINE_RERESOLVE_SILENCE"
 
 func init() {
 	// Runs in the child too, before TestMain hands over to runChild.

@@ -19,10 +19,10 @@ import (
 )
 
 // guardEnv shortens guardInterval in an engine child.
-const guardEnv = "H9_ENGINE_CHILD_GUARD_INTERVAL"
+const guardEnv = "WGPUNCH_TEST_ENGINE_GUARD_INTERVAL"
 
 // forwardEnv points an engine child's IPv4 forwarding switch elsewhere.
-const forwardEnv = "H9_ENGINE_CHILD_IPV4_FORWARD"
+const forwardEnv = "WGPUNCH_TEST_ENGINE_IPV4_FORWARD"
 
 func init() {
 	if d, err := time.ParseDuration(os.Getenv(guardEnv)); err == nil {

@@ -29,10 +29,10 @@ import (
 )
 
 // childEnv names the config file a child engine brings up.
-const childEnv = "H4_ENGINE_CHILD_CONFIG"
+const childEnv = "WGPUNCH_TEST_ENGINE_CONFIG"
 
 // retryEnv shortens resolveRetry in a child.
-const retryEnv = "H4_ENGINE_CHILD_RESOLVE_RETRY"
+const retryEnv = "WGPUNCH_TEST_ENGINE_RESOLVE_RETRY"
 
 func TestMain(m *testing.M) {
 	if path := os.Getenv(childEnv); path != "" {
