@@ -16,15 +16,8 @@ import (
 	"github.com/wgpunch/wgpunch/tunnel/conf"
 )
 
-// silenceEnv shortens reresolveSilence in a child engine.
+// silenceEnv sets Options.ReresolveSilence in a child engine (runChild).
 const silenceEnv = "WGPUNCH_TEST_ENGINE_RERESOLVE_SILENCE"
-
-func init() {
-	// Runs in the child too, before TestMain hands over to runChild.
-	if d, err := time.ParseDuration(os.Getenv(silenceEnv)); err == nil {
-		reresolveSilence = d
-	}
-}
 
 func TestIsHostname(t *testing.T) {
 	for _, tc := range []struct {
@@ -66,6 +59,7 @@ func TestNamePeersSkipsLiterals(t *testing.T) {
 }
 
 func TestObserve(t *testing.T) {
+	tune := tuning(Options{})
 	t0 := time.Unix(1_000_000, 0)
 	type step struct {
 		at        time.Duration // since t0
@@ -109,7 +103,7 @@ func TestObserve(t *testing.T) {
 				if s.handshake >= 0 {
 					ps.handshake = t0.Add(s.handshake)
 				}
-				lookup, stale := d.observe(t0.Add(s.at), ps)
+				lookup, stale := d.observe(t0.Add(s.at), ps, &tune)
 				if lookup != s.lookup || stale != s.stale {
 					t.Errorf("step %d at %s: lookup %v stale %v, want %v %v", i, s.at, lookup, stale, s.lookup, s.stale)
 				}

@@ -5,6 +5,7 @@ package engine
 
 import (
 	"errors"
+	"time"
 
 	"github.com/wgpunch/wgpunch/tunnel/conf"
 )
@@ -43,8 +44,24 @@ type Engine interface {
 	Close() error
 }
 
-// Options tune an engine.
+// Options tune an engine. Zero fields mean the defaults; the timings and
+// paths are for tests and used only by the Linux engine.
 type Options struct {
 	// Logf receives diagnostics; never private keys. nil: discard.
 	Logf func(format string, args ...any)
+
+	// ResolveRetry: how often hostname peers are looked at (10 s).
+	ResolveRetry time.Duration
+	// ReresolveHandshake: a handshake this old makes a hostname peer
+	// unreachable (135 s).
+	ReresolveHandshake time.Duration
+	// ReresolveSilence: this long without anything received makes a
+	// hostname peer with keepalive unreachable (15 s).
+	ReresolveSilence time.Duration
+	// GuardInterval: how often LAN sharing checks its rules are in place
+	// (5 s).
+	GuardInterval time.Duration
+	// ForwardingPaths: the IPv4 and IPv6 forwarding switches
+	// (/proc/sys/net/ipv4/ip_forward, /proc/sys/net/ipv6/conf/all/forwarding).
+	ForwardingPaths [2]string
 }

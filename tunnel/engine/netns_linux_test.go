@@ -31,7 +31,7 @@ import (
 // childEnv names the config file a child engine brings up.
 const childEnv = "WGPUNCH_TEST_ENGINE_CONFIG"
 
-// retryEnv shortens resolveRetry in a child.
+// retryEnv sets Options.ResolveRetry in a child.
 const retryEnv = "WGPUNCH_TEST_ENGINE_RESOLVE_RETRY"
 
 func TestMain(m *testing.M) {
@@ -45,18 +45,24 @@ func TestMain(m *testing.M) {
 // "up IFNAME" or "err MSG", then obey stdin lines "apply PATH" and "down";
 // EOF closes the engine.
 func runChild(path string) int {
-	if d, err := time.ParseDuration(os.Getenv(retryEnv)); err == nil {
-		resolveRetry = d
-	}
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "engine: "+format+"\n", args...)
 	}
+	opts := Options{Logf: logf}
+	duration := func(env string) time.Duration {
+		d, _ := time.ParseDuration(os.Getenv(env))
+		return d // zero: the default
+	}
+	opts.ResolveRetry = duration(retryEnv)
+	opts.ReresolveSilence = duration(silenceEnv)
+	opts.GuardInterval = duration(guardEnv)
+	opts.ForwardingPaths[0] = os.Getenv(forwardEnv)
 	out := bufio.NewWriter(os.Stdout)
 	reply := func(format string, args ...any) {
 		fmt.Fprintf(out, format+"\n", args...)
 		out.Flush()
 	}
-	e, err := New(Options{Logf: logf})
+	e, err := New(opts)
 	if err != nil {
 		reply("err %v", err)
 		return 1
