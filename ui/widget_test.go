@@ -10,20 +10,10 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/wgpunch/wgpunch/internal/testutil"
 	"github.com/wgpunch/wgpunch/tunnel/control"
 	"github.com/wgpunch/wgpunch/ui/internal/fakectl"
 )
-
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
 
 func TestIndicatorStates(t *testing.T) {
 	test.NewTempApp(t)
@@ -97,11 +87,11 @@ func TestMainWindow(t *testing.T) {
 		t.Fatal("no fix button in the warning banner")
 	}
 	test.Tap(btn)
-	eventually(t, "SetListenPort", func() bool { return hasCall(f, "SetListenPort Office 51822") })
+	testutil.Eventually(t, 5*time.Second, "SetListenPort", func() bool { return hasCall(f, "SetListenPort Office 51822") })
 	// The switch brings Lab up through the controller.
 	card := a.list.cards.get("Lab")
 	test.Tap(card.toggle)
-	eventually(t, "Up Lab", func() bool { return hasCall(f, "Up Lab") })
+	testutil.Eventually(t, 5*time.Second, "Up Lab", func() bool { return hasCall(f, "Up Lab") })
 
 }
 
@@ -166,7 +156,7 @@ func TestTrayMenu(t *testing.T) {
 	}
 	m.Items[0].Action() // Office is up: clicking turns it off
 	m.Items[1].Action() // Lab is off: clicking turns it on
-	eventually(t, "Down Office and Up Lab", func() bool { return hasCall(f, "Down Office") && hasCall(f, "Up Lab") })
+	testutil.Eventually(t, 5*time.Second, "Down Office and Up Lab", func() bool { return hasCall(f, "Down Office") && hasCall(f, "Up Lab") })
 	if !m.Items[len(m.Items)-1].IsQuit {
 		t.Error("last item is not the Quit item")
 	}

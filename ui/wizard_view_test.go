@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/storage"
@@ -15,6 +16,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 
+	"github.com/wgpunch/wgpunch/internal/testutil"
 	"github.com/wgpunch/wgpunch/tunnel/invite"
 	"github.com/wgpunch/wgpunch/tunnel/natcheck"
 	"github.com/wgpunch/wgpunch/ui/internal/fakectl"
@@ -59,19 +61,19 @@ func TestWizardInviteFlow(t *testing.T) {
 	if v.m.Step != StepOptions {
 		t.Fatalf("step = %v, want options", v.m.Step)
 	}
-	eventually(t, "free port filled in", func() bool { return v.m.PortText == "51820" })
+	testutil.Eventually(t, 5*time.Second, "free port filled in", func() bool { return v.m.PortText == "51820" })
 	test.AssertRendersToMarkup(t, "wizard_options.xml", w.Canvas())
 	v.m.LANs[0].Share = true
 
 	test.Tap(v.next)
-	eventually(t, "NAT check", func() bool { return v.m.NAT != nil })
+	testutil.Eventually(t, 5*time.Second, "NAT check", func() bool { return v.m.NAT != nil })
 	if !hasCall(f, "NATCheck 51820") {
 		t.Errorf("NAT check not run on the chosen port: %v", f.CallLog())
 	}
 	test.AssertRendersToMarkup(t, "wizard_check_ok.xml", w.Canvas())
 
 	test.Tap(v.next)
-	eventually(t, "invite", func() bool { return v.m.InviteResult != nil && v.pasteTarget != nil })
+	testutil.Eventually(t, 5*time.Second, "invite", func() bool { return v.m.InviteResult != nil && v.pasteTarget != nil })
 	m, err := invite.Decode(v.m.InviteResult.Token)
 	if err != nil || m.Invite == nil {
 		t.Fatalf("the wizard shows a token that is not an invite: %v", err)
@@ -99,7 +101,7 @@ func TestWizardInviteFlow(t *testing.T) {
 		t.Fatalf("Use this reply disabled for a valid reply: %q", v.pasteStatus.Text)
 	}
 	test.Tap(v.useReply)
-	eventually(t, "reply accepted", func() bool { return v.m.AcceptResult != nil })
+	testutil.Eventually(t, 5*time.Second, "reply accepted", func() bool { return v.m.AcceptResult != nil })
 	wantCode := invite.SafetyCode(m.Invite.PublicKey, k.PublicKey())
 	if v.m.AcceptResult.SafetyCode != wantCode {
 		t.Errorf("safety code = %q, want %q", v.m.AcceptResult.SafetyCode, wantCode)
@@ -110,7 +112,7 @@ func TestWizardInviteFlow(t *testing.T) {
 
 	f.HandshakeAfter = 0
 	test.Tap(v.next)
-	eventually(t, "Up", func() bool { return hasCall(f, "Up link") })
+	testutil.Eventually(t, 5*time.Second, "Up", func() bool { return hasCall(f, "Up link") })
 	r, _ := f.Status(t.Context(), "")
 	v.onReport(r)
 	if !v.connected || !strings.Contains(v.waitText.Text, "Connected to Home") {
@@ -144,12 +146,12 @@ func TestWizardAnswerFlow(t *testing.T) {
 	}
 	test.Tap(v.next)
 	v.m.LANs = []LAN{}
-	eventually(t, "free port", func() bool { return v.m.PortText != "" })
+	testutil.Eventually(t, 5*time.Second, "free port", func() bool { return v.m.PortText != "" })
 	test.Tap(v.next)
-	eventually(t, "NAT check", func() bool { return v.m.NAT != nil })
+	testutil.Eventually(t, 5*time.Second, "NAT check", func() bool { return v.m.NAT != nil })
 	test.AssertRendersToMarkup(t, "wizard_check_fail.xml", w.Canvas())
 	test.Tap(v.next)
-	eventually(t, "reply made", func() bool { return v.m.AcceptResult != nil })
+	testutil.Eventually(t, 5*time.Second, "reply made", func() bool { return v.m.AcceptResult != nil })
 	m, err := invite.Decode(v.m.AcceptResult.Reply)
 	if err != nil || m.Reply == nil || m.Reply.InviteID != inv.ID {
 		t.Fatalf("reply shown is not a reply to the invite: %v %+v", err, m)

@@ -14,22 +14,29 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/wgpunch/wgpunch/internal/testutil"
 )
 
 // These tests feed Marshal's output to the real wireguard-tools. They need
 // root (wg-quick re-executes itself with sudo otherwise) and are skipped
-// without it or without the tools.
+// without it; a missing tool fails, naming its Debian package.
 
 func needRootTools(t *testing.T, tools ...string) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: wg-quick and network namespaces require it")
-	}
+	testutil.RequireRoot(t, "wg-quick and network namespaces require it")
 	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed (apt-get install wireguard-tools wireguard-go iproute2)", tool)
-		}
+		testutil.RequireTool(t, tool, debianPackage[tool])
 	}
+}
+
+// debianPackage names the Debian package of each tool these tests run.
+var debianPackage = map[string]string{
+	"wg-quick":     "wireguard-tools",
+	"wg":           "wireguard-tools",
+	"wireguard-go": "wireguard-go",
+	"ip":           "iproute2",
+	"unshare":      "util-linux",
 }
 
 // wgQuickStrip writes data as <dir>/<name>.conf and returns `wg-quick strip`.

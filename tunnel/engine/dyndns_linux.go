@@ -3,7 +3,7 @@ package engine
 // Endpoints given as host names (dynamic DNS). A name is resolved at Up;
 // while the tunnel is up one goroutine per tunnel (watchNames)
 //
-//   - retries names that did not resolve at Up, every resolveRetry, and sets
+//   - retries names that did not resolve at Up, every ResolveRetry, and sets
 //     the endpoint (and keepalive) once they do;
 //   - looks names up again while their peer looks unreachable, and moves
 //     the peer to the new address when the name's address changed, like
@@ -26,23 +26,23 @@ import (
 	"github.com/wgpunch/wgpunch/tunnel/conf"
 )
 
-// Timings of endpoint name resolution; variables so tests can shorten them.
-var (
-	// resolveRetry is how often the engine looks at hostname peers: names
+// Default timings of endpoint name resolution (Options can shorten them).
+const (
+	// defaultResolveRetry is how often the engine looks at hostname peers: names
 	// that never resolved are retried, and resolved names of peers that
 	// look unreachable are looked up again. 10 s: at most 6 lookups a
 	// minute per unreachable peer, and a moved peer with keepalive on is
 	// found again 20 to 30 s after it moved.
-	resolveRetry = 10 * time.Second
+	defaultResolveRetry = 10 * time.Second
 
-	// reresolveHandshake: a peer whose latest handshake is older than this
+	// defaultReresolveHandshake: a peer whose latest handshake is older than this
 	// (or that never completed one) is unreachable (reresolve-dns.sh's
 	// 135 s: a live session re-handshakes every 120 s while packets flow).
 	// Its name is looked up and the endpoint set when the address differs
 	// from the one the device uses now.
-	reresolveHandshake = 135 * time.Second
+	defaultReresolveHandshake = 135 * time.Second
 
-	// reresolveSilence: a peer with persistent keepalive on from which
+	// defaultReresolveSilence: a peer with persistent keepalive on from which
 	// nothing arrived for this long is probably unreachable (WG Punch
 	// peers send a keepalive every 5 s; the monitor calls them stale after
 	// 17 s). Its name is looked up, but the endpoint is only changed when
@@ -50,9 +50,9 @@ var (
 	// that roamed (wireguard-go follows authenticated packets from a new
 	// address) and then went quiet is not moved back. Silence is measured
 	// from the look that saw rx grow, so 15 s means two 10 s looks in a
-	// row without anything received (not a multiple of resolveRetry:
+	// row without anything received (not a multiple of the retry:
 	// ticker jitter would make it one look more or less).
-	reresolveSilence = 15 * time.Second
+	defaultReresolveSilence = 15 * time.Second
 )
 
 // dnsPeer is a peer whose endpoint is a host name.
@@ -99,13 +99,13 @@ func namePeers(cfg *conf.Config, endpoints map[wgtypes.Key]netip.AddrPort, now t
 // observe records a sample taken at now and reports whether the peer looks
 // unreachable, so its name should be looked up again, and whether that is
 // because of a stale (or missing) handshake.
-func (d *dnsPeer) observe(now time.Time, s peerSample) (lookup, handshakeStale bool) {
+func (d *dnsPeer) observe(now time.Time, s peerSample, tune *timings) (lookup, handshakeStale bool) {
 	if s.rx != d.rx {
 		d.rx = s.rx
 		d.rxAt = now
 	}
-	handshakeStale = s.handshake.IsZero() || now.Sub(s.handshake) >= reresolveHandshake
-	silent := d.peer.PersistentKeepalive > 0 && now.Sub(d.rxAt) >= reresolveSilence
+	handshakeStale = s.handshake.IsZero() || now.Sub(s.handshake) >= tune.reresolveHandshake
+	silent := d.peer.PersistentKeepalive > 0 && now.Sub(d.rxAt) >= tune.reresolveSilence
 	return handshakeStale || silent, handshakeStale
 }
 
@@ -146,10 +146,10 @@ func (t *tunnel) stopNames() {
 }
 
 // watchNames resolves pending names and re-resolves names of unreachable
-// peers every resolveRetry until stop or t.stop is closed.
+// peers every e.tune.resolveRetry until stop or t.stop is closed.
 func (e *linuxEngine) watchNames(t *tunnel, names map[wgtypes.Key]*dnsPeer, stop <-chan struct{}) {
 	defer t.wg.Done()
-	tick := time.NewTicker(resolveRetry)
+	tick := time.NewTicker(e.tune.resolveRetry)
 	defer tick.Stop()
 	// names are the seeds apply made and are never written: this watcher
 	// keeps its own state (a stopped one may still be finishing a lookup).
@@ -188,14 +188,14 @@ func (e *linuxEngine) watchNames(t *tunnel, names map[wgtypes.Key]*dnsPeer, stop
 			if !ok {
 				continue
 			}
-			lookup, stale := d.observe(now, s)
+			lookup, stale := d.observe(now, s, &e.tune)
 			if !lookup {
 				continue
 			}
 			ap, err := resolve(d.peer.Endpoint)
 			if err != nil {
 				if !d.failing {
-					e.logf("tunnel %s: peer %s seems unreachable; %v (keeping %s, will retry every %s)", t.name, peerLabel(d.peer), err, s.endpoint, resolveRetry)
+					e.logf("tunnel %s: peer %s seems unreachable; %v (keeping %s, will retry every %s)", t.name, peerLabel(d.peer), err, s.endpoint, e.tune.resolveRetry)
 				}
 				d.failing = true
 				continue

@@ -12,18 +12,12 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 
+	"github.com/wgpunch/wgpunch/internal/testutil"
 	"github.com/wgpunch/wgpunch/tunnel/conf"
 )
 
-// silenceEnv shortens reresolveSilence in a child engine.
-const silenceEnv = "H10_ENGINE_CHILD_RERESOLVE_SILENCE"
-
-func init() {
-	// Runs in the child too, before TestMain hands over to runChild.
-	if d, err := time.ParseDuration(os.Getenv(silenceEnv)); err == nil {
-		reresolveSilence = d
-	}
-}
+// silenceEnv sets Options.ReresolveSilence in a child engine (runChild).
+const silenceEnv = "WGPUNCH_TEST_ENGINE_RERESOLVE_SILENCE"
 
 func TestIsHostname(t *testing.T) {
 	for _, tc := range []struct {
@@ -65,6 +59,7 @@ func TestNamePeersSkipsLiterals(t *testing.T) {
 }
 
 func TestObserve(t *testing.T) {
+	tune := tuning(Options{})
 	t0 := time.Unix(1_000_000, 0)
 	type step struct {
 		at        time.Duration // since t0
@@ -108,7 +103,7 @@ func TestObserve(t *testing.T) {
 				if s.handshake >= 0 {
 					ps.handshake = t0.Add(s.handshake)
 				}
-				lookup, stale := d.observe(t0.Add(s.at), ps)
+				lookup, stale := d.observe(t0.Add(s.at), ps, &tune)
 				if lookup != s.lookup || stale != s.stale {
 					t.Errorf("step %d at %s: lookup %v stale %v, want %v %v", i, s.at, lookup, stale, s.lookup, s.stale)
 				}
@@ -194,6 +189,8 @@ func TestEndpointMoves(t *testing.T) {
 
 	// b is silent (keepalive off) for longer than the silence bound: the
 	// name is looked up again, but it has not changed, so nothing moves.
+	// A fixed window on purpose: the assertion is that nothing happens, and
+	// an unchanged lookup leaves no trace to wait for.
 	time.Sleep(2 * time.Second)
 	if ep := peerOf(t, a.ifname).Endpoint; ep == nil || ep.String() != "10.99.31.2:52102" {
 		t.Errorf("endpoint changed to %v although the name did not", ep)
@@ -212,15 +209,12 @@ func TestEndpointMoves(t *testing.T) {
 	moved := time.Now()
 	// Go's resolver re-reads /etc/hosts at most every 5 s.
 	const bound = 12 * time.Second
-	for {
+	if _, err := testutil.WaitFor(bound, 50*time.Millisecond, func() (bool, string) {
 		p := peerOf(t, a.ifname)
-		if p.LastHandshakeTime.After(first.LastHandshakeTime) && p.Endpoint != nil && p.Endpoint.String() == "10.99.31.3:52102" {
-			break
-		}
-		if time.Since(moved) > bound {
-			t.Fatalf("no handshake with the moved peer within %s (endpoint %v):\n%s", bound, p.Endpoint, ca.stderr)
-		}
-		time.Sleep(50 * time.Millisecond)
+		return p.LastHandshakeTime.After(first.LastHandshakeTime) && p.Endpoint != nil && p.Endpoint.String() == "10.99.31.3:52102",
+			fmt.Sprintf("endpoint %v", p.Endpoint)
+	}); err != nil {
+		t.Fatalf("no handshake with the moved peer: %v\n%s", err, ca.stderr)
 	}
 	t.Logf("re-handshake %s after the peer moved", time.Since(moved).Round(time.Millisecond))
 	if !strings.Contains(ca.stderr.String(), "endpoint moving.test now resolves to 10.99.31.3:52102") {
@@ -244,7 +238,9 @@ func TestEndpointMoves(t *testing.T) {
 	if ans := ca.send("apply " + writeConfig(t, cfg)); ans != "up "+a.ifname {
 		t.Fatalf("up again: %s\n%s", ans, ca.stderr)
 	}
-	time.Sleep(500 * time.Millisecond) // a few watcher rounds
+	// Pacing, not synchronisation: let the watcher (200 ms retry here)
+	// run a few rounds so Down stops it mid-loop; its rounds leave no trace.
+	time.Sleep(500 * time.Millisecond)
 	if ans := ca.send("down " + a.ifname); ans != "down ok" {
 		t.Fatalf("down: %s", ans)
 	}

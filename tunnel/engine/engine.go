@@ -5,6 +5,7 @@ package engine
 
 import (
 	"errors"
+	"time"
 
 	"github.com/wgpunch/wgpunch/tunnel/conf"
 )
@@ -29,18 +30,38 @@ type Engine interface {
 	// port and peers, assigns addresses and routes (peer AllowedIPs), and
 	// makes every peer with an endpoint send a handshake at once. Up on a
 	// tunnel that is already up applies cfg again (peers, port).
-	// It returns the interface name.
+	// It returns the interface name. A taken ListenPort is an error
+	// wrapping ErrPortInUse; a config this OS cannot carry out (shared LANs
+	// on Windows) one wrapping ErrLANSharingUnsupported.
 	Up(cfg *conf.Config) (string, error)
-	// Down removes the tunnel's interface, routes and UAPI socket.
+	// Down removes the tunnel's interface, routes and UAPI socket. Down of
+	// a tunnel that is not up changes nothing and returns an error wrapping
+	// ErrNotUp, on every OS.
 	Down(name string) error
 	// Running lists the names of the tunnels this engine has up.
 	Running() []string
-	// Close takes every tunnel down.
+	// Close takes every tunnel this engine brought up down, on every OS.
 	Close() error
 }
 
-// Options tune an engine.
+// Options tune an engine. Zero fields mean the defaults; the timings and
+// paths are for tests and used only by the Linux engine.
 type Options struct {
 	// Logf receives diagnostics; never private keys. nil: discard.
 	Logf func(format string, args ...any)
+
+	// ResolveRetry: how often hostname peers are looked at (10 s).
+	ResolveRetry time.Duration
+	// ReresolveHandshake: a handshake this old makes a hostname peer
+	// unreachable (135 s).
+	ReresolveHandshake time.Duration
+	// ReresolveSilence: this long without anything received makes a
+	// hostname peer with keepalive unreachable (15 s).
+	ReresolveSilence time.Duration
+	// GuardInterval: how often LAN sharing checks its rules are in place
+	// (5 s).
+	GuardInterval time.Duration
+	// ForwardingPaths: the IPv4 and IPv6 forwarding switches
+	// (/proc/sys/net/ipv4/ip_forward, /proc/sys/net/ipv6/conf/all/forwarding).
+	ForwardingPaths [2]string
 }

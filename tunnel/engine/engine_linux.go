@@ -62,11 +62,43 @@ func New(opts Options) (Engine, error) {
 	if _, err := os.Stat("/dev/net/tun"); err != nil {
 		return nil, fmt.Errorf("open /dev/net/tun: %w (load the tun module: modprobe tun)", err)
 	}
-	return &linuxEngine{logf: logf, tunnels: make(map[string]*tunnel)}, nil
+	return &linuxEngine{logf: logf, tune: tuning(opts), tunnels: make(map[string]*tunnel)}, nil
+}
+
+// timings are an engine's Options timings and paths, defaults filled in.
+type timings struct {
+	resolveRetry       time.Duration
+	reresolveHandshake time.Duration
+	reresolveSilence   time.Duration
+	guardInterval      time.Duration
+	forwarding         [2]string
+}
+
+func tuning(opts Options) timings {
+	or := func(d, def time.Duration) time.Duration {
+		if d > 0 {
+			return d
+		}
+		return def
+	}
+	t := timings{
+		resolveRetry:       or(opts.ResolveRetry, defaultResolveRetry),
+		reresolveHandshake: or(opts.ReresolveHandshake, defaultReresolveHandshake),
+		reresolveSilence:   or(opts.ReresolveSilence, defaultReresolveSilence),
+		guardInterval:      or(opts.GuardInterval, defaultGuardInterval),
+		forwarding:         defaultForwardingPaths(),
+	}
+	for f, p := range opts.ForwardingPaths {
+		if p != "" {
+			t.forwarding[f] = p
+		}
+	}
+	return t
 }
 
 type linuxEngine struct {
 	logf func(string, ...any)
+	tune timings
 
 	op sync.Mutex // serializes Up, Down and Close
 
@@ -111,7 +143,7 @@ func (e *linuxEngine) Up(cfg *conf.Config) (string, error) {
 		return "", fmt.Errorf("bring tunnel %q up: %w", cfg.Name, err)
 	}
 	// DNS lookups may take seconds: do them before taking any lock.
-	endpoints := resolveEndpoints(cfg, e.logf)
+	endpoints := resolveEndpoints(cfg, e.logf, e.tune.resolveRetry)
 
 	e.op.Lock()
 	defer e.op.Unlock()
@@ -173,7 +205,7 @@ func (e *linuxEngine) Down(name string) error {
 	defer e.op.Unlock()
 	t := e.lookup(name)
 	if t == nil {
-		return fmt.Errorf("take tunnel %q down: it is not up", name)
+		return fmt.Errorf("take tunnel %q down: %w", name, ErrNotUp)
 	}
 	e.forget(name, t)
 	err := t.close()
@@ -486,15 +518,27 @@ func listenPort(dev *device.Device) (uint16, error) {
 func uapiError(err error, port uint16) error {
 	var ie *device.IPCError
 	if errors.As(err, &ie) && ie.ErrorCode() == ipc.IpcErrorPortInUse || errors.Is(err, unix.EADDRINUSE) {
-		return fmt.Errorf("UDP port %d is already in use by another program or tunnel: pick another listen port: %w", port, err)
+		return &portInUseError{port: port, err: err}
 	}
 	return err
 }
 
+// portInUseError is ErrPortInUse with advice and wireguard-go's cause.
+type portInUseError struct {
+	port uint16
+	err  error
+}
+
+func (e *portInUseError) Error() string {
+	return fmt.Sprintf("UDP port %d is already in use by another program or tunnel: pick another listen port: %v", e.port, e.err)
+}
+
+func (e *portInUseError) Unwrap() []error { return []error{ErrPortInUse, e.err} }
+
 // resolveEndpoints looks up every peer endpoint. IP literals never fail;
 // hostnames that do not resolve now are left out, and watchNames retries
 // them while the tunnel is up (a dynamic DNS name may not resolve at boot).
-func resolveEndpoints(cfg *conf.Config, logf func(string, ...any)) map[wgtypes.Key]netip.AddrPort {
+func resolveEndpoints(cfg *conf.Config, logf func(string, ...any), retry time.Duration) map[wgtypes.Key]netip.AddrPort {
 	res := make(map[wgtypes.Key]netip.AddrPort)
 	for _, p := range cfg.Peers {
 		if p.Endpoint.IsZero() {
@@ -502,7 +546,7 @@ func resolveEndpoints(cfg *conf.Config, logf func(string, ...any)) map[wgtypes.K
 		}
 		ap, err := resolve(p.Endpoint)
 		if err != nil {
-			logf("tunnel %s: peer %s: %v (will retry every %s)", cfg.Name, peerLabel(p), err, resolveRetry)
+			logf("tunnel %s: peer %s: %v (will retry every %s)", cfg.Name, peerLabel(p), err, retry)
 			continue
 		}
 		res[p.PublicKey] = ap

@@ -13,6 +13,7 @@ import (
 	"golang.zx2c4.com/wireguard/device"
 	"golang.zx2c4.com/wireguard/wgctrl"
 
+	"github.com/wgpunch/wgpunch/internal/testutil"
 	"github.com/wgpunch/wgpunch/tunnel/conf"
 	"github.com/wgpunch/wgpunch/tunnel/monitor"
 )
@@ -224,15 +225,11 @@ func TestInteropStockWireguardGo(t *testing.T) {
 		wgo.Wait()
 		os.Remove(socketDir + "/" + b.ifname + ".sock")
 	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, err := os.Stat(socketDir + "/" + b.ifname + ".sock"); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("wireguard-go did not create its socket:\n%s", wgoLog.String())
-		}
-		time.Sleep(50 * time.Millisecond)
+	if _, err := testutil.WaitFor(10*time.Second, 0, func() (bool, string) {
+		_, err := os.Stat(socketDir + "/" + b.ifname + ".sock")
+		return err == nil, fmt.Sprint(err)
+	}); err != nil {
+		t.Fatalf("wireguard-go did not create its socket: %v\n%s", err, wgoLog.String())
 	}
 	setconf := fmt.Sprintf("[Interface]\nPrivateKey = %s\nListenPort = %d\n\n[Peer]\nPublicKey = %s\nEndpoint = %s:%d\nAllowedIPs = %s/32\nPersistentKeepalive = 5\n",
 		b.key, b.port, a.key.PublicKey(), a.underlay, a.port, a.addr.Addr())
@@ -270,16 +267,11 @@ func TestInterfaceDeleted(t *testing.T) {
 	ca, ans := startChild(t, a.ns, a.config(b, 5))
 	mustUp(t, ca, ans, a.ifname)
 	run(t, "ip", "-n", a.ns, "link", "del", a.ifname)
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	if _, err := testutil.WaitFor(5*time.Second, 0, func() (bool, string) {
 		ans := ca.send("running")
-		if ans == "running " {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("tunnel still listed after its interface was deleted: %q", ans)
-		}
-		time.Sleep(50 * time.Millisecond)
+		return ans == "running ", fmt.Sprintf("child answers %q", ans)
+	}); err != nil {
+		t.Fatalf("tunnel still listed after its interface was deleted: %v", err)
 	}
 	socketGone(t, a.ifname)
 	// It can come up again.
@@ -344,12 +336,10 @@ func TestEndpointHostname(t *testing.T) {
 	}
 	f.WriteString("10.99.9.2 late.test\n")
 	f.Close()
-	deadline := time.Now().Add(15 * time.Second)
-	for !strings.Contains(ca.stderr.String(), "endpoint late.test resolved to 10.99.9.2:51982") {
-		if time.Now().After(deadline) {
-			t.Fatalf("late.test never resolved:\n%s", ca.stderr)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if _, err := testutil.WaitFor(15*time.Second, 0, func() (bool, string) {
+		return strings.Contains(ca.stderr.String(), "endpoint late.test resolved to 10.99.9.2:51982"), "no resolution logged"
+	}); err != nil {
+		t.Fatalf("late.test never resolved: %v\n%s", err, ca.stderr)
 	}
 	// The handshake follows the resolution at once, not at the next
 	// 5 s retry.

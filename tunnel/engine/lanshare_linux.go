@@ -44,10 +44,13 @@ import (
 // forwarding and masquerading rules.
 const ShareTable = "wgpunch"
 
-// Forwarding switches; a variable for tests.
-var forwardingPaths = [2]string{
-	"/proc/sys/net/ipv4/ip_forward",
-	"/proc/sys/net/ipv6/conf/all/forwarding",
+// defaultForwardingPaths are the forwarding switches, IPv4 and IPv6
+// (Options.ForwardingPaths can point elsewhere).
+func defaultForwardingPaths() [2]string {
+	return [2]string{
+		"/proc/sys/net/ipv4/ip_forward",
+		"/proc/sys/net/ipv6/conf/all/forwarding",
+	}
 }
 
 // lanShare is the engine's sharing state. It is only touched under
@@ -58,9 +61,9 @@ type lanShare struct {
 	guard   chan struct{}          // closed to stop the guard goroutine
 }
 
-// guardInterval is how often the engine checks that its rules are still in
-// place (a variable for tests).
-var guardInterval = 5 * time.Second
+// defaultGuardInterval is how often the engine checks that its rules are
+// still in place (Options.GuardInterval can shorten it).
+const defaultGuardInterval = 5 * time.Second
 
 // shareState is what one tunnel has installed.
 type shareState struct {
@@ -247,7 +250,7 @@ func (e *linuxEngine) startGuard() {
 	stop := make(chan struct{})
 	e.lan.guard = stop
 	go func() {
-		tick := time.NewTicker(guardInterval)
+		tick := time.NewTicker(e.tune.guardInterval)
 		defer tick.Stop()
 		for {
 			select {
@@ -360,18 +363,18 @@ func (e *linuxEngine) holdForwarding(f int, ifname string) error {
 		return nil
 	}
 	if len(fw.users) == 0 {
-		old, err := os.ReadFile(forwardingPaths[f])
+		old, err := os.ReadFile(e.tune.forwarding[f])
 		if err != nil {
 			return fmt.Errorf("read %s forwarding setting: %w", familyName(f), err)
 		}
 		fw.old = strings.TrimSpace(string(old))
 		fw.changed = false
 		if fw.old != "1" {
-			if err := os.WriteFile(forwardingPaths[f], []byte("1\n"), 0o644); err != nil {
-				return fmt.Errorf("turn on %s forwarding (%s): %w", familyName(f), forwardingPaths[f], err)
+			if err := os.WriteFile(e.tune.forwarding[f], []byte("1\n"), 0o644); err != nil {
+				return fmt.Errorf("turn on %s forwarding (%s): %w", familyName(f), e.tune.forwarding[f], err)
 			}
 			fw.changed = true
-			e.logf("turned on %s forwarding (%s was %s) for LAN sharing", familyName(f), forwardingPaths[f], fw.old)
+			e.logf("turned on %s forwarding (%s was %s) for LAN sharing", familyName(f), e.tune.forwarding[f], fw.old)
 			if f == 1 {
 				if ifs := raIgnored(); len(ifs) > 0 {
 					e.logf("warning: with IPv6 forwarding on, Linux ignores router advertisements on %s (accept_ra=1): set net.ipv6.conf.IF.accept_ra=2 there to keep IPv6 autoconfiguration", strings.Join(ifs, ", "))
@@ -398,11 +401,11 @@ func (e *linuxEngine) releaseForwarding(f int, ifname string) {
 		return
 	}
 	fw.changed = false
-	if err := os.WriteFile(forwardingPaths[f], []byte(fw.old+"\n"), 0o644); err != nil {
-		e.logf("restore %s forwarding (%s = %s): %v", familyName(f), forwardingPaths[f], fw.old, err)
+	if err := os.WriteFile(e.tune.forwarding[f], []byte(fw.old+"\n"), 0o644); err != nil {
+		e.logf("restore %s forwarding (%s = %s): %v", familyName(f), e.tune.forwarding[f], fw.old, err)
 		return
 	}
-	e.logf("restored %s forwarding (%s = %s)", familyName(f), forwardingPaths[f], fw.old)
+	e.logf("restored %s forwarding (%s = %s)", familyName(f), e.tune.forwarding[f], fw.old)
 }
 
 // forwardWarnings reports base chains of other firewalls on the forward hook

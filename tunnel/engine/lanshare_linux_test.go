@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -13,23 +14,16 @@ import (
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
 
+	"github.com/wgpunch/wgpunch/internal/testutil"
 	"github.com/wgpunch/wgpunch/tunnel/conf"
 )
 
-// guardEnv shortens guardInterval in an engine child.
-const guardEnv = "H9_ENGINE_CHILD_GUARD_INTERVAL"
+// guardEnv sets Options.GuardInterval in an engine child (runChild).
+const guardEnv = "WGPUNCH_TEST_ENGINE_GUARD_INTERVAL"
 
-// forwardEnv points an engine child's IPv4 forwarding switch elsewhere.
-const forwardEnv = "H9_ENGINE_CHILD_IPV4_FORWARD"
-
-func init() {
-	if d, err := time.ParseDuration(os.Getenv(guardEnv)); err == nil {
-		guardInterval = d
-	}
-	if p := os.Getenv(forwardEnv); p != "" {
-		forwardingPaths[0] = p
-	}
-}
+// forwardEnv points an engine child's IPv4 forwarding switch elsewhere
+// (Options.ForwardingPaths[0]).
+const forwardEnv = "WGPUNCH_TEST_ENGINE_IPV4_FORWARD"
 
 func TestSharedLANs(t *testing.T) {
 	pp := func(ss ...string) []netip.Prefix {
@@ -238,7 +232,7 @@ func TestShareLAN(t *testing.T) {
 	nsLAN(t, "h9-a", "lan0", "192.168.77.1/24,fd77::1/64", "h9-p", "192.168.77.50/24", "fd77::50/64")
 	nsLAN(t, "h9-a", "lan1", "192.168.88.1/24", "h9-o", "192.168.88.50/24")
 	run(t, "ip", "-n", "h9-o", "route", "add", "default", "via", "192.168.88.1")
-	for _, p := range forwardingPaths {
+	for _, p := range defaultForwardingPaths() {
 		setSysctl(t, "h9-a", p, "0")
 	}
 	// The printer has no route to the tunnel: only masquerading lets it answer.
@@ -265,7 +259,7 @@ func TestShareLAN(t *testing.T) {
 	if diff := cmp.Diff([]string{"fwd-h9a0", "nat-h9a0"}, shareChains(t, nft)); diff != "" {
 		t.Errorf("chains in table inet %s (-want +got):\n%s", ShareTable, diff)
 	}
-	for i, p := range forwardingPaths {
+	for i, p := range defaultForwardingPaths() {
 		if got := sysctl(t, "h9-a", p); got != "1" {
 			t.Errorf("%s forwarding (%s) = %s while sharing, want 1", familyName(i), p, got)
 		}
@@ -282,17 +276,12 @@ func TestShareLAN(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { nc.Process.Kill(); nc.Wait() })
-	var tcpErr error
-	var tcpOut []byte
-	for i := 0; i < 20; i++ { // the listener takes a moment to start
-		tcpOut, tcpErr = exec.Command("ip", "netns", "exec", "h9-b", "nc", "-z", "-w", "2", "192.168.77.50", "9100").CombinedOutput()
-		if tcpErr == nil {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if tcpErr != nil {
-		t.Errorf("B cannot open a TCP connection to the printer (192.168.77.50:9100): %v\n%s", tcpErr, tcpOut)
+	// The listener takes a moment to start.
+	if _, err := testutil.WaitFor(2*time.Second, 100*time.Millisecond, func() (bool, string) {
+		out, err := exec.Command("ip", "netns", "exec", "h9-b", "nc", "-z", "-w", "2", "192.168.77.50", "9100").CombinedOutput()
+		return err == nil, fmt.Sprintf("%v\n%s", err, out)
+	}); err != nil {
+		t.Errorf("B cannot open a TCP connection to the printer (192.168.77.50:9100): %v", err)
 	}
 
 	before := dropped(t, nft, "h9a0")
@@ -320,10 +309,10 @@ func TestShareLAN(t *testing.T) {
 	if diff := cmp.Diff([]string{"fwd-h9a1", "nat-h9a1"}, shareChains(t, nft)); diff != "" {
 		t.Errorf("chains after the first tunnel went down (-want +got):\n%s", diff)
 	}
-	if got := sysctl(t, "h9-a", forwardingPaths[0]); got != "1" {
+	if got := sysctl(t, "h9-a", defaultForwardingPaths()[0]); got != "1" {
 		t.Errorf("IPv4 forwarding = %s while the second tunnel still shares, want 1", got)
 	}
-	if got := sysctl(t, "h9-a", forwardingPaths[1]); got != "0" {
+	if got := sysctl(t, "h9-a", defaultForwardingPaths()[1]); got != "0" {
 		t.Errorf("IPv6 forwarding = %s after the only IPv6-sharing tunnel went down, want 0 (restored)", got)
 	}
 	if ans := ca.send("down h9a1"); ans != "down ok" {
@@ -332,7 +321,7 @@ func TestShareLAN(t *testing.T) {
 	if got := shareChains(t, nft); got != nil {
 		t.Errorf("table inet %s still there after every tunnel went down; chains %v", ShareTable, got)
 	}
-	for i, p := range forwardingPaths {
+	for i, p := range defaultForwardingPaths() {
 		if got := sysctl(t, "h9-a", p); got != "0" {
 			t.Errorf("%s forwarding = %s after down, want 0 (restored)", familyName(i), got)
 		}
@@ -346,8 +335,8 @@ func TestShareLANKeepsForwarding(t *testing.T) {
 	needNetAdmin(t)
 	nsPair(t, "h9-c", "h9-d", "10.99.94")
 	needNFT(t, "h9-c")
-	setSysctl(t, "h9-c", forwardingPaths[0], "1")
-	setSysctl(t, "h9-c", forwardingPaths[1], "0")
+	setSysctl(t, "h9-c", defaultForwardingPaths()[0], "1")
+	setSysctl(t, "h9-c", defaultForwardingPaths()[1], "0")
 
 	// What iptables-nft leaves after `iptables -P FORWARD DROP` (docker, ufw).
 	nft := nsNFT(t, "h9-c")
@@ -373,7 +362,7 @@ func TestShareLANKeepsForwarding(t *testing.T) {
 	if diff := cmp.Diff([]string{"fwd-h9c0", "fwd-h9c1", "nat-h9c0"}, shareChains(t, nft)); diff != "" {
 		t.Errorf("chains (-want +got):\n%s", diff)
 	}
-	if got := sysctl(t, "h9-c", forwardingPaths[1]); got != "0" {
+	if got := sysctl(t, "h9-c", defaultForwardingPaths()[1]); got != "0" {
 		t.Errorf("IPv6 forwarding = %s with only an IPv4 LAN shared, want 0", got)
 	}
 	// Someone flushes our table (nftables.service restart): the engine
@@ -382,14 +371,11 @@ func TestShareLANKeepsForwarding(t *testing.T) {
 	if err := nft.Flush(); err != nil {
 		t.Fatalf("delete table: %v", err)
 	}
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+	if _, err := testutil.WaitFor(5*time.Second, 0, func() (bool, string) {
 		got := shareChains(t, nft)
-		if slices.Equal(got, []string{"fwd-h9c0", "fwd-h9c1", "nat-h9c0"}) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("rules not restored 5 s after the table was deleted from outside; chains %v\n%s", got, cc.stderr)
-		}
+		return slices.Equal(got, []string{"fwd-h9c0", "fwd-h9c1", "nat-h9c0"}), fmt.Sprintf("chains %v", got)
+	}); err != nil {
+		t.Fatalf("rules not restored after the table was deleted from outside: %v\n%s", err, cc.stderr)
 	}
 	if w := cc.stderr.String(); !strings.Contains(w, `"FORWARD" in table ip filter drops forwarded packets`) || !strings.Contains(w, "iptables -I FORWARD -i h9c0 -j ACCEPT") {
 		t.Errorf("no warning about ip filter FORWARD policy drop in the engine log:\n%s", w)
@@ -408,7 +394,7 @@ func TestShareLANKeepsForwarding(t *testing.T) {
 	if diff := cmp.Diff([]string{"fwd-h9c1"}, shareChains(t, nft)); diff != "" {
 		t.Errorf("chains after down (-want +got):\n%s", diff)
 	}
-	if got := sysctl(t, "h9-c", forwardingPaths[0]); got != "1" {
+	if got := sysctl(t, "h9-c", defaultForwardingPaths()[0]); got != "1" {
 		t.Errorf("IPv4 forwarding = %s after down, want 1 (it was on before)", got)
 	}
 	if err := cc.stop(); err != nil {

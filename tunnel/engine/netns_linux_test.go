@@ -24,14 +24,15 @@ import (
 	"golang.zx2c4.com/wireguard/wgctrl"
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 
+	"github.com/wgpunch/wgpunch/internal/testutil"
 	"github.com/wgpunch/wgpunch/tunnel/conf"
 )
 
 // childEnv names the config file a child engine brings up.
-const childEnv = "H4_ENGINE_CHILD_CONFIG"
+const childEnv = "WGPUNCH_TEST_ENGINE_CONFIG"
 
-// retryEnv shortens resolveRetry in a child.
-const retryEnv = "H4_ENGINE_CHILD_RESOLVE_RETRY"
+// retryEnv sets Options.ResolveRetry in a child.
+const retryEnv = "WGPUNCH_TEST_ENGINE_RESOLVE_RETRY"
 
 func TestMain(m *testing.M) {
 	if path := os.Getenv(childEnv); path != "" {
@@ -44,18 +45,24 @@ func TestMain(m *testing.M) {
 // "up IFNAME" or "err MSG", then obey stdin lines "apply PATH" and "down";
 // EOF closes the engine.
 func runChild(path string) int {
-	if d, err := time.ParseDuration(os.Getenv(retryEnv)); err == nil {
-		resolveRetry = d
-	}
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "engine: "+format+"\n", args...)
 	}
+	opts := Options{Logf: logf}
+	duration := func(env string) time.Duration {
+		d, _ := time.ParseDuration(os.Getenv(env))
+		return d // zero: the default
+	}
+	opts.ResolveRetry = duration(retryEnv)
+	opts.ReresolveSilence = duration(silenceEnv)
+	opts.GuardInterval = duration(guardEnv)
+	opts.ForwardingPaths[0] = os.Getenv(forwardEnv)
 	out := bufio.NewWriter(os.Stdout)
 	reply := func(format string, args ...any) {
 		fmt.Fprintf(out, format+"\n", args...)
 		out.Flush()
 	}
-	e, err := New(Options{Logf: logf})
+	e, err := New(opts)
 	if err != nil {
 		reply("err %v", err)
 		return 1
@@ -92,14 +99,12 @@ func runChild(path string) int {
 		case "goroutines":
 			// Let exiting goroutines finish before counting.
 			n := runtime.NumGoroutine()
-			for i := 0; i < 50; i++ {
-				time.Sleep(20 * time.Millisecond)
-				if m := runtime.NumGoroutine(); m == n {
-					break
-				} else {
-					n = m
-				}
-			}
+			testutil.WaitFor(time.Second, 0, func() (bool, string) {
+				m := runtime.NumGoroutine()
+				steady := m == n
+				n = m
+				return steady, ""
+			})
 			reply("goroutines %d", n)
 		}
 	}
@@ -139,21 +144,18 @@ func writeConfig(t testing.TB, cfg *conf.Config) string {
 	return f.Name()
 }
 
-// needNetAdmin skips tests that need root, /dev/net/tun and iproute2.
+// needNetAdmin skips tests that need root and /dev/net/tun, and fails
+// them without iproute2.
 func needNetAdmin(t testing.TB) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("network namespace test; skipped in -short mode")
 	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (network namespaces, TUN devices)")
-	}
+	testutil.RequireRoot(t, "network namespaces, TUN devices")
 	if _, err := os.Stat("/dev/net/tun"); err != nil {
 		t.Skip("needs /dev/net/tun")
 	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("needs iproute2 (ip)")
-	}
+	testutil.RequireTool(t, "ip", "iproute2")
 }
 
 func run(t testing.TB, args ...string) string {
@@ -371,8 +373,7 @@ func handshakeWithin(t testing.TB, ifname string, limit time.Duration) time.Dura
 		t.Fatalf("wgctrl: %v", err)
 	}
 	defer wc.Close()
-	start := time.Now()
-	for {
+	took, err := testutil.WaitFor(limit, 0, func() (bool, string) {
 		d, err := wc.Device(ifname)
 		if err != nil {
 			t.Fatalf("wgctrl device %s: %v", ifname, err)
@@ -380,14 +381,12 @@ func handshakeWithin(t testing.TB, ifname string, limit time.Duration) time.Dura
 		if len(d.Peers) != 1 {
 			t.Fatalf("device %s has %d peers, want 1", ifname, len(d.Peers))
 		}
-		if !d.Peers[0].LastHandshakeTime.IsZero() {
-			return time.Since(start)
-		}
-		if time.Since(start) > limit {
-			t.Fatalf("no handshake on %s within %s", ifname, limit)
-		}
-		time.Sleep(20 * time.Millisecond)
+		return !d.Peers[0].LastHandshakeTime.IsZero(), "no handshake yet"
+	})
+	if err != nil {
+		t.Fatalf("no handshake on %s: %v", ifname, err)
 	}
+	return took
 }
 
 // peerOf reads the only peer of ifname through its UAPI socket.

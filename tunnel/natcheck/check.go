@@ -26,9 +26,11 @@ const DefaultTimeout = 1500 * time.Millisecond
 // resolveTimeout bounds the name lookups of all servers together.
 const resolveTimeout = 500 * time.Millisecond
 
-// retransmits are the times, from the first send, at which a binding
-// request is (re)sent to every server that has not answered yet.
-var retransmits = []time.Duration{0, 250 * time.Millisecond, 750 * time.Millisecond}
+// defaultRetransmits are the times, from the first send, at which a
+// binding request is (re)sent to every server that has not answered yet.
+func defaultRetransmits() []time.Duration {
+	return []time.Duration{0, 250 * time.Millisecond, 750 * time.Millisecond}
+}
 
 // Options configures Check.
 type Options struct {
@@ -50,6 +52,14 @@ type Options struct {
 	Progress func(ServerResult)
 	// Logf, if set, receives debug lines.
 	Logf func(string, ...any)
+
+	// Retransmits are the times, from the first send, at which a binding
+	// request is (re)sent to every server that has not answered yet; the
+	// first should be 0. nil: 0, 250 ms and 750 ms.
+	Retransmits []time.Duration
+	// LocalAddrs lists this machine's addresses, to tell a NAT from none
+	// (tests pretend to be behind one). nil: the interfaces' addresses.
+	LocalAddrs func() ([]netip.Addr, error)
 }
 
 // Check finds the public endpoint of LocalPort by asking every server in
@@ -90,11 +100,18 @@ func Check(ctx context.Context, opts Options) (*Report, error) {
 	results := make([]ServerResult, len(servers))
 	targets := resolveAll(ctx, servers, results)
 	report := &Report{LocalPort: localPort, Mapping: MappingUnknown}
-	p := &prober{conn: conn, logf: logf, progress: opts.Progress}
+	p := &prober{conn: conn, logf: logf, progress: opts.Progress, retransmits: opts.Retransmits}
+	if len(p.retransmits) == 0 {
+		p.retransmits = defaultRetransmits()
+	}
 	answers := p.run(ctx, targets, results)
 	report.Servers = results
 
-	locals, err := localAddrs()
+	listLocal := opts.LocalAddrs
+	if listLocal == nil {
+		listLocal = localAddrs
+	}
+	locals, err := listLocal()
 	if err != nil {
 		logf("natcheck: list local addresses: %v", err)
 	}
@@ -176,9 +193,8 @@ func resolve(ctx context.Context, server string) (netip.AddrPort, error) {
 	return netip.AddrPort{}, fmt.Errorf("look up %q: no IPv4 address", host)
 }
 
-// localAddrs lists this machine's interface addresses. A variable so
-// tests can pretend to be behind a NAT.
-var localAddrs = func() ([]netip.Addr, error) {
+// localAddrs lists this machine's interface addresses.
+func localAddrs() ([]netip.Addr, error) {
 	addrs, err := net.InterfaceAddrs()
 	if err != nil {
 		return nil, fmt.Errorf("list interface addresses: %w", err)

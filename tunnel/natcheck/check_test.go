@@ -198,8 +198,8 @@ func TestCheckDeadServer(t *testing.T) {
 		t.Errorf("dead server error %q, want it to say there was no answer", got)
 	}
 	// The request was retransmitted (0, 250, 750 ms).
-	if n := dead.requests.Load(); n != int32(len(retransmits)) {
-		t.Errorf("dead server got %d requests, want %d", n, len(retransmits))
+	if n, want := dead.requests.Load(), len(defaultRetransmits()); n != int32(want) {
+		t.Errorf("dead server got %d requests, want %d", n, want)
 	}
 	// The live one answered the first; no more were sent to it.
 	if n := a.requests.Load(); n != 1 {
@@ -358,3 +358,24 @@ func freeUDPPort(t *testing.T) uint16 {
 }
 
 func itoa(p uint16) string { return strconv.Itoa(int(p)) }
+
+// Options.Retransmits and Options.LocalAddrs replace the defaults.
+func TestCheckOptionsKnobs(t *testing.T) {
+	dead := startFake(t, "127.0.0.3", func(s *fakeServer) { s.silent = true })
+	asked := false
+	_, err := Check(context.Background(), Options{
+		Servers:     []string{dead.addr()},
+		Timeout:     300 * time.Millisecond,
+		Retransmits: []time.Duration{0, 20 * time.Millisecond, 40 * time.Millisecond, 60 * time.Millisecond},
+		LocalAddrs:  func() ([]netip.Addr, error) { asked = true; return nil, nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := dead.requests.Load(); n != 4 {
+		t.Errorf("dead server got %d requests, want 4 (one per Retransmits entry)", n)
+	}
+	if !asked {
+		t.Error("Check did not use Options.LocalAddrs")
+	}
+}

@@ -42,9 +42,10 @@ type slot struct {
 // prober sends binding requests to all targets over one socket and
 // collects the answers.
 type prober struct {
-	conn     net.PacketConn
-	logf     func(string, ...any)
-	progress func(ServerResult)
+	conn        net.PacketConn
+	logf        func(string, ...any)
+	progress    func(ServerResult)
+	retransmits []time.Duration // send times from the first; not empty
 }
 
 // run probes targets until every one has answered or ctx is done.
@@ -114,8 +115,8 @@ loop:
 		case <-timer.C:
 			p.sendAll(slots)
 			next++
-			if next < len(retransmits) {
-				timer.Reset(time.Until(start.Add(retransmits[next])))
+			if next < len(p.retransmits) {
+				timer.Reset(time.Until(start.Add(p.retransmits[next])))
 			}
 		case ev := <-events:
 			s := slots[ev.slot]

@@ -30,6 +30,11 @@ func (e *Elevator) Remove(name string) error {
 	return e.run(Request{Op: OpRemove, Names: []string{name}}, nil)
 }
 
+// RemoveAll implements BatchRemover: one UAC prompt for all names.
+func (e *Elevator) RemoveAll(names []string) error {
+	return e.run(Request{Op: OpRemove, Names: names}, nil)
+}
+
 // Installed implements Privileged; listing needs no elevation.
 func (e *Elevator) Installed() ([]string, error) { return listTunnels(false) }
 

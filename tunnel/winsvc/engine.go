@@ -23,13 +23,23 @@ type EngineOptions struct {
 	Logf    func(format string, args ...any)
 }
 
+// ErrNotUp: Down was asked for a tunnel that has no service.
+var ErrNotUp = errors.New("tunnel is not up")
+
+// BatchRemover is a Privileged that can remove several tunnels at once
+// (the Elevator: one UAC prompt instead of one per tunnel).
+type BatchRemover interface {
+	RemoveAll(names []string) error
+}
+
 // Engine is engine.Engine on Windows: a tunnel is up while its service
-// runs. Services outlive the app (and start at boot, like WireGuard for
-// Windows' tunnels), so Close leaves them running: the services are the
-// Windows counterpart of the Linux daemon.
+// runs. Like the Linux engine, Close takes down the tunnels this Engine
+// brought up; services it did not bring up (another run's, ones started at
+// boot) are left alone.
 type Engine struct {
 	mu   sync.Mutex
 	opts EngineOptions
+	up   map[string]bool // tunnels this Engine installed and has not removed
 }
 
 // NewEngine returns an Engine using opts; Priv, Running and Marshal are
@@ -41,7 +51,7 @@ func NewEngine(opts EngineOptions) (*Engine, error) {
 	if opts.Logf == nil {
 		opts.Logf = func(string, ...any) {}
 	}
-	return &Engine{opts: opts}, nil
+	return &Engine{opts: opts, up: make(map[string]bool)}, nil
 }
 
 // Up stores cfg encrypted and (re)starts its service. The interface (the
@@ -63,12 +73,13 @@ func (e *Engine) Up(cfg *conf.Config) (string, error) {
 	if err := e.opts.Priv.Install(cfg.Name, text); err != nil {
 		return "", fmt.Errorf("bring tunnel %q up: %w", cfg.Name, err)
 	}
+	e.up[cfg.Name] = true
 	return cfg.Name, nil
 }
 
 // Down stops and deletes the tunnel's service and its encrypted config. A
-// tunnel without a service is already down: nothing happens (and no UAC
-// prompt appears).
+// tunnel without a service is already down: Down returns an error wrapping
+// ErrNotUp and changes nothing (no UAC prompt appears).
 func (e *Engine) Down(name string) error {
 	if err := ValidName(name); err != nil {
 		return fmt.Errorf("take tunnel down: %w", err)
@@ -76,12 +87,14 @@ func (e *Engine) Down(name string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if installed, err := e.opts.Priv.Installed(); err == nil && !slices.Contains(installed, name) {
-		return nil
+		delete(e.up, name)
+		return fmt.Errorf("take tunnel %q down: %w", name, ErrNotUp)
 	}
 	e.opts.Logf("removing service %s%s", ServicePrefix, name)
 	if err := e.opts.Priv.Remove(name); err != nil {
 		return fmt.Errorf("take tunnel %q down: %w", name, err)
 	}
+	delete(e.up, name)
 	return nil
 }
 
@@ -97,5 +110,34 @@ func (e *Engine) Running() []string {
 	return slices.Compact(names)
 }
 
-// Close releases the engine; the tunnel services keep running (see Engine).
-func (e *Engine) Close() error { return nil }
+// Close stops and deletes the services of the tunnels this Engine brought
+// up, going on past failures; through a BatchRemover in one call.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	names := make([]string, 0, len(e.up))
+	for name := range e.up {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	if len(names) == 0 {
+		return nil
+	}
+	e.opts.Logf("removing services of %v", names)
+	if b, ok := e.opts.Priv.(BatchRemover); ok {
+		if err := b.RemoveAll(names); err != nil {
+			return fmt.Errorf("take tunnels %v down: %w", names, err)
+		}
+		clear(e.up)
+		return nil
+	}
+	var errs []error
+	for _, name := range names {
+		if err := e.opts.Priv.Remove(name); err != nil {
+			errs = append(errs, fmt.Errorf("take tunnel %q down: %w", name, err))
+			continue
+		}
+		delete(e.up, name)
+	}
+	return errors.Join(errs...)
+}

@@ -48,17 +48,85 @@ func TestEngineUpDown(t *testing.T) {
 		t.Errorf("Running after Down (-want +got):\n%s", diff)
 	}
 	calls := len(scm.calls)
-	if err := e.Down("never-up"); err != nil {
-		t.Errorf("Down of a tunnel without a service = %v, want nil", err)
+	if err := e.Down("never-up"); !errors.Is(err, ErrNotUp) {
+		t.Errorf("Down of a tunnel without a service = %v, want ErrNotUp", err)
 	}
 	if len(scm.calls) != calls {
 		t.Errorf("Down of a tunnel without a service called %v (a needless UAC prompt)", scm.calls[calls:])
 	}
+	scm.installed["other"] = nil // a service this Engine did not bring up
 	if err := e.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]string{"home"}, e.Running()); diff != "" {
-		t.Errorf("Close must leave services running (-want +got):\n%s", diff)
+	if diff := cmp.Diff([]string{"other"}, e.Running()); diff != "" {
+		t.Errorf("Close must take down the tunnels it brought up, and only those (-want +got):\n%s", diff)
+	}
+	calls = len(scm.calls)
+	if err := e.Close(); err != nil || len(scm.calls) != calls {
+		t.Errorf("second Close = %v, calls %v; want nil and none", err, scm.calls[calls:])
+	}
+}
+
+// batchSCM is a fakeSCM that removes several tunnels in one call.
+type batchSCM struct {
+	*fakeSCM
+	batches [][]string
+}
+
+func (b *batchSCM) RemoveAll(names []string) error {
+	b.batches = append(b.batches, names)
+	for _, name := range names {
+		if err := b.Remove(name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func TestEngineCloseBatch(t *testing.T) {
+	scm := &batchSCM{fakeSCM: newFakeSCM()}
+	e, err := NewEngine(EngineOptions{
+		Priv:    scm,
+		Running: scm.Installed,
+		Marshal: func(c *conf.Config) []byte { return []byte(c.Name) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"office", "home", "lab"} {
+		if _, err := e.Up(&conf.Config{Name: name}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.Down("lab"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([][]string{{"home", "office"}}, scm.batches); diff != "" {
+		t.Errorf("Close batches (-want +got):\n%s", diff)
+	}
+	if got := e.Running(); len(got) != 0 {
+		t.Errorf("Running after Close = %v, want none", got)
+	}
+}
+
+func TestEngineCloseFailure(t *testing.T) {
+	scm := newFakeSCM()
+	e := newTestEngine(t, scm, nil)
+	for _, name := range []string{"broken", "home"} {
+		scm.failOn = ""
+		if _, err := e.Up(&conf.Config{Name: name}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	scm.failOn = "broken"
+	if err := e.Close(); err == nil || !strings.Contains(err.Error(), `take tunnel "broken" down`) {
+		t.Errorf("Close = %v, want the failure naming broken", err)
+	}
+	if diff := cmp.Diff([]string{"broken"}, e.Running()); diff != "" {
+		t.Errorf("Close must go on past a failure (-want +got):\n%s", diff)
 	}
 }
 

@@ -68,7 +68,7 @@ func TestWizardAnswerPaste(t *testing.T) {
 	wiz := l.window(t, "Link another computer", 10*time.Second)
 	// Tab, Tab to the second choice, Space: "Answer an invite"; Alt+N: Next.
 	l.key(t, wiz, "Tab", "Tab", "space", "alt+n")
-	time.Sleep(500 * time.Millisecond)
+	l.settle(t, wiz, settleLimit)
 
 	// The paste box has the focus.
 	typeInto := func(s string) {
@@ -76,7 +76,7 @@ func TestWizardAnswerPaste(t *testing.T) {
 		l.ns_(t, "xdotool", "windowfocus", "--sync", wiz)
 		l.ns_(t, "xdotool", "key", "--clearmodifiers", "ctrl+a")
 		l.ns_(t, "xdotool", "type", "--delay", "4", s)
-		time.Sleep(500 * time.Millisecond)
+		l.settle(t, wiz, settleLimit) // the answer is checked as it is typed
 	}
 	typeInto(tok)
 	l.shotWindow(t, wiz, "wizard-answer-invite-pasted")

@@ -17,6 +17,8 @@ import (
 	"github.com/godbus/dbus/v5"
 	"github.com/pion/stun/v3"
 	"github.com/vishvananda/netns"
+
+	"github.com/wgpunch/wgpunch/internal/testutil"
 )
 
 // lab is one test's private world: a network namespace with only loopback,
@@ -277,14 +279,12 @@ func tail(s string, n int) string {
 	return s
 }
 
+// waitFor fails t unless cond holds within d; it polls every 100 ms (each
+// look may run a command or grab the screen).
 func (l *lab) waitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
-		}
-		time.Sleep(100 * time.Millisecond)
+	if _, err := testutil.WaitFor(d, 100*time.Millisecond, func() (bool, string) { return cond(), what }); err != nil {
+		t.Fatalf("timed out waiting for %s: %v", what, err)
 	}
 }
 
@@ -313,6 +313,8 @@ func (l *lab) key(t testing.TB, win string, keys ...string) {
 	l.ns_(t, "xdotool", "windowfocus", "--sync", win)
 	for _, k := range keys {
 		l.ns_(t, "xdotool", "key", "--clearmodifiers", k)
+		// Pacing: Fyne handles each key (focus moves, a step
+		// changes) before the next one means anything.
 		time.Sleep(150 * time.Millisecond)
 	}
 }
@@ -321,7 +323,7 @@ func (l *lab) key(t testing.TB, win string, keys ...string) {
 // (kept in the test's temp dir only).
 func (l *lab) shot(t testing.TB, name string) string {
 	t.Helper()
-	time.Sleep(700 * time.Millisecond) // let the frame settle
+	l.settle(t, "root", settleLimit)
 	p := filepath.Join(l.dir, name+".png")
 	l.ns_(t, "import", "-window", "root", p)
 	l.shots = append(l.shots, p)
@@ -332,7 +334,7 @@ func (l *lab) shot(t testing.TB, name string) string {
 // copied there (the README's pictures).
 func (l *lab) shotWindow(t testing.TB, win, name string) string {
 	t.Helper()
-	time.Sleep(700 * time.Millisecond)
+	l.settle(t, win, settleLimit)
 	p := filepath.Join(l.dir, name+".png")
 	l.ns_(t, "import", "-window", win, p)
 	if dst := os.Getenv("WGPUNCH_SHOTS"); dst != "" {

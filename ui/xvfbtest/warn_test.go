@@ -28,7 +28,9 @@ func TestPortSharedWarning(t *testing.T) {
 	})
 	l.app(t)
 	main := l.window(t, "WG Punch", 60*time.Second)
-	time.Sleep(2 * time.Second)
+	// The banner comes with the app's first status: the window redraws.
+	// The Tabs below count on it.
+	l.changed(t, main, l.frame(t, main), 5*time.Second)
 	l.shotWindow(t, main, "main-port-shared")
 	// Focus order: the link's switch, Edit…, Export…, Remove…, then the
 	// banner's fix button; Space presses it.
