@@ -13,11 +13,31 @@ import (
 // the directory. Readers see the old or the new content, never a mix; on
 // error the old file is unchanged and the temporary file is removed.
 func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
-	tmp, err := writeTemp(path, data, perm)
+	return atomicWriter{}.writeFile(path, data, perm)
+}
+
+// atomicWriter does the atomic writes. Its zero value is the real thing;
+// tests set fault on a Store's writer.
+type atomicWriter struct {
+	// fault, if set, makes a write fail at a stage ("write", "sync",
+	// "rename") by returning an error.
+	fault func(stage string) error
+}
+
+func (w atomicWriter) faultAt(stage string) error {
+	if w.fault == nil {
+		return nil
+	}
+	return w.fault(stage)
+}
+
+// writeFile is WriteFileAtomic.
+func (w atomicWriter) writeFile(path string, data []byte, perm os.FileMode) error {
+	tmp, err := w.writeTemp(path, data, perm)
 	if err != nil {
 		return err
 	}
-	if err := faultAt("rename"); err != nil {
+	if err := w.faultAt("rename"); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("replace %q: %w", path, err)
 	}
@@ -28,15 +48,15 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 	return syncDir(filepath.Dir(path))
 }
 
-// createFileAtomic is WriteFileAtomic that fails with fs.ErrExist instead of
+// createFile is writeFile that fails with fs.ErrExist instead of
 // replacing an existing path.
-func createFileAtomic(path string, data []byte, perm os.FileMode) error {
-	tmp, err := writeTemp(path, data, perm)
+func (w atomicWriter) createFile(path string, data []byte, perm os.FileMode) error {
+	tmp, err := w.writeTemp(path, data, perm)
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp)
-	if err := faultAt("rename"); err != nil {
+	if err := w.faultAt("rename"); err != nil {
 		return fmt.Errorf("create %q: %w", path, err)
 	}
 	if err := renameNoReplace(tmp, path); err != nil {
@@ -66,7 +86,7 @@ func renameNoReplace(oldPath, newPath string) error {
 // writeTemp writes data to a new hidden temporary file next to path and
 // returns its name. The name starts with "." and ends in ".tmp", so List
 // never mistakes it for a tunnel.
-func writeTemp(path string, data []byte, perm os.FileMode) (string, error) {
+func (w atomicWriter) writeTemp(path string, data []byte, perm os.FileMode) (string, error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -84,13 +104,13 @@ func writeTemp(path string, data []byte, perm os.FileMode) (string, error) {
 	if err := f.Chmod(perm); err != nil && !errors.Is(err, errChmodUnsupported) {
 		return fail(err)
 	}
-	if err := faultAt("write"); err != nil {
+	if err := w.faultAt("write"); err != nil {
 		return fail(err)
 	}
 	if _, err := f.Write(data); err != nil {
 		return fail(err)
 	}
-	if err := faultAt("sync"); err != nil {
+	if err := w.faultAt("sync"); err != nil {
 		return fail(err)
 	}
 	if err := f.Sync(); err != nil {
@@ -101,15 +121,4 @@ func writeTemp(path string, data []byte, perm os.FileMode) (string, error) {
 		return "", fmt.Errorf("write %q: %w", path, err)
 	}
 	return tmp, nil
-}
-
-// testFault, when set by tests, makes a write fail at a stage ("write",
-// "sync", "rename") by returning an error.
-var testFault func(stage string) error
-
-func faultAt(stage string) error {
-	if testFault == nil {
-		return nil
-	}
-	return testFault(stage)
 }

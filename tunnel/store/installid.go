@@ -29,13 +29,13 @@ func (s *Store) InstallID() (string, error) {
 		return id, nil
 	case errors.Is(err, fs.ErrNotExist):
 		id = newInstallID()
-		err = createFileAtomic(path, []byte(id+"\n"), filePerm)
+		err = s.w.createFile(path, []byte(id+"\n"), filePerm)
 		if errors.Is(err, fs.ErrExist) {
 			return readInstallID(path) // another process made it first
 		}
 	case errors.Is(err, errBadInstallID):
 		id = newInstallID()
-		err = WriteFileAtomic(path, []byte(id+"\n"), filePerm)
+		err = s.w.writeFile(path, []byte(id+"\n"), filePerm)
 	}
 	if err != nil {
 		return "", fmt.Errorf("installation ID: %w", err)

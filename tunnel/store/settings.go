@@ -112,5 +112,5 @@ func (s *Store) writeJSON(name string, v any) error {
 	data = append(data, '\n')
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return WriteFileAtomic(filepath.Join(s.dir, name), data, filePerm)
+	return s.w.writeFile(filepath.Join(s.dir, name), data, filePerm)
 }

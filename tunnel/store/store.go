@@ -43,7 +43,8 @@ const (
 type Store struct {
 	dir  string
 	mu   sync.Mutex
-	role string // SetRole
+	role string       // SetRole
+	w    atomicWriter // every write of the store; tests inject faults
 }
 
 // Open opens (creating it if needed) the state directory dir. The directory
@@ -190,7 +191,7 @@ func (s *Store) Create(cfg *conf.Config) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := createFileAtomic(path, data, filePerm); err != nil {
+	if err := s.w.createFile(path, data, filePerm); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return fmt.Errorf("create tunnel %q: %w", cfg.Name, ErrExists)
 		}
@@ -208,7 +209,7 @@ func (s *Store) Save(cfg *conf.Config) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := WriteFileAtomic(path, data, filePerm); err != nil {
+	if err := s.w.writeFile(path, data, filePerm); err != nil {
 		return fmt.Errorf("save tunnel %q: %w", cfg.Name, err)
 	}
 	return nil

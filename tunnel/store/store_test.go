@@ -473,13 +473,13 @@ func TestSaveFaultsKeepOldFile(t *testing.T) {
 	before, _ := os.ReadFile(path)
 	for _, stage := range []string{"write", "sync", "rename"} {
 		t.Run(stage, func(t *testing.T) {
-			testFault = func(s string) error {
+			s.w.fault = func(s string) error {
 				if s == stage {
 					return errors.New("injected fault")
 				}
 				return nil
 			}
-			defer func() { testFault = nil }()
+			defer func() { s.w.fault = nil }()
 			c := cfg.Clone()
 			c.Interface.ListenPort = 1234
 			if err := s.Save(c); err == nil || !strings.Contains(err.Error(), "injected fault") {
