@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"runtime"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -158,7 +159,7 @@ func (a *App) remoteDesktop(p control.PeerStatus) {
 				dialog.ShowInformation("Remote desktop is not answering", RDPHelp(ip), a.win)
 				return
 			}
-			if args := RDPClient(goos, ip, nil); args != nil {
+			if args := RDPClient(runtime.GOOS, ip, nil); args != nil {
 				cmd := exec.Command(args[0], args[1:]...)
 				if err := cmd.Start(); err == nil {
 					go cmd.Wait()

@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/netip"
 	"os/exec"
-	"runtime"
 	"strings"
 	"time"
 )
@@ -81,5 +80,3 @@ func RDPHelp(ip netip.Addr) string {
 		"(Settings > Sharing > Remote Desktop).\n"+
 		"Then check that its firewall allows TCP port %d from the tunnel.", ip, RDPPort, RDPPort)
 }
-
-var goos = runtime.GOOS

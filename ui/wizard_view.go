@@ -23,7 +23,7 @@ import (
 
 // ConnectTimeout is how long the wizard waits for the first handshake
 // before it lists what to check.
-var ConnectTimeout = 60 * time.Second
+const ConnectTimeout = 60 * time.Second
 
 // wizardView renders a Wizard and runs its controller calls.
 type wizardView struct {
