@@ -91,9 +91,7 @@ func newLab(t testing.TB) *lab {
 	if err := os.MkdirAll(l.home, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	run(t, "ip", "netns", "add", l.ns)
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", l.ns).Run() })
-	l.ns_(t, "ip", "link", "set", "lo", "up")
+	testutil.NetNS(t, l.ns)
 
 	// STUN servers on loopback inside the namespace: the NAT check talks
 	// to nothing else.
@@ -233,8 +231,6 @@ func (l *lab) nsCmdIn(ns, name string, args ...string) *exec.Cmd {
 	cmd.Env = l.env
 	return cmd
 }
-
-func execQuiet(name string, args ...string) { _ = exec.Command(name, args...).Run() }
 
 // start runs a long-lived command in the namespace, logging to a file,
 // stopped at cleanup.

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/wgpunch/wgpunch/tunnel/control"
+
+	"github.com/wgpunch/wgpunch/internal/testutil"
 )
 
 // side is one WG Punch machine: a namespace, a daemon, a state dir.
@@ -35,14 +37,10 @@ func (l *lab) pair(t testing.TB) (a, b *side) {
 func (l *lab) pairLAN(t testing.TB, lan bool) (a, b *side) {
 	t.Helper()
 	bns := l.ns + "b"
-	run(t, "ip", "netns", "add", bns)
-	t.Cleanup(func() { execQuiet("ip", "netns", "del", bns) })
-	run(t, "ip", "link", "add", "h6va", "netns", l.ns, "type", "veth", "peer", "name", "h6vb", "netns", bns)
-	l.ns_(t, "ip", "addr", "add", "10.99.0.1/24", "dev", "h6va")
-	l.ns_(t, "ip", "link", "set", "h6va", "up")
-	run(t, "ip", "netns", "exec", bns, "ip", "link", "set", "lo", "up")
-	run(t, "ip", "netns", "exec", bns, "ip", "addr", "add", "10.99.0.2/24", "dev", "h6vb")
-	run(t, "ip", "netns", "exec", bns, "ip", "link", "set", "h6vb", "up")
+	testutil.NetNS(t, bns)
+	testutil.Veth(t,
+		testutil.VethEnd{NS: l.ns, Dev: "h6va", Addrs: []string{"10.99.0.1/24"}},
+		testutil.VethEnd{NS: bns, Dev: "h6vb", Addrs: []string{"10.99.0.2/24"}})
 
 	a = &side{l: l, ns: l.ns, stateDir: l.stateDir, socket: l.socket, addr: "10.99.0.1"}
 	b = &side{l: l, ns: bns, stateDir: filepath.Join(l.dir, "state-b"), socket: filepath.Join(l.dir, "b.sock"), addr: "10.99.0.2"}
