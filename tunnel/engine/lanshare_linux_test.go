@@ -196,19 +196,9 @@ func setSysctl(t *testing.T, ns, path, v string) {
 // (bAddr on eth0), deleted at cleanup.
 func nsLAN(t *testing.T, a, aName, aAddr, b string, bAddrs ...string) {
 	t.Helper()
-	exec.Command("ip", "netns", "del", b).Run()
-	run(t, "ip", "netns", "add", b)
-	t.Cleanup(func() { exec.Command("ip", "netns", "del", b).Run() })
-	run(t, "ip", "-n", b, "link", "set", "lo", "up")
-	run(t, "ip", "-n", a, "link", "add", aName, "type", "veth", "peer", "name", "eth0", "netns", b)
-	for _, ad := range strings.Split(aAddr, ",") {
-		run(t, "ip", "-n", a, "addr", "add", ad, "dev", aName, "nodad")
-	}
-	for _, ad := range bAddrs {
-		run(t, "ip", "-n", b, "addr", "add", ad, "dev", "eth0", "nodad")
-	}
-	run(t, "ip", "-n", a, "link", "set", aName, "up")
-	run(t, "ip", "-n", b, "link", "set", "eth0", "up")
+	testutil.NetNS(t, b)
+	testutil.Veth(t, testutil.VethEnd{NS: a, Dev: aName, Addrs: strings.Split(aAddr, ",")},
+		testutil.VethEnd{NS: b, Dev: "eth0", Addrs: bAddrs})
 }
 
 func pingOK(t *testing.T, ns string, args ...string) (string, bool) {

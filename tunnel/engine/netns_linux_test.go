@@ -171,17 +171,10 @@ func run(t testing.TB, args ...string) string {
 // and .2 on b of subnet (e.g. "10.99.1"). Both are deleted at cleanup.
 func nsPair(t testing.TB, a, b, subnet string) {
 	t.Helper()
-	for _, ns := range []string{a, b} {
-		exec.Command("ip", "netns", "del", ns).Run() // leftovers of a killed run
-		run(t, "ip", "netns", "add", ns)
-		t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
-		run(t, "ip", "-n", ns, "link", "set", "lo", "up")
-	}
-	run(t, "ip", "-n", a, "link", "add", "veth0", "type", "veth", "peer", "name", "veth0", "netns", b)
-	run(t, "ip", "-n", a, "addr", "add", subnet+".1/24", "dev", "veth0")
-	run(t, "ip", "-n", b, "addr", "add", subnet+".2/24", "dev", "veth0")
-	run(t, "ip", "-n", a, "link", "set", "veth0", "up")
-	run(t, "ip", "-n", b, "link", "set", "veth0", "up")
+	testutil.NetNS(t, a)
+	testutil.NetNS(t, b)
+	testutil.Veth(t, testutil.VethEnd{NS: a, Dev: "veth0", Addrs: []string{subnet + ".1/24"}},
+		testutil.VethEnd{NS: b, Dev: "veth0", Addrs: []string{subnet + ".2/24"}})
 }
 
 // nsEtc gives namespace ns its own /etc/hosts and /etc/resolv.conf (ip

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/mdns"
+
+	"github.com/wgpunch/wgpunch/internal/testutil"
 )
 
 // The network tests run Discovery instances in helper processes (this
@@ -263,32 +265,15 @@ func (w *testWriter) Write(p []byte) (int, error) {
 // deletes them when the test ends.
 func netnsPair(t *testing.T, id string) (string, string) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to create network namespaces")
-	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("needs ip (iproute2)")
-	}
+	testutil.RequireNetNS(t)
 	suffix := id + strconv.Itoa(os.Getpid()%10000)
 	nsA, nsB := "h3-lp"+suffix+"a", "h3-lp"+suffix+"b"
-	vA, vB := "h3v"+suffix+"a", "h3v"+suffix+"b"
-	run := func(args ...string) {
-		t.Helper()
-		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-			t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
-		}
-	}
-	for _, ns := range []string{nsA, nsB} {
-		run("netns", "add", ns)
-		t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
-	}
-	run("link", "add", vA, "netns", nsA, "type", "veth", "peer", "name", vB, "netns", nsB)
-	for _, s := range []struct{ ns, dev, addr string }{{nsA, vA, "10.213.0.1/24"}, {nsB, vB, "10.213.0.2/24"}} {
-		run("-n", s.ns, "addr", "add", s.addr, "dev", s.dev)
-		run("-n", s.ns, "link", "set", s.dev, "up")
-		run("-n", s.ns, "link", "set", "lo", "up")
-		run("-n", s.ns, "route", "add", "224.0.0.0/4", "dev", s.dev)
-	}
+	testutil.NetNS(t, nsA)
+	testutil.NetNS(t, nsB)
+	testutil.Veth(t, testutil.VethEnd{NS: nsA, Dev: "h3v" + suffix + "a", Addrs: []string{"10.213.0.1/24"}},
+		testutil.VethEnd{NS: nsB, Dev: "h3v" + suffix + "b", Addrs: []string{"10.213.0.2/24"}})
+	testutil.IP(t, "-n", nsA, "route", "add", "224.0.0.0/4", "dev", "h3v"+suffix+"a")
+	testutil.IP(t, "-n", nsB, "route", "add", "224.0.0.0/4", "dev", "h3v"+suffix+"b")
 	return nsA, nsB
 }
 
