@@ -2,11 +2,13 @@ package control_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
 	. "github.com/wgpunch/wgpunch/tunnel/control"
 	. "github.com/wgpunch/wgpunch/tunnel/control/controltest"
+	"github.com/wgpunch/wgpunch/tunnel/engine"
 )
 
 // TestDownWhenDeviceVanished: a tunnel whose device is gone (the engine
@@ -35,7 +37,7 @@ func TestDownWhenDeviceVanished(t *testing.T) {
 	// The device vanished: the engine does not run it and Down fails.
 	a.Eng.Mu.Lock()
 	delete(a.Eng.Cfgs, "home")
-	a.Eng.FailDown = errors.New(`take tunnel "home" down: it is not up`)
+	a.Eng.FailDown = fmt.Errorf(`take tunnel "home" down: %w`, engine.ErrNotUp)
 	a.Eng.Mu.Unlock()
 	if err := a.Svc.Rename(ctx, "home", "home2"); err != nil {
 		t.Fatalf("Rename after the device vanished: %v", err)

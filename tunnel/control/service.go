@@ -389,7 +389,11 @@ func (s *Service) saveUpSet() {
 // refuse Down, Remove and Rename.
 func (s *Service) engDown(name string) error {
 	err := s.eng.Down(name)
+	if errors.Is(err, engine.ErrNotUp) {
+		return nil // the engine's contract: not up is already down
+	}
 	if err != nil && !slices.Contains(s.eng.Running(), name) {
+		// Down half-failed but the tunnel is gone all the same.
 		s.opts.Logf("tunnel %s: %v (it is not running any more; taken as down)", name, err)
 		return nil
 	}
@@ -670,9 +674,6 @@ func (s *Service) Down(ctx context.Context, name string) error {
 	if _, ok := s.ifaceOf(name); !ok {
 		if _, err := s.load(name); err != nil {
 			return err
-		}
-		if !slices.Contains(s.eng.Running(), name) {
-			return nil // already down
 		}
 	}
 	if err := s.engDown(name); err != nil {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/wgpunch/wgpunch/tunnel/conf"
 	"github.com/wgpunch/wgpunch/tunnel/control"
+	"github.com/wgpunch/wgpunch/tunnel/engine"
 	"github.com/wgpunch/wgpunch/tunnel/natcheck"
 	"github.com/wgpunch/wgpunch/tunnel/netinfo"
 	"github.com/wgpunch/wgpunch/tunnel/store"
@@ -58,6 +59,9 @@ func (e *FakeEngine) Down(name string) error {
 	e.Calls = append(e.Calls, "down "+name)
 	if e.FailDown != nil {
 		return e.FailDown
+	}
+	if _, up := e.Cfgs[name]; !up {
+		return fmt.Errorf("take tunnel %q down: %w", name, engine.ErrNotUp)
 	}
 	delete(e.Cfgs, name)
 	return nil
