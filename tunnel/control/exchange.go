@@ -117,13 +117,7 @@ func (s *Service) Invite(ctx context.Context, req InviteRequest) (*InviteResult,
 		return nil, err
 	}
 	defer unlock()
-	for try := 1; ; try++ {
-		res, err := s.inviteOnce(ctx, req, in, f)
-		if !errors.Is(err, errReplan) || try == maxPlanTries {
-			return res, err
-		}
-		f = s.facts()
-	}
+	return replan(s, f, func(f *exchange.Facts) (*InviteResult, error) { return s.inviteOnce(ctx, req, in, f) })
 }
 
 // maxPlanTries is how often an invite or accept plans again when another
@@ -133,6 +127,52 @@ const maxPlanTries = 3
 // errReplan: another WG Punch changed the tunnels while the NAT check ran,
 // so the port it checked is no longer the one the plan chooses.
 var errReplan = &codedError{msg: "another WG Punch changed the tunnels while the NAT check ran; try again", is: store.ErrLocked}
+
+// replan runs once on f, and again on fresh facts (at most maxPlanTries
+// times in all) while it fails with errReplan.
+func replan[R any](s *Service, f *exchange.Facts, once func(*exchange.Facts) (R, error)) (R, error) {
+	for try := 1; ; try++ {
+		res, err := once(f)
+		if !errors.Is(err, errReplan) || try == maxPlanTries {
+			return res, err
+		}
+		f = s.facts()
+	}
+}
+
+// planChecked plans on f, runs the NAT check (or takes req's endpoint) for
+// the port the plan chooses without holding the state directory's lock,
+// then takes the lock and plans again on the facts read under it. It
+// returns that plan, the addresses to announce and the lock's unlock.
+// errReplan: the plan under the lock chose another port than the one
+// checked.
+func planChecked[P any](ctx context.Context, s *Service, f *exchange.Facts, endpoint string, stun []string, name string,
+	plan func(*exchange.Facts) (P, uint16, error)) (P, *exchange.Addresses, func(), error) {
+	var zero P
+	_, port, err := plan(f)
+	if err != nil {
+		return zero, nil, nil, planErr(err)
+	}
+	addrs, err := s.announce(ctx, f, endpoint, stun, port, name)
+	if err != nil {
+		return zero, nil, nil, planErr(err)
+	}
+	f, unlock, err := s.lockFacts(ctx)
+	if err != nil {
+		return zero, nil, nil, err
+	}
+	p, again, err := plan(f)
+	if err == nil && again != port {
+		err = errReplan
+	} else if err != nil {
+		err = planErr(err)
+	}
+	if err != nil {
+		unlock()
+		return zero, nil, nil, err
+	}
+	return p, addrs, unlock, nil
+}
 
 // lockFacts takes the state directory's lock (for one load-check-save) and
 // reads the facts again under it: another process may have changed the
@@ -149,27 +189,19 @@ func (s *Service) lockFacts(ctx context.Context) (*exchange.Facts, func(), error
 // chooses without holding the state directory's lock, then plans again
 // under the lock and saves.
 func (s *Service) inviteOnce(ctx context.Context, req InviteRequest, in exchange.Request, f *exchange.Facts) (*InviteResult, error) {
-	plan, err := f.PlanInvite(in)
-	if err != nil {
-		return nil, planErr(err)
-	}
-	port := plan.Config.Interface.ListenPort
-	addrs, err := s.announce(ctx, f, req.Endpoint, req.STUN, port, req.Name)
-	if err != nil {
-		return nil, planErr(err)
-	}
-	f, unlockSt, err := s.lockFacts(ctx)
+	plan, addrs, unlockSt, err := planChecked(ctx, s, f, req.Endpoint, req.STUN, req.Name,
+		func(f *exchange.Facts) (*exchange.InvitePlan, uint16, error) {
+			p, err := f.PlanInvite(in)
+			if err != nil {
+				return nil, 0, err
+			}
+			return p, p.Config.Interface.ListenPort, nil
+		})
 	if err != nil {
 		return nil, err
 	}
 	defer unlockSt()
-	if plan, err = f.PlanInvite(in); err != nil {
-		return nil, planErr(err)
-	}
 	cfg := plan.Config
-	if cfg.Interface.ListenPort != port {
-		return nil, errReplan
-	}
 	token, err := plan.Finish(addrs)
 	if err != nil {
 		return nil, planErr(err)
@@ -236,37 +268,25 @@ func (s *Service) acceptInvite(ctx context.Context, req AcceptRequest, inv *invi
 		return nil, err
 	}
 	defer unlock()
-	for try := 1; ; try++ {
-		res, err := s.acceptInviteOnce(ctx, req, inv, in, f)
-		if !errors.Is(err, errReplan) || try == maxPlanTries {
-			return res, err
-		}
-		f = s.facts()
-	}
+	return replan(s, f, func(f *exchange.Facts) (*AcceptResult, error) {
+		return s.acceptInviteOnce(ctx, req, inv, in, f)
+	})
 }
 
 // acceptInviteOnce is inviteOnce for accepting invite inv.
 func (s *Service) acceptInviteOnce(ctx context.Context, req AcceptRequest, inv *invite.Invite, in exchange.Request, f *exchange.Facts) (*AcceptResult, error) {
-	plan, err := f.PlanAcceptInvite(in, inv)
-	if err != nil {
-		return nil, planErr(err)
-	}
-	port := plan.Port
-	addrs, err := s.announce(ctx, f, req.Endpoint, req.STUN, port, req.Name)
-	if err != nil {
-		return nil, planErr(err)
-	}
-	f, unlockSt, err := s.lockFacts(ctx)
+	plan, addrs, unlockSt, err := planChecked(ctx, s, f, req.Endpoint, req.STUN, req.Name,
+		func(f *exchange.Facts) (*exchange.AcceptPlan, uint16, error) {
+			p, err := f.PlanAcceptInvite(in, inv)
+			if err != nil {
+				return nil, 0, err
+			}
+			return p, p.Port, nil
+		})
 	if err != nil {
 		return nil, err
 	}
 	defer unlockSt()
-	if plan, err = f.PlanAcceptInvite(in, inv); err != nil {
-		return nil, planErr(err)
-	}
-	if plan.Port != port {
-		return nil, errReplan
-	}
 	cfg, reply, err := plan.Finish(addrs) // the exchange code: ≈ 0.2 s, 64 MiB
 	if err != nil {
 		return nil, planErr(err)
