@@ -89,7 +89,12 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		}
 		return c.daemonErr(err)
 	}
-	defer resp.Body.Close()
+	defer func() {
+		// Read to the end (the encoder's newline) so the connection is
+		// kept alive: each new one takes a slot of this uid's cap.
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+		resp.Body.Close()
+	}()
 	if resp.StatusCode != http.StatusOK {
 		return readErr(resp)
 	}

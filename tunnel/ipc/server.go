@@ -36,6 +36,15 @@ type ServerOptions struct {
 	// uid and in total; 0: DefaultMaxWatchPerUser, DefaultMaxWatch.
 	// Streams beyond a cap get HTTP 429 (ErrBusy).
 	MaxWatchPerUser, MaxWatch int
+	// MaxConnsPerUser and MaxConns cap open socket connections per uid and
+	// in total, checked at accept: one over a cap is closed at once.
+	// 0: DefaultMaxConnsPerUser, DefaultMaxConns.
+	MaxConnsPerUser, MaxConns int
+	// ReadHeaderTimeout (a new connection's request headers), ReadTimeout
+	// (a whole request, body included), WriteTimeout (one response or one
+	// watch event, from when it starts) and IdleTimeout (a kept-alive
+	// connection between requests); 0: the Default... values.
+	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 }
 
 // Default caps on concurrent watch streams (each holds a goroutine and a
@@ -63,6 +72,9 @@ type Server struct {
 	watchMu    sync.Mutex
 	watchByUID map[string]int // "uid" or "unknown" -> open streams
 	watchAll   int
+
+	lnMu sync.Mutex
+	ln   *capListener // the last one Serve wrapped (tests)
 }
 
 type credKey struct{}
@@ -81,16 +93,37 @@ func NewServer(opts ServerOptions) *Server {
 	if opts.MaxWatch <= 0 {
 		opts.MaxWatch = DefaultMaxWatch
 	}
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&opts.MaxConnsPerUser, DefaultMaxConnsPerUser)
+	def(&opts.MaxConns, DefaultMaxConns)
+	defDur := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	defDur(&opts.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	defDur(&opts.ReadTimeout, DefaultReadTimeout)
+	defDur(&opts.WriteTimeout, DefaultWriteTimeout)
+	defDur(&opts.IdleTimeout, DefaultIdleTimeout)
 	s := &Server{opts: opts, watchByUID: map[string]int{}}
 	mux := http.NewServeMux()
 	s.routes(mux)
 	base, cancel := context.WithCancel(context.Background())
 	s.hs = &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		BaseContext:       func(net.Listener) context.Context { return base },
+		Handler:           withDeadlines(mux, opts.WriteTimeout),
+		ReadHeaderTimeout: opts.ReadHeaderTimeout,
+		ReadTimeout:       opts.ReadTimeout,
+		// No http.Server WriteTimeout: it would run from the end of the
+		// request headers, cutting slow calls and every watch stream.
+		// withDeadlines and watch set write deadlines instead.
+		IdleTimeout: opts.IdleTimeout,
+		BaseContext: func(net.Listener) context.Context { return base },
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
-			return context.WithValue(ctx, credKey{}, peerCred(c))
+			return context.WithValue(ctx, credKey{}, connCred(c))
 		},
 	}
 	s.hs.RegisterOnShutdown(cancel) // ends watch streams
@@ -98,8 +131,13 @@ func NewServer(opts ServerOptions) *Server {
 }
 
 // Serve answers requests on ln until Shutdown.
+// Connections over MaxConnsPerUser or MaxConns are closed as accepted.
 func (s *Server) Serve(ln net.Listener) error {
-	err := s.hs.Serve(ln)
+	cl := newCapListener(ln, s.opts.MaxConnsPerUser, s.opts.MaxConns, s.opts.Logf)
+	s.lnMu.Lock()
+	s.ln = cl
+	s.lnMu.Unlock()
+	err := s.hs.Serve(cl)
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}
@@ -321,6 +359,11 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request) {
 	_ = rc.Flush()
 	enc := json.NewEncoder(w)
 	for rep := range ch {
+		// Each event must be taken within WriteTimeout; a client that
+		// stops reading loses the stream, an idle one keeps it.
+		if err := rc.SetWriteDeadline(time.Now().Add(s.opts.WriteTimeout)); err != nil {
+			return
+		}
 		if err := enc.Encode(rep); err != nil {
 			return
 		}
