@@ -285,3 +285,25 @@ func TestConnFloodOtherUser(t *testing.T) {
 		t.Errorf("total cap %d is not above a few users' caps (%d each)", DefaultMaxConns, DefaultMaxConnsPerUser)
 	}
 }
+
+// TestUnitLimitNOFILE: the packaged unit's LimitNOFILE leaves room for
+// the connection cap plus the daemon's other descriptors.
+func TestUnitLimitNOFILE(t *testing.T) {
+	data, err := os.ReadFile("../../installer/linux/wgpunch.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, l := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(l), "LimitNOFILE="); ok {
+			got = append(got, v)
+		}
+	}
+	if len(got) != 1 {
+		t.Fatalf("unit has LimitNOFILE=%q, want one line", got)
+	}
+	n, err := strconv.Atoi(got[0])
+	if err != nil || n < 2*DefaultMaxConns {
+		t.Errorf("LimitNOFILE=%s, want a number at least twice DefaultMaxConns (%d)", got[0], DefaultMaxConns)
+	}
+}
