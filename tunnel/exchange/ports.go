@@ -37,11 +37,20 @@ func (f *Facts) CheckPort(port uint16, self string) (note string, err error) {
 	return "", nil
 }
 
-// CheckPortNumber refuses port 0 as a tunnel's ListenPort: the other side
-// must know where to send.
+// MinPort is the lowest port a tunnel listens on or a NAT check runs
+// from: those below are reserved for system services.
+const MinPort = 1024
+
+// CheckPortNumber refuses port 0 as a tunnel's ListenPort (the other side
+// must know where to send) and ports below MinPort (reserved for system
+// services; the daemon could take one from them). The one home of the
+// port rule: invite, accept, set-port and NAT check use it.
 func CheckPortNumber(port uint16) error {
 	if port == 0 {
-		return invalidf("port 0 is not allowed: WG Punch needs a fixed port (1-65535) for hole punching")
+		return invalidf("port 0 is not allowed: WG Punch needs a fixed port (%d-65535) for hole punching", MinPort)
+	}
+	if port < MinPort {
+		return invalidf("port %d is not allowed: ports below %d are reserved for system services; pick one from %d to 65535, e.g. 51820", port, MinPort, MinPort)
 	}
 	return nil
 }
@@ -63,6 +72,9 @@ func (f *Facts) CheckUpPort(name string, port uint16) error {
 // CheckCheckPort says whether a NAT check may run from port: it must be
 // free here.
 func (f *Facts) CheckCheckPort(port uint16) error {
+	if err := CheckPortNumber(port); err != nil {
+		return err
+	}
 	if !f.portFree(port) {
 		return portErrf("UDP port %d is busy, so the check cannot run from it; leave --port out or pick another", port)
 	}
