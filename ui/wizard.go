@@ -89,6 +89,9 @@ type Wizard struct {
 	PortText string
 	LANs     []LAN
 	Existing []string // tunnel names already present
+	// AllowPublicRoutes is the explicit opt-in to route public internet
+	// addresses (off by default; nothing in a token can turn it on).
+	AllowPublicRoutes bool
 
 	// StepCheck.
 	Checking bool
@@ -253,17 +256,17 @@ func (w *Wizard) SetReplyText(s string) {
 
 // InviteRequest is what the wizard asks the controller for (invite side).
 func (w *Wizard) InviteRequest() control.InviteRequest {
-	return control.InviteRequest{Name: w.Name, Port: w.Port(), LANs: w.SharedLANs()}
+	return control.InviteRequest{Name: w.Name, Port: w.Port(), LANs: w.SharedLANs(), AllowPublicRoutes: w.AllowPublicRoutes}
 }
 
 // AcceptInviteRequest answers the pasted invite (answer side).
 func (w *Wizard) AcceptInviteRequest() control.AcceptRequest {
-	return control.AcceptRequest{Name: w.Name, Token: strings.TrimSpace(w.InviteText), Port: w.Port(), LANs: w.SharedLANs()}
+	return control.AcceptRequest{Name: w.Name, Token: strings.TrimSpace(w.InviteText), Port: w.Port(), LANs: w.SharedLANs(), AllowPublicRoutes: w.AllowPublicRoutes}
 }
 
 // AcceptReplyRequest takes the pasted reply (invite side).
 func (w *Wizard) AcceptReplyRequest() control.AcceptRequest {
-	return control.AcceptRequest{Name: w.Name, Token: strings.TrimSpace(w.ReplyText)}
+	return control.AcceptRequest{Name: w.Name, Token: strings.TrimSpace(w.ReplyText), AllowPublicRoutes: w.AllowPublicRoutes}
 }
 
 // Want is which kind of token a paste box expects.

@@ -314,3 +314,16 @@ func TestConnectPhase(t *testing.T) {
 		t.Errorf("another tunnel's handshake counted: %+v", ph)
 	}
 }
+
+// TestWizardAllowPublicRoutes: the options page's opt-in (off by default)
+// reaches every request of this side.
+func TestWizardAllowPublicRoutes(t *testing.T) {
+	w := &Wizard{Name: "link", InviteText: "x", ReplyText: "y"}
+	if w.InviteRequest().AllowPublicRoutes || w.AcceptInviteRequest().AllowPublicRoutes || w.AcceptReplyRequest().AllowPublicRoutes {
+		t.Fatal("public routes allowed by default")
+	}
+	w.AllowPublicRoutes = true
+	if !w.InviteRequest().AllowPublicRoutes || !w.AcceptInviteRequest().AllowPublicRoutes || !w.AcceptReplyRequest().AllowPublicRoutes {
+		t.Fatal("the opt-in does not reach the requests")
+	}
+}

@@ -381,10 +381,14 @@ func (v *wizardView) optionsPage() fyne.CanvasObject {
 		widget.NewFormItem("Name of this link", name),
 		widget.NewFormItem("Listen port (UDP)", v.portEntry),
 	)
+	public := widget.NewCheck(PublicRoutesLabel, func(on bool) { v.m.AllowPublicRoutes = on })
+	public.Checked = v.m.AllowPublicRoutes
 	return container.NewVBox(form,
 		wrapLabel("Each computer behind the same router needs its own port; WG Punch picked one that is free here."),
 		widget.NewLabelWithStyle("Share this computer's local networks with the other side (optional):", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		lans)
+		lans,
+		public,
+		wrapLabel(PublicRoutesWarning))
 }
 
 // --- Check -----------------------------------------------------------------
@@ -514,6 +518,7 @@ func (v *wizardView) sharePage() fyne.CanvasObject {
 			v.showCheck(v.m.Reply)
 			box.Add(pb)
 		} else {
+			v.addRouteSummary(box, v.m.AcceptResult)
 			box.Add(v.safetyBlock(v.m.AcceptResult))
 		}
 	case ModeAnswer:
@@ -524,9 +529,25 @@ func (v *wizardView) sharePage() fyne.CanvasObject {
 		r := v.m.AcceptResult
 		box.Add(wrapLabel(fmt.Sprintf("Send this reply back to %s: let it scan the QR code, or send the text. It holds no secret key.", nameOr(r.PeerName))))
 		box.Add(v.tokenBlock("reply", r.Reply, r.ReplyQRPNG))
+		v.addRouteSummary(box, r)
 		box.Add(v.safetyBlock(r))
 	}
 	return box
+}
+
+// PublicRoutesLabel and PublicRoutesWarning are the options page's opt-in
+// to route public internet addresses, off by default.
+const (
+	PublicRoutesLabel   = "Let this link route public internet addresses: only if you know why"
+	PublicRoutesWarning = "Without it, WG Punch only routes private networks (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, fc00::/7) and refuses an invite or reply asking for more. With it, the other side could take over traffic meant for the internet."
+)
+
+// addRouteSummary shows what the link routes (the same sentence the CLI
+// prints), when the controller said.
+func (v *wizardView) addRouteSummary(box *fyne.Container, r *control.AcceptResult) {
+	if r.RouteSummary != "" {
+		box.Add(wrapLabel(r.RouteSummary))
+	}
 }
 
 // safetyBlock shows the safety code to read out over the phone.

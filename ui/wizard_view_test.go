@@ -159,6 +159,10 @@ func TestWizardAnswerFlow(t *testing.T) {
 	if v.next.Disabled() {
 		t.Error("Next disabled after the reply was made")
 	}
+	// The share page says what the link routes, as the CLI does.
+	if sum := v.m.AcceptResult.RouteSummary; !strings.HasPrefix(sum, "This link sends ") || !rendersText(w.Canvas(), "This link sends ") {
+		t.Errorf("share page does not show what the link routes (summary %q)", sum)
+	}
 }
 
 // rendersText reports whether any text on the canvas contains s.

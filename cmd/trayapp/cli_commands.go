@@ -16,7 +16,7 @@ import (
 
 func init() {
 	commands = []*command{
-		{name: "invite", args: "NAME [--port N] [--endpoint HOST:PORT] [--lan CIDR,...] [--stun HOST:PORT,...] [--name DISPLAY] [--qr FILE.png] [--json]",
+		{name: "invite", args: "NAME [--port N] [--endpoint HOST:PORT] [--lan CIDR,...] [--stun HOST:PORT,...] [--name DISPLAY] [--qr FILE.png] [--allow-public-routes] [--json]",
 			summary: "create tunnel NAME (if new) and print an invite for the other computer",
 			help: `Prints the one-line invite on standard output (nothing else); notes and the
 NAT check verdict go to standard error. Send the line (or the QR code) to the
@@ -31,16 +31,25 @@ unanswered prints the same invite (same ID) with fresh addresses.
   --stun HOST:PORT,... STUN servers for the NAT check (default: settings)
   --name DISPLAY       how this machine introduces itself (default: hostname)
   --qr FILE.png        also write the invite as a QR code image
+  --allow-public-routes
+                       let --lan share public internet addresses; only if you
+                       know why: WG Punch otherwise shares private networks
+                       only (10/8, 172.16/12, 192.168/16, fc00::/7)
   --json               print the result as JSON instead of the bare line
 `,
 			run: cmdInvite},
-		{name: "accept", args: "NAME [TOKEN | - | --qr FILE.png] [--port N] [--endpoint HOST:PORT] [--lan CIDR,...] [--stun HOST:PORT,...] [--name DISPLAY] [--reply-qr FILE.png] [--json]",
+		{name: "accept", args: "NAME [TOKEN | - | --qr FILE.png] [--port N] [--endpoint HOST:PORT] [--lan CIDR,...] [--stun HOST:PORT,...] [--name DISPLAY] [--reply-qr FILE.png] [--allow-public-routes] [--json]",
 			summary: "take an invite (creating tunnel NAME, printing a reply) or a reply to our invite",
 			help: `With an invite: creates tunnel NAME linked to the inviter and prints the reply
 line on standard output — send it back. With a reply to an invite NAME issued:
 adds the other side to NAME. Either way "Safety code: ..." is printed on
 standard error: compare it with the other side's (e.g. on the phone); if the
 codes differ, someone tampered with the messages — remove the tunnel.
+Standard error also says what the link sends into the tunnel (the tunnel
+subnet and the other side's LANs) and what of yours the other side reaches.
+A link only routes private networks (10/8, 172.16/12, 192.168/16, fc00::/7;
+IPv6 /48 or narrower): an invite or reply asking for anything else is
+refused and nothing is saved.
 TOKEN "-" or no TOKEN reads it from standard input.
 
   --qr FILE.png        read the invite/reply from a QR code image
@@ -50,6 +59,11 @@ TOKEN "-" or no TOKEN reads it from standard input.
   --stun HOST:PORT,... STUN servers for the NAT check
   --name DISPLAY       how this machine introduces itself (default: hostname)
   --reply-qr FILE.png  also write the reply as a QR code image
+  --allow-public-routes
+                       WARNING: let this link route public internet addresses
+                       the other side asks for (and share public --lan ones);
+                       only if you know why — it can send traffic meant for
+                       the internet to the other computer
   --json               print the result as JSON
 `,
 			run: cmdAccept},
@@ -148,6 +162,7 @@ type linkFlags struct {
 	endpoint *string
 	display  *string
 	asJSON   *bool
+	public   *bool
 }
 
 func addLinkFlags(fs *flag.FlagSet) *linkFlags {
@@ -155,6 +170,7 @@ func addLinkFlags(fs *flag.FlagSet) *linkFlags {
 		endpoint: fs.String("endpoint", "", ""),
 		display:  fs.String("name", "", ""),
 		asJSON:   fs.Bool("json", false, ""),
+		public:   fs.Bool("allow-public-routes", false, ""),
 	}
 	fs.Var(&lf.port, "port", "")
 	fs.Var(&lf.lans, "lan", "")
@@ -202,7 +218,7 @@ func cmdInvite(c *cli, cmd *command, args []string) error {
 	ctx, cancel := signalContext()
 	defer cancel()
 	res, err := ctl.Invite(ctx, control.InviteRequest{
-		Name: pos[0], DisplayName: *lf.display, Port: uint16(lf.port), Endpoint: *lf.endpoint, LANs: lf.lans, STUN: lf.stun,
+		Name: pos[0], DisplayName: *lf.display, Port: uint16(lf.port), Endpoint: *lf.endpoint, LANs: lf.lans, STUN: lf.stun, AllowPublicRoutes: *lf.public,
 	})
 	if err != nil {
 		return err
@@ -277,7 +293,7 @@ func cmdAccept(c *cli, cmd *command, args []string) error {
 	ctx, cancel := signalContext()
 	defer cancel()
 	res, err := ctl.Accept(ctx, control.AcceptRequest{
-		Name: name, Token: token, DisplayName: *lf.display, Port: uint16(lf.port), Endpoint: *lf.endpoint, LANs: lf.lans, STUN: lf.stun,
+		Name: name, Token: token, DisplayName: *lf.display, Port: uint16(lf.port), Endpoint: *lf.endpoint, LANs: lf.lans, STUN: lf.stun, AllowPublicRoutes: *lf.public,
 	})
 	if err != nil {
 		return err
@@ -300,6 +316,9 @@ func cmdAccept(c *cli, cmd *command, args []string) error {
 		c.natNote(res.NAT)
 	} else {
 		c.note("%s added to tunnel %s.", res.PeerName, res.Tunnel)
+	}
+	if res.RouteSummary != "" {
+		c.note("%s", res.RouteSummary)
 	}
 	if res.SafetyCodeKeysOnly {
 		c.note("Safety code: %s (keys only: %s runs an older WG Punch)", res.SafetyCode, res.PeerName)

@@ -166,7 +166,30 @@ func exchange(t *testing.T, a, b *side) (pa, pb int) {
 	if ca, cb := safetyCode(t, acc.stderr), safetyCode(t, fin.stderr); ca != cb {
 		t.Errorf("safety codes differ: %q vs %q", ca, cb)
 	}
+	for _, r := range []result{acc, fin} {
+		if !strings.Contains(r.stderr, "This link sends ") || !strings.Contains(r.stderr, " (the tunnel)") || !strings.Contains(r.stderr, "reaches this computer at ") {
+			t.Errorf("accept does not say what the link routes; stderr:\n%s", r.stderr)
+		}
+	}
 	return pa, pb
+}
+
+// TestPublicLANRefused: a public --lan is refused with nothing saved,
+// unless --allow-public-routes; accept says what the link routes.
+func TestPublicLANRefused(t *testing.T) {
+	a, b := newSide(t), newSide(t)
+	r := a.run("", "invite", "home", "--endpoint", "127.0.0.1:51820", "--lan", "8.8.8.0/24")
+	if r.code == 0 || !strings.Contains(r.stderr, "8.8.8.0/24") || !strings.Contains(r.stderr, "public internet address space") {
+		t.Fatalf("invite --lan 8.8.8.0/24: exit %d, stderr %s", r.code, r.stderr)
+	}
+	if f := a.files(); len(f) != 0 {
+		t.Errorf("a refused invite saved %v", f)
+	}
+	inv := a.ok("", "invite", "home", "--endpoint", "127.0.0.1:51820", "--lan", "8.8.8.0/24", "--allow-public-routes")
+	acc := b.ok("", "accept", "work", strings.TrimSpace(inv.stdout), "--endpoint", "127.0.0.1:51821", "--allow-public-routes", "--lan", "192.168.7.0/24")
+	if !strings.Contains(acc.stderr, "8.8.8.0/24 (its shared LAN) into the tunnel") || !strings.Contains(acc.stderr, "your shared 192.168.7.0/24") {
+		t.Errorf("accept stderr does not say what the link routes:\n%s", acc.stderr)
+	}
 }
 
 func TestTwoSidedExchange(t *testing.T) {

@@ -102,6 +102,9 @@ type InviteRequest struct {
 	Endpoint    string   `json:"endpoint,omitempty"`     // HOST:PORT; default: NAT check
 	LANs        []string `json:"lans,omitempty"`         // CIDRs to share
 	STUN        []string `json:"stun,omitempty"`         // STUN servers; default: settings
+	// AllowPublicRoutes: share LANs outside private space (the user's
+	// explicit opt-in; nothing in a token can set it).
+	AllowPublicRoutes bool `json:"allow_public_routes,omitempty"`
 }
 
 // InviteResult is the invite to hand to the other side.
@@ -124,6 +127,10 @@ type AcceptRequest struct {
 	Endpoint    string   `json:"endpoint,omitempty"`
 	LANs        []string `json:"lans,omitempty"`
 	STUN        []string `json:"stun,omitempty"`
+	// AllowPublicRoutes: route and share prefixes outside private space
+	// (the user's explicit opt-in on this side; nothing in a token can set
+	// it). Without it such a subnet or LAN is refused and nothing is saved.
+	AllowPublicRoutes bool `json:"allow_public_routes,omitempty"`
 }
 
 // AcceptResult says what Accept did.
@@ -140,6 +147,13 @@ type AcceptResult struct {
 	NAT                *natcheck.Report `json:"nat,omitempty"`
 	Warnings           []Warning        `json:"warnings,omitempty"` // e.g. the peer's NAT cannot be punched
 	Notes              []string         `json:"notes,omitempty"`
+	// Routes is what the link sends into the tunnel (the tunnel subnet,
+	// then the other side's LANs); Shared is our LANs the other side
+	// reaches; RouteSummary says both in plain words. The planner computes
+	// them; the CLI and the wizard show RouteSummary.
+	Routes       []string `json:"routes"`
+	Shared       []string `json:"shared"`
+	RouteSummary string   `json:"route_summary,omitempty"`
 }
 
 // NATCheckRequest asks for a NAT check.

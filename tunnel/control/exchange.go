@@ -90,8 +90,8 @@ func (s *Service) announce(ctx context.Context, f *exchange.Facts, reqEndpoint s
 // (which may create a tunnel) and makes the key and invite ID the plan may
 // use; then it locks s.mu for the plan and the save and reads the facts.
 // The caller runs unlock when done.
-func (s *Service) beginPlan(name, display string, port uint16, endpoint string, rawLANs []string) (in exchange.Request, f *exchange.Facts, unlock func(), err error) {
-	in = exchange.Request{Name: name, DisplayName: display, Port: port, Endpoint: endpoint, NewID: invite.NewID()}
+func (s *Service) beginPlan(name, display string, port uint16, endpoint string, rawLANs []string, allowPublic bool) (in exchange.Request, f *exchange.Facts, unlock func(), err error) {
+	in = exchange.Request{Name: name, DisplayName: display, Port: port, Endpoint: endpoint, NewID: invite.NewID(), AllowPublicRoutes: allowPublic}
 	if err := conf.ValidateName(name); err != nil {
 		return in, nil, nil, badName(err)
 	}
@@ -112,7 +112,7 @@ func (s *Service) beginPlan(name, display string, port uint16, endpoint string, 
 // a reply to either copy is accepted. On a tunnel that already has peers and
 // no pending invite, it makes a new invite (new ID) for one more peer.
 func (s *Service) Invite(ctx context.Context, req InviteRequest) (*InviteResult, error) {
-	in, f, unlock, err := s.beginPlan(req.Name, req.DisplayName, req.Port, req.Endpoint, req.LANs)
+	in, f, unlock, err := s.beginPlan(req.Name, req.DisplayName, req.Port, req.Endpoint, req.LANs, req.AllowPublicRoutes)
 	if err != nil {
 		return nil, err
 	}
@@ -263,7 +263,7 @@ func (s *Service) acceptInvite(ctx context.Context, req AcceptRequest, inv *invi
 	if req.Name == "" {
 		return nil, invalidf("this is an invite: give the new tunnel a name, e.g. wgpunch accept %s INVITE", exchange.SuggestName(inv.Name))
 	}
-	in, f, unlock, err := s.beginPlan(req.Name, req.DisplayName, req.Port, req.Endpoint, req.LANs)
+	in, f, unlock, err := s.beginPlan(req.Name, req.DisplayName, req.Port, req.Endpoint, req.LANs, req.AllowPublicRoutes)
 	if err != nil {
 		return nil, err
 	}
@@ -315,6 +315,9 @@ func (s *Service) acceptInviteOnce(ctx context.Context, req AcceptRequest, inv *
 		NAT:                addrs.NAT,
 		Warnings:           plan.Warnings,
 		Notes:              notes,
+		Routes:             plan.Routing.Routes(),
+		Shared:             plan.Routing.SharedLANs(),
+		RouteSummary:       plan.Routing.Summary(),
 	}, nil
 }
 
@@ -331,7 +334,7 @@ func (s *Service) acceptReply(ctx context.Context, req AcceptRequest, r *invite.
 		return nil, err
 	}
 	defer unlockSt()
-	plan, err := f.PlanAcceptReply(req.Name, r)
+	plan, err := f.PlanAcceptReply(req.Name, r, req.AllowPublicRoutes)
 	if err != nil {
 		return nil, planErr(err)
 	}
@@ -354,5 +357,8 @@ func (s *Service) acceptReply(ctx context.Context, req AcceptRequest, r *invite.
 		SafetyCodeKeysOnly: plan.Code.KeysOnly,
 		Warnings:           plan.Warnings,
 		Notes:              notes,
+		Routes:             plan.Routing.Routes(),
+		Shared:             plan.Routing.SharedLANs(),
+		RouteSummary:       plan.Routing.Summary(),
 	}, nil
 }

@@ -14,10 +14,12 @@ import (
 // port and subnet, checked against this machine. Finish adds the
 // addresses a NAT check on Port found.
 type AcceptPlan struct {
-	in       Request
-	inv      *invite.Invite
-	Port     uint16
-	Subnet   netip.Prefix
+	in     Request
+	inv    *invite.Invite
+	Port   uint16
+	Subnet netip.Prefix
+	// Routing is what the link routes, for the user to see.
+	Routing  Routing
 	Notes    []string
 	Warnings []Warning
 	// Code is the link's exchange safety code, set by Finish (which also
@@ -53,6 +55,21 @@ func (f *Facts) PlanAcceptInvite(in Request, inv *invite.Invite) (*AcceptPlan, e
 			}
 		}
 	}
+	if err := f.checkOwnLANs(in); err != nil {
+		return nil, err
+	}
+	subnet := inv.Subnet
+	if !subnet.IsValid() {
+		subnet = inv.InviterAddress.Masked()
+	}
+	// The invite's subnet and LANs become routes here: private space only.
+	ask := fmt.Sprintf("Ask %s to share only its office LAN.", inv.Name)
+	if err := f.checkPrivate([]netip.Prefix{subnet, inv.InviteeAddress.Masked(), inv.InviterAddress.Masked()}, in.AllowPublicRoutes, "the invite asks to route", fmt.Sprintf("Ask %s for a new invite.", inv.Name)); err != nil {
+		return nil, err
+	}
+	if err := f.checkPrivate(inv.LANs, in.AllowPublicRoutes, "the invite asks to route", ask); err != nil {
+		return nil, err
+	}
 	in.DisplayName = f.displayName(in.DisplayName)
 	p := &AcceptPlan{in: in, inv: inv}
 	port, n, err := f.ChoosePort(in.Port, in.Endpoint, in.Name)
@@ -65,10 +82,8 @@ func (f *Facts) PlanAcceptInvite(in Request, inv *invite.Invite) (*AcceptPlan, e
 	}
 	// Overlaps: the tunnel subnet and the inviter's LANs become routes here.
 	used := f.UsedPrefixes()
-	p.Subnet = inv.Subnet
-	if !p.Subnet.IsValid() {
-		p.Subnet = inv.InviterAddress.Masked()
-	}
+	p.Subnet = subnet
+	p.Routing = Routing{Peer: inv.Name, Subnet: subnet, PeerLANs: inv.LANs, Self: inv.InviteeAddress.Addr(), Shared: in.LANs}
 	if q, ok := OverlapsAny(p.Subnet, used); ok {
 		p.Warnings = append(p.Warnings, Warning{Code: "subnet-overlap", Message: fmt.Sprintf("the tunnel subnet %s overlaps %s, already used on this machine; traffic may go the wrong way. Ask %s to invite again (a new invite picks another subnet)", p.Subnet, q, inv.Name)})
 	}
@@ -159,13 +174,18 @@ type ReplyPlan struct {
 	// invite it answers) predates the exchange code.
 	Code  invite.Code
 	Notes []string
+	// Routing is what the link routes, for the user to see.
+	Routing Routing
 }
 
 // PlanAcceptReply finds the tunnel (name, or "" for the one whose pending
 // invite r answers) and adds r's side as a peer. Every way a reply can
 // be wrong has its own error: made on this machine, already accepted, an
 // invite this tunnel did not issue, a LAN that clashes inside the tunnel.
-func (f *Facts) PlanAcceptReply(name string, r *invite.Reply) (*ReplyPlan, error) {
+//
+// The reply's LANs become routes here: outside private space they are
+// refused unless allowPublic (the user's opt-in on this side).
+func (f *Facts) PlanAcceptReply(name string, r *invite.Reply, allowPublic bool) (*ReplyPlan, error) {
 	if e, ok := f.Broken[name]; ok && name != "" {
 		return nil, e
 	}
@@ -214,6 +234,9 @@ func (f *Facts) PlanAcceptReply(name string, r *invite.Reply) (*ReplyPlan, error
 	if ep.IsZero() {
 		ep = r.LANEndpoint
 	}
+	if err := f.checkPrivate(r.LANs, allowPublic, "the reply asks to route", fmt.Sprintf("Invite %s still waits for a reply; %s should remove its tunnel and accept the invite again sharing only its office LAN.", r.InviteID, r.Name)); err != nil {
+		return nil, err
+	}
 	for _, l := range r.LANs {
 		if what, bad := TunnelClash(l, cfg); bad {
 			return nil, invalidf("%s shares its LAN %s, which overlaps %s; WireGuard would send that traffic to %s instead. Nothing was saved and invite %s still waits for a reply; %s should remove its tunnel and accept the invite again without that LAN (or with one that does not overlap)", r.Name, l, what, r.Name, r.InviteID, r.Name)
@@ -227,6 +250,15 @@ func (f *Facts) PlanAcceptReply(name string, r *invite.Reply) (*ReplyPlan, error
 		return nil, err
 	}
 	p.Code = code
+	self := netip.Addr{}
+	if len(cfg.Interface.Addresses) > 0 {
+		self = cfg.Interface.Addresses[0].Addr()
+	}
+	sub := cfg.Interface.Meta.Subnet
+	if !sub.IsValid() {
+		sub = addr.Masked()
+	}
+	p.Routing = Routing{Peer: r.Name, Subnet: sub, PeerLANs: r.LANs, Self: self, Shared: cfg.Interface.Meta.LANs}
 	peer := newPeer(replySide(r), addr, ep)
 	if !code.KeysOnly {
 		peer.Meta.SafetyCode = code.Text

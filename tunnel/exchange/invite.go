@@ -18,6 +18,10 @@ type Request struct {
 	Port        uint16
 	Endpoint    string // HOST:PORT the user gave; only its port is used here
 	LANs        []netip.Prefix
+	// AllowPublicRoutes is the user's explicit opt-in (this side only;
+	// nothing in a token can set it) to route and share prefixes outside
+	// private space (see NotPrivate).
+	AllowPublicRoutes bool
 	// NewKey is the private key for a new tunnel and NewID the ID for a
 	// new invite; the caller makes them (randomness stays outside).
 	NewKey wgtypes.Key
@@ -52,6 +56,9 @@ func (f *Facts) PlanInvite(in Request) (*InvitePlan, error) {
 	if saved := f.config(in.Name); saved != nil {
 		return f.reinvite(in, saved)
 	}
+	if err := f.checkOwnLANs(in); err != nil {
+		return nil, err
+	}
 	p := &InvitePlan{ID: in.NewID}
 	port, n, err := f.ChoosePort(in.Port, in.Endpoint, in.Name)
 	if err != nil {
@@ -82,6 +89,9 @@ func (f *Facts) PlanInvite(in Request) (*InvitePlan, error) {
 }
 
 func (f *Facts) reinvite(in Request, saved *conf.Config) (*InvitePlan, error) {
+	if err := f.checkOwnLANs(in); err != nil {
+		return nil, err
+	}
 	p := &InvitePlan{Saved: saved, Config: saved.Clone()}
 	cfg := p.Config
 	oldPort := cfg.Interface.ListenPort

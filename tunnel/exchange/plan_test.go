@@ -341,7 +341,7 @@ func TestPlanAcceptReply(t *testing.T) {
 		{"added", "", reply(func(r *invite.Reply) { r.LANs = []netip.Prefix{pfx("192.168.1.0/24")} }), 0, ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := facts(pending()).PlanAcceptReply(tt.tun, tt.r)
+			p, err := facts(pending()).PlanAcceptReply(tt.tun, tt.r, false)
 			if tt.kind != 0 {
 				if kindOf(err) != tt.kind || !strings.Contains(err.Error(), tt.want) {
 					t.Errorf("error %v, want kind %d with %q", err, tt.kind, tt.want)

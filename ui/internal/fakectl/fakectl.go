@@ -17,6 +17,7 @@ import (
 
 	"github.com/wgpunch/wgpunch/tunnel/conf"
 	"github.com/wgpunch/wgpunch/tunnel/control"
+	"github.com/wgpunch/wgpunch/tunnel/exchange"
 	"github.com/wgpunch/wgpunch/tunnel/invite"
 	"github.com/wgpunch/wgpunch/tunnel/natcheck"
 )
@@ -203,7 +204,14 @@ func (f *Fake) Accept(ctx context.Context, req control.AcceptRequest) (*control.
 		t.status.Peers = []control.PeerStatus{{Name: m.Invite.Name, PublicKey: m.Invite.PublicKey.String(),
 			Address: m.Invite.InviterAddress.Addr().String() + "/32", Endpoint: m.Invite.Endpoint.String(), State: "down", SafetyCode: code.Text, SafetyCodeKeysOnly: code.KeysOnly}}
 		f.tunnels[req.Name] = t
-		return &control.AcceptResult{Kind: "invite", Tunnel: req.Name, PeerName: m.Invite.Name, SafetyCode: code.Text, Reply: tok, ReplyQRPNG: png}, nil
+		sub := m.Invite.Subnet
+		if !sub.IsValid() {
+			sub = m.Invite.InviterAddress.Masked()
+		}
+		shared, _ := exchange.ParseLANs(req.LANs)
+		rt := exchange.Routing{Peer: m.Invite.Name, Subnet: sub, PeerLANs: m.Invite.LANs, Self: m.Invite.InviteeAddress.Addr(), Shared: shared}
+		return &control.AcceptResult{Kind: "invite", Tunnel: req.Name, PeerName: m.Invite.Name, SafetyCode: code.Text, Reply: tok, ReplyQRPNG: png,
+			Routes: rt.Routes(), Shared: rt.SharedLANs(), RouteSummary: rt.Summary()}, nil
 	}
 	t := f.tunnels[req.Name]
 	if t == nil || t.invite == nil || t.invite.ID != m.Reply.InviteID {
@@ -215,7 +223,13 @@ func (f *Fake) Accept(ctx context.Context, req control.AcceptRequest) (*control.
 	}
 	t.status.Peers = append(t.status.Peers, control.PeerStatus{Name: m.Reply.Name, PublicKey: m.Reply.PublicKey.String(),
 		Address: t.invite.InviteeAddress.Addr().String() + "/32", Endpoint: m.Reply.Endpoint.String(), State: "down", SafetyCode: code.Text, SafetyCodeKeysOnly: code.KeysOnly})
-	return &control.AcceptResult{Kind: "reply", Tunnel: req.Name, PeerName: m.Reply.Name, SafetyCode: code.Text, SafetyCodeKeysOnly: code.KeysOnly}, nil
+	sub := t.invite.Subnet
+	if !sub.IsValid() {
+		sub = t.invite.InviterAddress.Masked()
+	}
+	rt := exchange.Routing{Peer: m.Reply.Name, Subnet: sub, PeerLANs: m.Reply.LANs, Self: t.invite.InviterAddress.Addr(), Shared: t.invite.LANs}
+	return &control.AcceptResult{Kind: "reply", Tunnel: req.Name, PeerName: m.Reply.Name, SafetyCode: code.Text, SafetyCodeKeysOnly: code.KeysOnly,
+		Routes: rt.Routes(), Shared: rt.SharedLANs(), RouteSummary: rt.Summary()}, nil
 }
 
 func (f *Fake) nextPort() uint16 {
