@@ -16,7 +16,7 @@ import (
 
 func init() {
 	commands = []*command{
-		{name: "invite", args: "NAME [--port N] [--endpoint HOST:PORT] [--lan CIDR,...] [--stun HOST:PORT,...] [--name DISPLAY] [--qr FILE.png] [--allow-public-routes] [--json]",
+		{name: "invite", args: "NAME [--port N] [--endpoint HOST:PORT] [--lan CIDR,...] [--subnet CIDR] [--stun HOST:PORT,...] [--name DISPLAY] [--qr FILE.png] [--allow-public-routes] [--json]",
 			summary: "create tunnel NAME (if new) and print an invite for the other computer",
 			help: `Prints the one-line invite on standard output (nothing else); notes and the
 NAT check verdict go to standard error. Send the line (or the QR code) to the
@@ -28,6 +28,9 @@ unanswered prints the same invite (same ID) with fresh addresses.
   --endpoint HOST:PORT address the other side should send to (default: found
                        by a STUN NAT check; a DNS name works for dynamic DNS)
   --lan CIDR,...       LAN subnets of this side to share through the tunnel
+  --subnet CIDR        the tunnel's own subnet, for a new tunnel (default: a
+                       free 10.x.y.0/24); use the one the other side suggests
+                       when it refused your invite's subnet
   --stun HOST:PORT,... STUN servers for the NAT check (default: settings)
   --name DISPLAY       how this machine introduces itself (default: hostname)
   --qr FILE.png        also write the invite as a QR code image
@@ -207,6 +210,7 @@ func cmdInvite(c *cli, cmd *command, args []string) error {
 	fs := c.flags(cmd)
 	lf := addLinkFlags(fs)
 	qr := fs.String("qr", "", "")
+	subnet := fs.String("subnet", "", "")
 	pos, err := c.parse(cmd, fs, args, 1, 1)
 	if err != nil {
 		return err
@@ -218,7 +222,7 @@ func cmdInvite(c *cli, cmd *command, args []string) error {
 	ctx, cancel := signalContext()
 	defer cancel()
 	res, err := ctl.Invite(ctx, control.InviteRequest{
-		Name: pos[0], DisplayName: *lf.display, Port: uint16(lf.port), Endpoint: *lf.endpoint, LANs: lf.lans, STUN: lf.stun, AllowPublicRoutes: *lf.public,
+		Name: pos[0], DisplayName: *lf.display, Port: uint16(lf.port), Endpoint: *lf.endpoint, LANs: lf.lans, Subnet: *subnet, STUN: lf.stun, AllowPublicRoutes: *lf.public,
 	})
 	if err != nil {
 		return err

@@ -101,6 +101,7 @@ type InviteRequest struct {
 	Port        uint16   `json:"port,omitempty"`         // default: a free port
 	Endpoint    string   `json:"endpoint,omitempty"`     // HOST:PORT; default: NAT check
 	LANs        []string `json:"lans,omitempty"`         // CIDRs to share
+	Subnet      string   `json:"subnet,omitempty"`       // tunnel subnet CIDR of a new tunnel; default: a free 10.x.y.0/24
 	STUN        []string `json:"stun,omitempty"`         // STUN servers; default: settings
 	// AllowPublicRoutes: share LANs outside private space (the user's
 	// explicit opt-in; nothing in a token can set it).

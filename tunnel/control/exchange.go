@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
@@ -112,11 +113,19 @@ func (s *Service) beginPlan(name, display string, port uint16, endpoint string, 
 // a reply to either copy is accepted. On a tunnel that already has peers and
 // no pending invite, it makes a new invite (new ID) for one more peer.
 func (s *Service) Invite(ctx context.Context, req InviteRequest) (*InviteResult, error) {
+	var subnet netip.Prefix
+	if req.Subnet != "" {
+		var err error
+		if subnet, err = netip.ParsePrefix(strings.TrimSpace(req.Subnet)); err != nil {
+			return nil, fmt.Errorf("%w: the tunnel subnet %q is not a subnet like 10.42.7.0/24; nothing was saved", ErrInvalidInput, req.Subnet)
+		}
+	}
 	in, f, unlock, err := s.beginPlan(req.Name, req.DisplayName, req.Port, req.Endpoint, req.LANs, req.AllowPublicRoutes)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
+	in.Subnet = subnet
 	return replan(s, f, func(f *exchange.Facts) (*InviteResult, error) { return s.inviteOnce(ctx, req, in, f) })
 }
 

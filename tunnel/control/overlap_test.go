@@ -47,8 +47,8 @@ func replyFor(t *testing.T, token, name string, lans ...string) string {
 // TestLANOverlapInTunnelRefused: in a tunnel with several peers, a later
 // peer may not share a LAN overlapping an earlier peer's AllowedIPs (it
 // would take over that peer's traffic) or the tunnel subnet; the reply is
-// refused with nothing saved and the invite still pending. Overlaps with
-// this machine's own networks stay warnings.
+// refused with nothing saved and the invite still pending. So is one that
+// would take over a route of this machine.
 func TestLANOverlapInTunnelRefused(t *testing.T) {
 	a, b := NewEnv(t, true), NewEnv(t, false)
 	inv, err := a.Svc.Invite(ctx, InviteRequest{Name: "home", Endpoint: "198.51.100.1:51820", Port: 51820})
@@ -96,14 +96,19 @@ func TestLANOverlapInTunnelRefused(t *testing.T) {
 			}
 		})
 	}
-	// The invite is still pending: a reply with a LAN overlapping only
-	// this machine's own LAN (192.168.1.0/24 here) is taken, with a warning.
-	res, err := a.Svc.Accept(ctx, AcceptRequest{Name: "home", Token: replyFor(t, inv2.Token, "carol", "192.168.1.0/24")})
-	if err != nil {
-		t.Fatalf("reply overlapping only our own LAN: %v", err)
+	// The invite is still pending. A reply with a LAN that takes over this
+	// machine's own LAN (192.168.1.0/24 here) is refused too, nothing saved;
+	// one that clashes with nothing is then taken.
+	before := a.Snapshot()
+	_, err = a.Svc.Accept(ctx, AcceptRequest{Name: "home", Token: replyFor(t, inv2.Token, "carol", "192.168.1.0/24")})
+	if !errors.Is(err, ErrInvalidInput) || !strings.Contains(err.Error(), "through eth0") || !strings.Contains(err.Error(), "still waits for a reply") {
+		t.Fatalf("reply taking over our own LAN: %v, want ErrInvalidInput naming eth0", err)
 	}
-	if len(res.Warnings) == 0 || res.Warnings[0].Code != "subnet-overlap" {
-		t.Errorf("warnings %+v, want subnet-overlap", res.Warnings)
+	if diff := cmp.Diff(before, a.Snapshot()); diff != "" {
+		t.Errorf("refused reply changed files (-before +after):\n%s", diff)
+	}
+	if _, err := a.Svc.Accept(ctx, AcceptRequest{Name: "home", Token: replyFor(t, inv2.Token, "carol", "192.168.70.0/24")}); err != nil {
+		t.Fatalf("reply with a free LAN: %v", err)
 	}
 	if n := len(a.Load("home").Peers); n != 2 {
 		t.Errorf("%d peers saved, want 2", n)

@@ -3,6 +3,7 @@ package control
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -118,16 +119,6 @@ func (s *Service) warnings(cfgs []*conf.Config, up map[string]string) map[string
 		out[name] = append(out[name], ws...)
 	}
 
-	ours := map[string]bool{}
-	for _, i := range up {
-		ours[i] = true
-	}
-	var routes []netinfo.Route
-	for _, r := range f.Routes {
-		if !ours[r.Iface] {
-			routes = append(routes, r)
-		}
-	}
 	for _, c := range cfgs {
 		for _, p := range c.Peers {
 			who := p.Meta.Name
@@ -143,16 +134,67 @@ func (s *Service) warnings(cfgs []*conf.Config, up map[string]string) map[string
 				if q, ok := exchange.OverlapsAny(l, c.Interface.Meta.LANs); ok {
 					out[c.Name] = append(out[c.Name], Warning{Code: "subnet-overlap",
 						Message: fmt.Sprintf("%s shares LAN %s, which overlaps this machine's shared LAN %s; one side should stop sharing it or renumber", who, l, q)})
-					continue
-				}
-				for _, r := range routes {
-					if l.Overlaps(r.Prefix) {
-						out[c.Name] = append(out[c.Name], Warning{Code: "subnet-overlap",
-							Message: fmt.Sprintf("%s shares LAN %s, which overlaps %s on this machine's %s; addresses there are ambiguous — one side should stop sharing it or renumber", who, l, r.Prefix, r.Iface)})
-						break
-					}
 				}
 			}
+		}
+		out[c.Name] = append(out[c.Name], routeClashes(c, up[c.Name], f.Routes)...)
+	}
+	return out
+}
+
+// routeClashes warns about every route of tunnel c (its subnet, its peers'
+// LANs) that clashes with a route of another interface or tunnel
+// (netinfo.Clash, the rule the engine applies at up). iface is the
+// tunnel's interface while it is up, else "". Up, the code is
+// route-clash and the words say whether the engine left the route out
+// (Linux skips what clashes at up) or the tunnel routes it anyway (a
+// route that appeared later, or an engine that cannot skip); down, it is
+// subnet-overlap.
+func routeClashes(c *conf.Config, iface string, routes []netinfo.Route) []Warning {
+	type want struct {
+		p    netip.Prefix
+		what string
+	}
+	var list []want
+	sub := c.Interface.Meta.Subnet
+	if !sub.IsValid() && len(c.Interface.Addresses) > 0 {
+		sub = c.Interface.Addresses[0].Masked()
+	}
+	if sub.IsValid() {
+		list = append(list, want{sub.Masked(), "the tunnel subnet"})
+	}
+	for _, p := range c.Peers {
+		who := p.Meta.Name
+		if who == "" {
+			who = "peer " + p.PublicKey.String()[:8]
+		}
+		for _, a := range p.AllowedIPs {
+			if a.Bits() < netinfo.WideBits || (sub.IsValid() && sub.Bits() <= a.Bits() && sub.Contains(a.Addr())) {
+				continue
+			}
+			list = append(list, want{a.Masked(), who + "'s LAN"})
+		}
+	}
+	routed := map[netip.Prefix]bool{}
+	for _, r := range routes {
+		if iface != "" && r.Iface == iface {
+			routed[r.Prefix.Masked()] = true
+		}
+	}
+	var out []Warning
+	for _, w := range list {
+		r, ok := netinfo.Clash(w.p, routes, iface)
+		if !ok {
+			continue
+		}
+		rel := netinfo.Relation(w.p, r.Prefix)
+		switch {
+		case iface == "":
+			out = append(out, Warning{Code: "subnet-overlap", Message: fmt.Sprintf("%s %s overlaps %s on this machine's %s (%s): addresses there are ambiguous, so WG Punch will not route it through the tunnel; one side should renumber", w.what, w.p, r.Prefix, r.Iface, rel)})
+		case routed[w.p]:
+			out = append(out, Warning{Code: "route-clash", Message: fmt.Sprintf("%s %s goes through the tunnel, but %s on %s overlaps it (%s): traffic for those addresses may go the wrong way; one side should renumber", w.what, w.p, r.Prefix, r.Iface, rel)})
+		default:
+			out = append(out, Warning{Code: "route-clash", Message: fmt.Sprintf("%s %s is not routed through the tunnel, because %s on %s overlaps it (%s) and WG Punch never takes a route over: this machine still reaches those addresses through %s. To reach them through the tunnel, one side must renumber", w.what, w.p, r.Prefix, r.Iface, rel, r.Iface)})
 		}
 	}
 	return out

@@ -23,6 +23,7 @@ import (
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 
 	"github.com/wgpunch/wgpunch/tunnel/conf"
+	"github.com/wgpunch/wgpunch/tunnel/netinfo"
 )
 
 // DefaultMTU is the interface MTU when the config sets none (wg-quick's
@@ -601,9 +602,12 @@ func setAddresses(link netlink.Link, t *tunnel, want []netip.Prefix) error {
 			delete(haveSet, p)
 			continue
 		}
-		a := &netlink.Addr{IPNet: toIPNet(p)}
+		// No prefix route: the kernel's would take over a LAN route of the
+		// same prefix (metric 0 beats DHCP's 100), so setRoutes adds it
+		// explicitly, after checking for clashes.
+		a := &netlink.Addr{IPNet: toIPNet(p), Flags: unix.IFA_F_NOPREFIXROUTE}
 		if p.Addr().Is6() {
-			a.Flags = unix.IFA_F_NODAD // a tunnel has no neighbours to collide with
+			a.Flags |= unix.IFA_F_NODAD // a tunnel has no neighbours to collide with
 		}
 		if err := netlink.AddrAdd(link, a); err != nil && !errors.Is(err, unix.EEXIST) {
 			return fmt.Errorf("add address %s to %q: %w", p, t.name, err)
@@ -624,37 +628,65 @@ type endpointAddr struct {
 	who  string
 }
 
-// routePrefixes lists the routes cfg needs: every peer AllowedIP that the
-// interface's own address prefixes do not already cover. Default routes are
-// left out: WG Punch links machines, it does not carry all traffic, and a
-// default route through the tunnel would also swallow the tunnel's own UDP.
-// For the same reason a prefix that contains a peer endpoint in avoid (as
-// the halves 0.0.0.0/1 and 128.0.0.0/1 that VPN providers ship do) is left
-// out: the handshakes would loop into the tunnel and the machine would lose
-// its connection. Both are logged, naming the prefix and the endpoint.
-func routePrefixes(cfg *conf.Config, avoid []endpointAddr, logf func(string, ...any)) []netip.Prefix {
-	var out []netip.Prefix
+// routeWant is a route cfg needs; under is the tunnel's subnet route that
+// already covers it (a peer's address inside the subnet), if any.
+type routeWant struct {
+	p, under netip.Prefix
+	what     string // for the log: "the tunnel subnet", "peer bob"
+}
+
+// routePrefixes lists the routes cfg needs: the subnets of the interface's
+// addresses (assigned without their kernel prefix route, setAddresses),
+// then every peer AllowedIP, each inside a subnet marked as covered by it.
+// Default routes are left out: WG Punch links machines, it does not carry
+// all traffic, and a default route through the tunnel would also swallow
+// the tunnel's own UDP. For the same reason a prefix that contains a peer
+// endpoint in avoid (as the halves 0.0.0.0/1 and 128.0.0.0/1 that VPN
+// providers ship do) is left out: the handshakes would loop into the
+// tunnel and the machine would lose its connection. Both are logged,
+// naming the prefix and the endpoint.
+func routePrefixes(cfg *conf.Config, avoid []endpointAddr, logf func(string, ...any)) []routeWant {
+	var out []routeWant
 	seen := make(map[netip.Prefix]bool)
+	keep := func(ip netip.Prefix) bool {
+		if seen[ip] {
+			return false
+		}
+		seen[ip] = true
+		if ip.Bits() == 0 {
+			logf("tunnel %s: not routing %s through the tunnel: full-tunnel (default route) is not supported", cfg.Name, ip)
+			return false
+		}
+		if i := slices.IndexFunc(avoid, func(a endpointAddr) bool { return ip.Contains(a.addr) }); i >= 0 {
+			a := avoid[i]
+			logf("tunnel %s: not routing %s through the tunnel: it contains the endpoint %s of %s, so the tunnel's own packets would be routed into the tunnel and the connection would break; list narrower AllowedIPs that leave %s out", cfg.Name, ip, a.addr, a.who, a.addr)
+			return false
+		}
+		return true
+	}
+	var subnets []netip.Prefix
+	for _, a := range cfg.Interface.Addresses {
+		ip := a.Masked()
+		if ip.IsSingleIP() || !keep(ip) {
+			continue
+		}
+		subnets = append(subnets, ip)
+		out = append(out, routeWant{p: ip, what: "the tunnel subnet"})
+	}
 	for _, p := range cfg.Peers {
 		for _, ip := range p.AllowedIPs {
 			ip = ip.Masked()
-			if seen[ip] {
+			if !keep(ip) {
 				continue
 			}
-			seen[ip] = true
-			if ip.Bits() == 0 {
-				logf("tunnel %s: not routing %s through the tunnel: full-tunnel (default route) is not supported", cfg.Name, ip)
-				continue
+			w := routeWant{p: ip, what: "peer " + peerLabel(p)}
+			for _, s := range subnets {
+				if s.Addr().Is4() == ip.Addr().Is4() && s.Bits() <= ip.Bits() && s.Contains(ip.Addr()) {
+					w.under = s
+					break
+				}
 			}
-			if i := slices.IndexFunc(avoid, func(a endpointAddr) bool { return ip.Contains(a.addr) }); i >= 0 {
-				a := avoid[i]
-				logf("tunnel %s: not routing %s through the tunnel: it contains the endpoint %s of %s, so the tunnel's own packets would be routed into the tunnel and the connection would break; list narrower AllowedIPs that leave %s out", cfg.Name, ip, a.addr, a.who, a.addr)
-				continue
-			}
-			if covered(ip, cfg.Interface.Addresses) {
-				continue
-			}
-			out = append(out, ip)
+			out = append(out, w)
 		}
 	}
 	return out
@@ -694,41 +726,47 @@ func (e *linuxEngine) otherEndpoints(self *tunnel) []endpointAddr {
 	return out
 }
 
-// covered reports whether an interface address prefix contains ip: the
-// kernel already routes it to the interface.
-func covered(ip netip.Prefix, addrs []netip.Prefix) bool {
-	for _, a := range addrs {
-		a = a.Masked()
-		if a.Addr().Is4() == ip.Addr().Is4() && a.Bits() <= ip.Bits() && a.Contains(ip.Addr()) {
-			return true
-		}
-	}
-	return false
-}
-
 // setRoutes adds the routes cfg needs and removes ones a previous apply
-// added that are no longer wanted. A destination already routed elsewhere
-// (a LAN that overlaps one of ours) is logged and skipped, not stolen.
+// added that are no longer wanted. WG Punch never takes over a route: one
+// that equals, contains or lies inside a route of another interface (a
+// LAN, a docker bridge, another of our tunnels; netinfo.Clash, the rule
+// the exchange applies at accept time) is skipped and logged, naming the
+// clash; status shows it as a route-clash warning.
 func (e *linuxEngine) setRoutes(link netlink.Link, t *tunnel, cfg *conf.Config, avoid []endpointAddr) error {
 	want := routePrefixes(cfg, avoid, e.logf)
+	others, err := mainRoutes()
+	if err != nil {
+		return fmt.Errorf("read the routing table: %w", err)
+	}
 	var added []netip.Prefix
-	for _, p := range want {
-		r := &netlink.Route{LinkIndex: link.Attrs().Index, Dst: toIPNet(p), Scope: netlink.SCOPE_LINK}
-		if slices.Contains(t.routes, p) {
-			added = append(added, p)
+	skipped := map[netip.Prefix]bool{}
+	for _, w := range want {
+		if w.under.IsValid() && !skipped[w.under] {
+			continue // the subnet route covers it
+		}
+		if r, bad := netinfo.Clash(w.p, others, t.name); bad {
+			skipped[w.p] = true
+			e.logf("tunnel %s: not routing %s (%s) through the tunnel: this machine already routes %s through %s (%s), and WG Punch never takes a route over", t.name, w.p, w.what, r.Prefix, r.Iface, netinfo.Relation(w.p, r.Prefix))
 			continue
 		}
+		if slices.Contains(t.routes, w.p) {
+			added = append(added, w.p)
+			continue
+		}
+		r := &netlink.Route{LinkIndex: link.Attrs().Index, Dst: toIPNet(w.p), Scope: netlink.SCOPE_LINK}
 		if err := netlink.RouteAdd(r); err != nil {
 			if errors.Is(err, unix.EEXIST) {
-				e.logf("tunnel %s: route to %s already exists on another interface; not routing it through the tunnel (the subnets overlap)", t.name, p)
+				// Raced with a route added since mainRoutes, or one of
+				// ours left by an earlier apply: only ours is kept.
+				e.logf("tunnel %s: route to %s already exists; not routing it through the tunnel", t.name, w.p)
 				continue
 			}
-			return fmt.Errorf("add route %s via %q: %w", p, t.name, err)
+			return fmt.Errorf("add route %s via %q: %w", w.p, t.name, err)
 		}
-		added = append(added, p)
+		added = append(added, w.p)
 	}
 	for _, p := range t.routes {
-		if slices.Contains(want, p) {
+		if slices.Contains(added, p) {
 			continue
 		}
 		r := &netlink.Route{LinkIndex: link.Attrs().Index, Dst: toIPNet(p), Scope: netlink.SCOPE_LINK}
@@ -738,6 +776,44 @@ func (e *linuxEngine) setRoutes(link netlink.Link, t *tunnel, cfg *conf.Config, 
 	}
 	t.routes = added
 	return nil
+}
+
+// mainRoutes lists the unicast routes of the main table, IPv4 and IPv6,
+// with their interface names (default routes left out): what a tunnel's
+// routes are checked against.
+func mainRoutes() ([]netinfo.Route, error) {
+	rs, err := netlink.RouteListFiltered(netlink.FAMILY_ALL, &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
+	if err != nil && !errors.Is(err, netlink.ErrDumpInterrupted) {
+		return nil, err
+	}
+	names := map[int]string{}
+	name := func(idx int) string {
+		if n, ok := names[idx]; ok {
+			return n
+		}
+		n := fmt.Sprintf("interface %d", idx)
+		if l, err := netlink.LinkByIndex(idx); err == nil {
+			n = l.Attrs().Name
+		}
+		names[idx] = n
+		return n
+	}
+	var out []netinfo.Route
+	for _, r := range rs {
+		if r.Dst == nil || r.Type != unix.RTN_UNICAST {
+			continue
+		}
+		p, ok := toPrefix(r.Dst)
+		if !ok || p.Bits() == 0 {
+			continue
+		}
+		iface := "a multipath route"
+		if r.LinkIndex != 0 {
+			iface = name(r.LinkIndex)
+		}
+		out = append(out, netinfo.Route{Prefix: p.Masked(), Iface: iface})
+	}
+	return out, nil
 }
 
 // close removes the device, its interface (and with it addresses and

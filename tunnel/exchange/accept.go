@@ -28,9 +28,8 @@ type AcceptPlan struct {
 }
 
 // PlanAcceptInvite checks that inv can become tunnel in.Name here (not our
-// own invite, not accepted before, the name free, its LANs not clashing
-// with the tunnel) and chooses the port; overlaps with this machine's
-// networks are warnings.
+// own invite, not accepted before, the name free, private space only, its
+// subnet and LANs taking over no route here) and chooses the port.
 func (f *Facts) PlanAcceptInvite(in Request, inv *invite.Invite) (*AcceptPlan, error) {
 	if !inv.InviteeAddress.IsValid() || !inv.InviterAddress.IsValid() {
 		return nil, invalidf("the invite carries no tunnel addresses; ask the other side for a new invite")
@@ -80,12 +79,16 @@ func (f *Facts) PlanAcceptInvite(in Request, inv *invite.Invite) (*AcceptPlan, e
 	if n != "" {
 		p.Notes = append(p.Notes, n)
 	}
-	// Overlaps: the tunnel subnet and the inviter's LANs become routes here.
-	used := f.UsedPrefixes()
+	// The tunnel subnet and the inviter's LANs become routes here: none may
+	// take over a route this machine has (RouteClash).
 	p.Subnet = subnet
 	p.Routing = Routing{Peer: inv.Name, Subnet: subnet, PeerLANs: inv.LANs, Self: inv.InviteeAddress.Addr(), Shared: in.LANs}
-	if q, ok := OverlapsAny(p.Subnet, used); ok {
-		p.Warnings = append(p.Warnings, Warning{Code: "subnet-overlap", Message: fmt.Sprintf("the tunnel subnet %s overlaps %s, already used on this machine; traffic may go the wrong way. Ask %s to invite again (a new invite picks another subnet)", p.Subnet, q, inv.Name)})
+	if what, bad := f.RouteClash(p.Subnet, ""); bad {
+		fix := fmt.Sprintf("Ask %s to make a new invite with another tunnel subnet", inv.Name)
+		if s := f.SuggestSubnet(); s.IsValid() {
+			fix += fmt.Sprintf(", for example %s, which is free here (in WG Punch: Options, Tunnel subnet; or wgpunch invite NAME --subnet %s)", s, s)
+		}
+		return nil, invalidf("the invite's tunnel subnet %s overlaps %s. Taking it would cut this machine off from that network, so nothing was saved. %s", p.Subnet, what, fix)
 	}
 	inTunnel := &conf.Config{Name: in.Name, Interface: conf.Interface{
 		Addresses: []netip.Prefix{inv.InviteeAddress, inv.InviterAddress},
@@ -96,7 +99,13 @@ func (f *Facts) PlanAcceptInvite(in Request, inv *invite.Invite) (*AcceptPlan, e
 			return nil, invalidf("%s shares its LAN %s, which overlaps %s; the tunnel could not tell them apart. Nothing was saved; ask %s for a new invite that does not share %s", inv.Name, l, what, inv.Name, l)
 		}
 	}
-	p.Warnings = append(p.Warnings, overlapWarnings(inviteSide(inv), append(used, in.LANs...))...)
+	fix := fmt.Sprintf("Ask %s for a new invite that does not share it; if both offices use the same LAN, one must renumber it", inv.Name)
+	if err := f.checkPeerRoutes(inv.LANs, inv.Name, "", fix); err != nil {
+		return nil, err
+	}
+	if err := ownLANClash(inv.LANs, in.LANs, inv.Name, fix); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -242,7 +251,13 @@ func (f *Facts) PlanAcceptReply(name string, r *invite.Reply, allowPublic bool) 
 			return nil, invalidf("%s shares its LAN %s, which overlaps %s; WireGuard would send that traffic to %s instead. Nothing was saved and invite %s still waits for a reply; %s should remove its tunnel and accept the invite again without that LAN (or with one that does not overlap)", r.Name, l, what, r.Name, r.InviteID, r.Name)
 		}
 	}
-	p.Warnings = overlapWarnings(replySide(r), append(f.UsedPrefixes(), cfg.Interface.Meta.LANs...))
+	fix := fmt.Sprintf("Invite %s still waits for a reply; %s should remove its tunnel and accept the invite again without that LAN (if both offices use the same LAN, one must renumber it)", r.InviteID, r.Name)
+	if err := f.checkPeerRoutes(r.LANs, r.Name, cfg.Name, fix); err != nil {
+		return nil, err
+	}
+	if err := ownLANClash(r.LANs, cfg.Interface.Meta.LANs, r.Name, fix); err != nil {
+		return nil, err
+	}
 	// Behind one NAT, the invitee already aims at our LAN endpoint; its
 	// first handshake teaches WireGuard its LAN source (roaming).
 	code, err := sentCode(cfg, r)

@@ -18,6 +18,9 @@ type Request struct {
 	Port        uint16
 	Endpoint    string // HOST:PORT the user gave; only its port is used here
 	LANs        []netip.Prefix
+	// Subnet is the tunnel subnet the user chose for a new invite
+	// (invite --subnet; checkSubnet); invalid: pick a free one.
+	Subnet netip.Prefix
 	// AllowPublicRoutes is the user's explicit opt-in (this side only;
 	// nothing in a token can set it) to route and share prefixes outside
 	// private space (see NotPrivate).
@@ -67,9 +70,19 @@ func (f *Facts) PlanInvite(in Request) (*InvitePlan, error) {
 	if n != "" {
 		p.Notes = append(p.Notes, n)
 	}
-	subnet, err := f.PickSubnet(append(f.UsedPrefixes(), in.LANs...))
-	if err != nil {
-		return nil, err
+	subnet := in.Subnet
+	if subnet.IsValid() {
+		if err := f.checkSubnet(subnet, in.AllowPublicRoutes); err != nil {
+			return nil, err
+		}
+		if q, ok := OverlapsAny(subnet, in.LANs); ok {
+			return nil, invalidf("the tunnel subnet %s overlaps %s, which you share; pick another subnet%s. Nothing was saved", subnet, q, f.suggestion())
+		}
+	} else {
+		var err error
+		if subnet, err = f.PickSubnet(append(f.UsedPrefixes(), in.LANs...)); err != nil {
+			return nil, err
+		}
 	}
 	p.Config = &conf.Config{
 		Name: in.Name,
@@ -91,6 +104,9 @@ func (f *Facts) PlanInvite(in Request) (*InvitePlan, error) {
 func (f *Facts) reinvite(in Request, saved *conf.Config) (*InvitePlan, error) {
 	if err := f.checkOwnLANs(in); err != nil {
 		return nil, err
+	}
+	if in.Subnet.IsValid() && in.Subnet.Masked() != saved.Interface.Meta.Subnet.Masked() {
+		return nil, existsf("tunnel %q already uses the subnet %s, and a tunnel's subnet cannot change; invite into a new tunnel name to use %s, or remove %s first (wgpunch remove %s)", in.Name, saved.Interface.Meta.Subnet, in.Subnet, in.Name, in.Name)
 	}
 	p := &InvitePlan{Saved: saved, Config: saved.Clone()}
 	cfg := p.Config
@@ -218,16 +234,4 @@ func newPeer(s side, addr netip.Prefix, ep conf.Endpoint) conf.Peer {
 			NATVerdict:  s.NATVerdict,
 		},
 	}
-}
-
-// overlapWarnings warns for every shared LAN of s that overlaps a prefix
-// this machine uses (ours).
-func overlapWarnings(s side, ours []netip.Prefix) []Warning {
-	var out []Warning
-	for _, l := range s.LANs {
-		if q, ok := OverlapsAny(l, ours); ok {
-			out = append(out, Warning{Code: "subnet-overlap", Message: fmt.Sprintf("%s shares its LAN %s, which overlaps %s on this machine; addresses there will be ambiguous — one side should stop sharing it or renumber", s.Name, l, q)})
-		}
-	}
-	return out
 }
