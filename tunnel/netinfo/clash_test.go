@@ -30,7 +30,7 @@ func TestClash(t *testing.T) {
 		{"100.64.0.0/24", "", "", ""}, // only 0.0.0.0/1 contains it: not a clash
 		{"fd00:1::/48", "", "eth0", "a narrower subnet inside it"},
 		{"fd00:2::/64", "", "", ""},
-		{"0.0.0.0/1", "", "", ""},   // wider than /8: the narrower routes inside still win
+		{"0.0.0.0/1", "", "", ""}, // wider than /8: the narrower routes inside still win
 		{"10.0.0.0/8", "", "eth1", "a narrower subnet inside it"},
 	} {
 		p := netip.MustParsePrefix(tc.p)
