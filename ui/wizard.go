@@ -89,6 +89,10 @@ type Wizard struct {
 	PortText string
 	LANs     []LAN
 	Existing []string // tunnel names already present
+	// SubnetText is the tunnel subnet the inviter chose (invite side;
+	// empty: a free one), e.g. the one the other side suggested when it
+	// refused an earlier invite's subnet.
+	SubnetText string
 	// AllowPublicRoutes is the explicit opt-in to route public internet
 	// addresses (off by default; nothing in a token can turn it on).
 	AllowPublicRoutes bool
@@ -213,6 +217,11 @@ func (w *Wizard) validateOptions() error {
 	if _, err := ParsePort(w.PortText); err != nil {
 		return err
 	}
+	if t := strings.TrimSpace(w.SubnetText); w.Mode == ModeInvite && t != "" {
+		if _, err := netip.ParsePrefix(t); err != nil {
+			return fmt.Errorf("The tunnel subnet %q is not a subnet; write it like 172.22.5.0/24, or leave it empty to let WG Punch pick one.", t)
+		}
+	}
 	return nil
 }
 
@@ -256,7 +265,7 @@ func (w *Wizard) SetReplyText(s string) {
 
 // InviteRequest is what the wizard asks the controller for (invite side).
 func (w *Wizard) InviteRequest() control.InviteRequest {
-	return control.InviteRequest{Name: w.Name, Port: w.Port(), LANs: w.SharedLANs(), AllowPublicRoutes: w.AllowPublicRoutes}
+	return control.InviteRequest{Name: w.Name, Port: w.Port(), LANs: w.SharedLANs(), Subnet: strings.TrimSpace(w.SubnetText), AllowPublicRoutes: w.AllowPublicRoutes}
 }
 
 // AcceptInviteRequest answers the pasted invite (answer side).

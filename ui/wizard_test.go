@@ -122,6 +122,15 @@ func TestWizardInviteSteps(t *testing.T) {
 		t.Fatalf("port 80: CanNext = %v, %q", ok, why)
 	}
 	w.PortText = "51821"
+	// The tunnel subnet the other side suggested: checked as typed, passed on.
+	w.SubnetText = "172.22.5"
+	if ok, why := w.CanNext(); ok || !strings.Contains(why, "like 172.22.5.0/24") {
+		t.Fatalf("subnet %q: CanNext = %v, %q", w.SubnetText, ok, why)
+	}
+	w.SubnetText = " 172.22.5.0/24 "
+	if got := w.InviteRequest().Subnet; got != "172.22.5.0/24" {
+		t.Fatalf("InviteRequest().Subnet = %q", got)
+	}
 	w.LANs = []LAN{{Prefix: "192.168.1.0/24", Share: true}, {Prefix: "10.0.0.0/8"}}
 	w.Next()
 	visited = append(visited, w.Step)
@@ -134,7 +143,7 @@ func TestWizardInviteSteps(t *testing.T) {
 	if ok, _ := w.CanNext(); ok {
 		t.Fatal("Next allowed on share before the reply")
 	}
-	if got, want := w.InviteRequest(), (control.InviteRequest{Name: "home", Port: 51821, LANs: []string{"192.168.1.0/24"}}); !cmp.Equal(got, want) {
+	if got, want := w.InviteRequest(), (control.InviteRequest{Name: "home", Port: 51821, LANs: []string{"192.168.1.0/24"}, Subnet: "172.22.5.0/24"}); !cmp.Equal(got, want) {
 		t.Errorf("InviteRequest (-want +got):\n%s", cmp.Diff(want, got))
 	}
 	w.InviteResult = &control.InviteResult{Token: "x"}

@@ -381,6 +381,13 @@ func (v *wizardView) optionsPage() fyne.CanvasObject {
 		widget.NewFormItem("Name of this link", name),
 		widget.NewFormItem("Listen port (UDP)", v.portEntry),
 	)
+	if v.m.Mode == ModeInvite {
+		subnet := widget.NewEntry()
+		subnet.SetPlaceHolder("automatic (a free 10.x.y.0/24)")
+		subnet.SetText(v.m.SubnetText)
+		subnet.OnChanged = func(s string) { v.m.SubnetText = s; v.updateButtons() }
+		form.Append("Tunnel subnet (optional)", subnet)
+	}
 	public := widget.NewCheck(PublicRoutesLabel, func(on bool) { v.m.AllowPublicRoutes = on })
 	public.Checked = v.m.AllowPublicRoutes
 	return container.NewVBox(form,
