@@ -114,3 +114,9 @@ func VerdictWords(r *natcheck.Report) (Tone, string, string) {
 }
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
+
+// DiagnosisText is what the window shows under a peer that is not
+// connected: what is going on, then what to do.
+func DiagnosisText(d *control.Diagnosis) string {
+	return d.Message + "\nWhat to do: " + d.Action
+}

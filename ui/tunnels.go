@@ -177,6 +177,7 @@ type peerRow struct {
 	handshake *widget.Label
 	traffic   *widget.Label
 	endpoint  *widget.Label
+	diagnosis *widget.Label // why it is not connected and what to do; hidden when connected
 	root      fyne.CanvasObject
 }
 
@@ -185,11 +186,14 @@ func newPeerRow(a *App, tunnel string) *peerRow {
 		name: widget.NewLabel(""), handshake: widget.NewLabel(""), traffic: widget.NewLabel(""), endpoint: widget.NewLabel("")}
 	r.ind.animate = a.animate
 	r.name.TextStyle = fyne.TextStyle{Bold: true}
+	r.diagnosis = widget.NewLabel("")
+	r.diagnosis.Wrapping = fyne.TextWrapWord
+	r.diagnosis.Hide()
 	safety := widget.NewButton("Safety code", func() { a.showSafetyCode(r.peer) })
 	rdp := widget.NewButtonWithIcon("Remote desktop…", theme.ComputerIcon(), func() { a.remoteDesktop(r.peer) })
 	line1 := container.NewHBox(r.ind, r.name, r.handshake)
 	line2 := container.NewHBox(r.traffic, r.endpoint)
-	r.root = container.NewBorder(nil, nil, widget.NewLabel("  "), container.NewCenter(container.NewHBox(safety, rdp)), container.NewVBox(line1, line2))
+	r.root = container.NewBorder(nil, nil, widget.NewLabel("  "), container.NewCenter(container.NewHBox(safety, rdp)), container.NewVBox(line1, line2, r.diagnosis))
 	return r
 }
 
@@ -206,6 +210,12 @@ func (r *peerRow) Update(p control.PeerStatus, now time.Time) {
 	}
 	addr := strings.TrimSuffix(p.Address, "/32")
 	setText(r.endpoint, fmt.Sprintf("endpoint %s · tunnel address %s", ep, addr))
+	if d := p.Diagnosis; d != nil {
+		setText(r.diagnosis, DiagnosisText(d))
+		r.diagnosis.Show()
+	} else if r.diagnosis.Visible() {
+		r.diagnosis.Hide()
+	}
 }
 
 // setText changes a label only when needed (cheap refresh).

@@ -271,3 +271,19 @@ func findEntries(o fyne.CanvasObject) []*widget.Entry {
 	}
 	return out
 }
+
+// A peer that is not connected shows its diagnosis (what is going on, what
+// to do) under it; once connected the text goes away.
+func TestPeerDiagnosis(t *testing.T) {
+	a := newTestApp(t, fakectl.New())
+	r := newPeerRow(a, "Lab")
+	d := &control.Diagnosis{Code: "never-connected", Message: "No answer from Lab PC in the 95 seconds since this link was turned on.", Action: "Ask Lab PC to open WG Punch and connect this link."}
+	r.Update(control.PeerStatus{Name: "Lab PC", State: "connecting", Diagnosis: d}, t0)
+	if !r.diagnosis.Visible() || r.diagnosis.Text != d.Message+"\nWhat to do: "+d.Action {
+		t.Errorf("diagnosis shown %v: %q", r.diagnosis.Visible(), r.diagnosis.Text)
+	}
+	r.Update(control.PeerStatus{Name: "Lab PC", State: "connected", LastHandshake: ago(time.Second)}, t0)
+	if r.diagnosis.Visible() {
+		t.Errorf("diagnosis still shown when connected: %q", r.diagnosis.Text)
+	}
+}

@@ -146,3 +146,22 @@ func TestStatusBrokenTunnel(t *testing.T) {
 		t.Errorf("status:\n%s", got)
 	}
 }
+
+// TestStatusDiagnosis: status prints, under the peers, why each one that
+// is not connected is not and what to do, once per text.
+func TestStatusDiagnosis(t *testing.T) {
+	down := &control.Diagnosis{Code: "tunnel-down", Message: "This link is switched off on this computer.", Action: "Turn it on: wgpunch up office."}
+	silent := &control.Diagnosis{Code: "peer-silent", Message: "Carol was connected, but nothing has come from it for 8 minutes.", Action: "Ask carol to open WG Punch."}
+	var b strings.Builder
+	renderStatus(&b, &control.Report{Tunnels: []control.TunnelStatus{
+		{Name: "office", Peers: []control.PeerStatus{{Name: "carol", State: "down", Diagnosis: down}, {Name: "dave", State: "down", Diagnosis: down}}},
+		{Name: "home", Up: true, Peers: []control.PeerStatus{{Name: "carol", State: "stale", Diagnosis: silent}, {Name: "erin", State: "connected"}}},
+	}}, time.Now())
+	got := b.String()
+	if strings.Count(got, down.Message) != 1 || !strings.Contains(got, "    what to do: "+down.Action) {
+		t.Errorf("switched-off link not said once with its action:\n%s", got)
+	}
+	if !strings.Contains(got, "  "+silent.Message+"\n    what to do: "+silent.Action+"\n") {
+		t.Errorf("silent peer's diagnosis missing:\n%s", got)
+	}
+}

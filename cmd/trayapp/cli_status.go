@@ -115,6 +115,17 @@ func renderStatus(w io.Writer, rep *control.Report, now time.Time) {
 		if len(t.Peers) > 0 {
 			tw.write(w)
 		}
+		// Why a peer is not connected, and what to do (once per text: a
+		// switched-off link says it once, not per peer).
+		said := map[string]bool{}
+		for _, p := range t.Peers {
+			d := p.Diagnosis
+			if d == nil || said[d.Message] {
+				continue
+			}
+			said[d.Message] = true
+			fmt.Fprintf(w, "  %s\n    what to do: %s\n", d.Message, d.Action)
+		}
 		for _, x := range t.Warnings {
 			fmt.Fprintf(w, "  warning: %s\n", x.Message)
 			if x.FixPort != 0 {

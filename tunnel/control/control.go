@@ -26,6 +26,7 @@ type (
 	TunnelStatus = monitor.TunnelStatus
 	PeerStatus   = monitor.PeerStatus
 	Warning      = monitor.Warning
+	Diagnosis    = monitor.Diagnosis
 	State        = monitor.State
 )
 

@@ -92,6 +92,7 @@ type Service struct {
 	upMu  sync.RWMutex
 	up    map[string]string // tunnel -> interface, tunnels we brought up
 	upErr map[string]string // tunnel -> why the last Up failed
+	since map[string]time.Time // tunnel -> when it came up (not re-applied)
 
 	lanMu sync.RWMutex
 	lan   LANPeers
@@ -147,6 +148,7 @@ func NewService(opts ServiceOptions) (*Service, error) {
 		mon:      monitor.New(monitor.Options{Reader: reader, Now: opts.Now}),
 		up:       map[string]string{},
 		upErr:    map[string]string{},
+		since:    map[string]time.Time{},
 		lan:      opts.LAN,
 		watchers: map[chan *Report]struct{}{},
 	}
@@ -339,6 +341,9 @@ func (s *Service) runningIfaces() map[string]bool {
 
 func (s *Service) setUp(name, iface string) {
 	s.upMu.Lock()
+	if _, ok := s.up[name]; !ok {
+		s.since[name] = s.opts.Now()
+	}
 	s.up[name] = iface
 	delete(s.upErr, name)
 	s.upMu.Unlock()
@@ -347,6 +352,7 @@ func (s *Service) setUp(name, iface string) {
 func (s *Service) setDown(name string) {
 	s.upMu.Lock()
 	delete(s.up, name)
+	delete(s.since, name)
 	delete(s.upErr, name)
 	s.upMu.Unlock()
 }

@@ -11,6 +11,7 @@ import (
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 
 	"github.com/wgpunch/wgpunch/tunnel/conf"
+	"github.com/wgpunch/wgpunch/tunnel/diagnose"
 	"github.com/wgpunch/wgpunch/tunnel/exchange"
 	"github.com/wgpunch/wgpunch/tunnel/invite"
 	"github.com/wgpunch/wgpunch/tunnel/lanpeers"
@@ -41,15 +42,20 @@ func (s *Service) Status(ctx context.Context, name string) (*Report, error) {
 		rep = &Report{}
 	}
 	warn := s.warnings(all, up)
-	// The exchange codes stored at accept time, by tunnel and peer key.
+	// The exchange codes stored at accept time, and the rest of what the
+	// exchange recorded, by tunnel and peer key.
 	stored := map[string]map[wgtypes.Key]string{}
+	metas := map[string]map[wgtypes.Key]conf.PeerMeta{}
 	for _, c := range cfgs {
 		m := map[wgtypes.Key]string{}
+		pm := map[wgtypes.Key]conf.PeerMeta{}
 		for _, p := range c.Peers {
 			m[p.PublicKey] = p.Meta.SafetyCode
+			pm[p.PublicKey] = p.Meta
 		}
-		stored[c.Name] = m
+		stored[c.Name], metas[c.Name] = m, pm
 	}
+	now := s.opts.Now()
 	s.upMu.RLock()
 	for i := range rep.Tunnels {
 		t := &rep.Tunnels[i]
@@ -73,6 +79,11 @@ func (s *Service) Status(ctx context.Context, name string) (*Report, error) {
 				t.Peers[j].SafetyCode, t.Peers[j].SafetyCodeKeysOnly = c.Text, c.KeysOnly
 			}
 		}
+		for j := range t.Peers {
+			p := &t.Peers[j]
+			pk, _ := conf.ParseKey(p.PublicKey)
+			p.Diagnosis = diagnose.For(s.diagnosisFacts(t, p, metas[t.Name][pk], now))
+		}
 	}
 	s.upMu.RUnlock()
 	for n, err := range bad {
@@ -86,6 +97,27 @@ func (s *Service) Status(ctx context.Context, name string) (*Report, error) {
 		rep.Tunnels = []TunnelStatus{}
 	}
 	return rep, nil
+}
+
+// diagnosisFacts gathers what the daemon knows about peer p of tunnel t
+// (read under upMu).
+func (s *Service) diagnosisFacts(t *TunnelStatus, p *PeerStatus, meta conf.PeerMeta, now time.Time) diagnose.Facts {
+	f := diagnose.Facts{Peer: p.Name, Tunnel: t.Name, State: p.State, PeerVerdict: meta.NATVerdict, PeerMapping: meta.NATMapping}
+	if !t.Up {
+		f.State = StateDown
+	}
+	if since, ok := s.since[t.Name]; ok {
+		f.UpFor = now.Sub(since)
+	}
+	if p.LastHandshake != nil {
+		f.EverConnected = true
+		last := *p.LastHandshake
+		if p.LastReceive != nil && p.LastReceive.After(last) {
+			last = *p.LastReceive
+		}
+		f.SinceContact = now.Sub(last)
+	}
+	return f
 }
 
 // warnings computes port-shared, nat-fail and subnet-overlap warnings by

@@ -22,6 +22,14 @@ type Warning struct {
 	FixPort uint16 `json:"fix_port,omitempty"` // a free port to switch to, when that is the fix
 }
 
+// Diagnosis says, for a peer that is not connected, why and what to do
+// (package diagnose writes it).
+type Diagnosis struct {
+	Code    string `json:"code"`    // "never-connected", "peer-silent", ...
+	Message string `json:"message"` // what is going on, in plain words
+	Action  string `json:"action"`  // what to do about it
+}
+
 // PeerStatus is the observed state of one peer.
 type PeerStatus struct {
 	Name          string     `json:"name"`
@@ -38,6 +46,9 @@ type PeerStatus struct {
 	// SafetyCodeKeysOnly: SafetyCode covers only the two public keys (a
 	// link made with an older WG Punch), not the whole exchange.
 	SafetyCodeKeysOnly bool `json:"safety_code_keys_only,omitempty"`
+	// Diagnosis: why a peer that is not connected is not, and what to do;
+	// nil when connected.
+	Diagnosis *Diagnosis `json:"diagnosis,omitempty"`
 }
 
 // TunnelStatus is the observed state of one tunnel.

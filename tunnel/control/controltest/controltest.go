@@ -37,6 +37,8 @@ type FakeEngine struct {
 	// unless the test removed it from Cfgs itself).
 	FailDown error
 	Calls    []string
+	// Handshakes are the last handshake times Device reports, by peer.
+	Handshakes map[wgtypes.Key]time.Time
 }
 
 // NewFakeEngine returns a FakeEngine running nothing.
@@ -255,7 +257,7 @@ func (e *FakeEngine) Device(name string) (*wgtypes.Device, error) {
 	}
 	d := &wgtypes.Device{Name: name, PrivateKey: c.Interface.PrivateKey, PublicKey: c.Interface.PrivateKey.PublicKey(), ListenPort: int(c.Interface.ListenPort)}
 	for _, p := range c.Peers {
-		d.Peers = append(d.Peers, wgtypes.Peer{PublicKey: p.PublicKey})
+		d.Peers = append(d.Peers, wgtypes.Peer{PublicKey: p.PublicKey, LastHandshakeTime: e.Handshakes[p.PublicKey]})
 	}
 	return d, nil
 }
