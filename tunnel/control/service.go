@@ -90,8 +90,8 @@ type Service struct {
 	mu sync.Mutex // serializes changes to configs and to the running set
 
 	upMu  sync.RWMutex
-	up    map[string]string // tunnel -> interface, tunnels we brought up
-	upErr map[string]string // tunnel -> why the last Up failed
+	up    map[string]string    // tunnel -> interface, tunnels we brought up
+	upErr map[string]string    // tunnel -> why the last Up failed
 	since map[string]time.Time // tunnel -> when it came up (not re-applied)
 
 	lanMu sync.RWMutex
