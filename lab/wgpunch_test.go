@@ -46,6 +46,12 @@ type (
 		RxBytes       int64      `json:"rx_bytes"`
 		TxBytes       int64      `json:"tx_bytes"`
 		State         string     `json:"state"`
+		Diagnosis     *diagnosis `json:"diagnosis"`
+	}
+	diagnosis struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+		Action  string `json:"action"`
 	}
 	warning struct {
 		Code    string `json:"code"`
