@@ -21,9 +21,43 @@ import (
 // guardEnv sets Options.GuardInterval in an engine child (runChild).
 const guardEnv = "WGPUNCH_TEST_ENGINE_GUARD_INTERVAL"
 
-// forwardEnv points an engine child's IPv4 forwarding switch elsewhere
-// (Options.ForwardingPaths[0]).
-const forwardEnv = "WGPUNCH_TEST_ENGINE_IPV4_FORWARD"
+// sysctlEnv points an engine child's sysctl tree elsewhere
+// (Options.SysctlDir).
+const sysctlEnv = "WGPUNCH_TEST_ENGINE_SYSCTL_DIR"
+
+// Host-wide forwarding switches, which LAN sharing leaves alone where the
+// kernel has per-interface ones.
+const (
+	ipForward  = "/proc/sys/net/ipv4/ip_forward"
+	ip6Forward = "/proc/sys/net/ipv6/conf/all/forwarding"
+)
+
+func fwd4(dev string) string { return "/proc/sys/net/ipv4/conf/" + dev + "/forwarding" }
+func fwd6(dev string) string { return "/proc/sys/net/ipv6/conf/" + dev + "/force_forwarding" }
+
+// needForceForwarding skips unless the kernel has per-interface IPv6
+// forwarding (net.ipv6.conf.IF.force_forwarding, Linux 6.17).
+func needForceForwarding(t *testing.T, ns string) {
+	t.Helper()
+	if err := exec.Command("ip", "netns", "exec", ns, "test", "-e", fwd6("lo")).Run(); err != nil {
+		t.Skip("needs net.ipv6.conf.IF.force_forwarding (Linux 6.17 or later)")
+	}
+}
+
+// wantSysctls checks sysctl files in ns against want (path: value).
+func wantSysctls(t *testing.T, ns, when string, want map[string]string) {
+	t.Helper()
+	paths := make([]string, 0, len(want))
+	for p := range want {
+		paths = append(paths, p)
+	}
+	slices.Sort(paths)
+	for _, p := range paths {
+		if got := sysctl(t, ns, p); got != want[p] {
+			t.Errorf("%s: %s = %s, want %s", when, p, got, want[p])
+		}
+	}
+}
 
 func TestSharedLANs(t *testing.T) {
 	pp := func(ss ...string) []netip.Prefix {
@@ -222,7 +256,8 @@ func TestShareLAN(t *testing.T) {
 	nsLAN(t, "h9-a", "lan0", "192.168.77.1/24,fd77::1/64", "h9-p", "192.168.77.50/24", "fd77::50/64")
 	nsLAN(t, "h9-a", "lan1", "192.168.88.1/24", "h9-o", "192.168.88.50/24")
 	run(t, "ip", "-n", "h9-o", "route", "add", "default", "via", "192.168.88.1")
-	for _, p := range defaultForwardingPaths() {
+	needForceForwarding(t, "h9-a")
+	for _, p := range []string{ipForward, ip6Forward} {
 		setSysctl(t, "h9-a", p, "0")
 	}
 	// The printer has no route to the tunnel: only masquerading lets it answer.
@@ -249,11 +284,13 @@ func TestShareLAN(t *testing.T) {
 	if diff := cmp.Diff([]string{"fwd-h9a0", "nat-h9a0"}, shareChains(t, nft)); diff != "" {
 		t.Errorf("chains in table inet %s (-want +got):\n%s", ShareTable, diff)
 	}
-	for i, p := range defaultForwardingPaths() {
-		if got := sysctl(t, "h9-a", p); got != "1" {
-			t.Errorf("%s forwarding (%s) = %s while sharing, want 1", familyName(i), p, got)
-		}
-	}
+	// Forwarding is on where the peer's packets and the LAN's replies come
+	// in, nowhere else, and never host-wide.
+	wantSysctls(t, "h9-a", "while sharing", map[string]string{
+		ipForward: "0", ip6Forward: "0",
+		fwd4("h9a0"): "1", fwd4("lan0"): "1", fwd4("lan1"): "0", fwd4("veth0"): "0",
+		fwd6("h9a0"): "1", fwd6("lan0"): "1", fwd6("lan1"): "0", fwd6("veth0"): "0",
+	})
 
 	if out, ok := pingOK(t, "h9-b", "192.168.77.50"); !ok {
 		t.Errorf("B cannot ping the printer on A's shared LAN:\n%s\nengine A:\n%s", out, ca.stderr)
@@ -299,23 +336,21 @@ func TestShareLAN(t *testing.T) {
 	if diff := cmp.Diff([]string{"fwd-h9a1", "nat-h9a1"}, shareChains(t, nft)); diff != "" {
 		t.Errorf("chains after the first tunnel went down (-want +got):\n%s", diff)
 	}
-	if got := sysctl(t, "h9-a", defaultForwardingPaths()[0]); got != "1" {
-		t.Errorf("IPv4 forwarding = %s while the second tunnel still shares, want 1", got)
-	}
-	if got := sysctl(t, "h9-a", defaultForwardingPaths()[1]); got != "0" {
-		t.Errorf("IPv6 forwarding = %s after the only IPv6-sharing tunnel went down, want 0 (restored)", got)
-	}
+	// lan0 is still needed for IPv4 by the second tunnel; its IPv6
+	// switch was only the first tunnel's.
+	wantSysctls(t, "h9-a", "after the first tunnel went down", map[string]string{
+		ipForward: "0", ip6Forward: "0",
+		fwd4("h9a1"): "1", fwd4("lan0"): "1", fwd6("lan0"): "0", fwd6("h9a1"): "0",
+	})
 	if ans := ca.send("down h9a1"); ans != "down ok" {
 		t.Fatalf("down h9a1: %q", ans)
 	}
 	if got := shareChains(t, nft); got != nil {
 		t.Errorf("table inet %s still there after every tunnel went down; chains %v", ShareTable, got)
 	}
-	for i, p := range defaultForwardingPaths() {
-		if got := sysctl(t, "h9-a", p); got != "0" {
-			t.Errorf("%s forwarding = %s after down, want 0 (restored)", familyName(i), got)
-		}
-	}
+	wantSysctls(t, "h9-a", "after down", map[string]string{
+		ipForward: "0", ip6Forward: "0", fwd4("lan0"): "0", fwd6("lan0"): "0",
+	})
 }
 
 // TestShareLANKeepsForwarding: forwarding that was already on stays on after
@@ -325,8 +360,8 @@ func TestShareLANKeepsForwarding(t *testing.T) {
 	needNetAdmin(t)
 	nsPair(t, "h9-c", "h9-d", "10.99.94")
 	needNFT(t, "h9-c")
-	setSysctl(t, "h9-c", defaultForwardingPaths()[0], "1")
-	setSysctl(t, "h9-c", defaultForwardingPaths()[1], "0")
+	setSysctl(t, "h9-c", ipForward, "1")
+	setSysctl(t, "h9-c", ip6Forward, "0")
 
 	// What iptables-nft leaves after `iptables -P FORWARD DROP` (docker, ufw).
 	nft := nsNFT(t, "h9-c")
@@ -352,7 +387,7 @@ func TestShareLANKeepsForwarding(t *testing.T) {
 	if diff := cmp.Diff([]string{"fwd-h9c0", "fwd-h9c1", "nat-h9c0"}, shareChains(t, nft)); diff != "" {
 		t.Errorf("chains (-want +got):\n%s", diff)
 	}
-	if got := sysctl(t, "h9-c", defaultForwardingPaths()[1]); got != "0" {
+	if got := sysctl(t, "h9-c", ip6Forward); got != "0" {
 		t.Errorf("IPv6 forwarding = %s with only an IPv4 LAN shared, want 0", got)
 	}
 	// Someone flushes our table (nftables.service restart): the engine
@@ -384,9 +419,8 @@ func TestShareLANKeepsForwarding(t *testing.T) {
 	if diff := cmp.Diff([]string{"fwd-h9c1"}, shareChains(t, nft)); diff != "" {
 		t.Errorf("chains after down (-want +got):\n%s", diff)
 	}
-	if got := sysctl(t, "h9-c", defaultForwardingPaths()[0]); got != "1" {
-		t.Errorf("IPv4 forwarding = %s after down, want 1 (it was on before)", got)
-	}
+	// It was on before (host-wide, so on veth0 too): not ours to turn off.
+	wantSysctls(t, "h9-c", "after down", map[string]string{ipForward: "1", fwd4("veth0"): "1"})
 	if err := cc.stop(); err != nil {
 		t.Fatalf("engine close: %v\n%s", err, cc.stderr)
 	}
@@ -409,8 +443,8 @@ func TestShareLANForwardingFails(t *testing.T) {
 	f := newSide(t, "h9-f", "h9f0", 51998, "10.99.98.2/24", "10.99.97.2")
 	cfg := e.config(f, 5)
 	cfg.Interface.Meta.LANs = []netip.Prefix{netip.MustParsePrefix("192.168.77.0/24")}
-	// A directory cannot be read or written as a sysctl file.
-	ce, ans := startChild(t, e.ns, cfg, forwardEnv+"="+t.TempDir())
+	// An empty sysctl tree has no forwarding switch to turn on.
+	ce, ans := startChild(t, e.ns, cfg, sysctlEnv+"="+t.TempDir())
 	t.Logf("engine answered: %s", ans)
 	for _, want := range []string{"err ", "share LAN 192.168.77.0/24", "IPv4 forwarding"} {
 		if !strings.Contains(ans, want) {

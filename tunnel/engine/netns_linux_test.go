@@ -56,7 +56,7 @@ func runChild(path string) int {
 	opts.ResolveRetry = duration(retryEnv)
 	opts.ReresolveSilence = duration(silenceEnv)
 	opts.GuardInterval = duration(guardEnv)
-	opts.ForwardingPaths[0] = os.Getenv(forwardEnv)
+	opts.SysctlDir = os.Getenv(sysctlEnv)
 	out := bufio.NewWriter(os.Stdout)
 	reply := func(format string, args ...any) {
 		fmt.Fprintf(out, format+"\n", args...)
