@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
+	"golang.org/x/sys/unix"
 
 	"github.com/wgpunch/wgpunch/internal/testutil"
 	"github.com/wgpunch/wgpunch/tunnel/conf"
@@ -456,3 +458,168 @@ func TestShareLANForwardingFails(t *testing.T) {
 		t.Errorf("table inet %s left behind after the failed Up; chains %v", ShareTable, got)
 	}
 }
+
+// unitSysctlEnv makes an engine child see /proc/sys the way the packaged
+// unit shows it (confineProcSys): read-only, except the colon-separated
+// paths in it.
+const unitSysctlEnv = "WGPUNCH_TEST_ENGINE_UNIT_SYSCTL"
+
+// parentMntEnv tells the child the test's own mount namespace, which
+// confineProcSys refuses to change.
+const parentMntEnv = "WGPUNCH_TEST_ENGINE_PARENT_MNTNS"
+
+// unitFile is the packaged systemd unit.
+const unitFile = "../../installer/linux/wgpunch.service"
+
+// unitSysctlPaths reads the packaged unit: it must keep
+// ProtectKernelTunables=yes (/proc/sys read-only), and it returns its
+// ReadWritePaths= under /proc/sys as written ("-" marks optional ones).
+func unitSysctlPaths(t *testing.T) []string {
+	t.Helper()
+	data, err := os.ReadFile(unitFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	protected := false
+	var rw []string
+	for _, l := range strings.Split(string(data), "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(l), "=")
+		if !ok || strings.HasPrefix(k, "#") {
+			continue
+		}
+		switch k {
+		case "ProtectKernelTunables":
+			protected = v == "yes" || v == "true"
+		case "ReadWritePaths":
+			if v == "" {
+				rw = nil // an empty assignment resets the list
+			}
+			for _, p := range strings.Fields(v) {
+				if strings.HasPrefix(strings.TrimLeft(p, "-+"), "/proc/sys") {
+					rw = append(rw, p)
+				}
+			}
+		}
+	}
+	if !protected {
+		t.Fatalf("%s does not set ProtectKernelTunables=yes; this test reproduces what it does", unitFile)
+	}
+	return rw
+}
+
+// confineProcSys does to this process's mount namespace what systemd does
+// for the unit: /proc/sys bind-mounted read-only (ProtectKernelTunables=yes),
+// then each ReadWritePaths= entry under it bind-mounted read-write on top
+// ("-" entries skipped when missing). It refuses to run in the host's
+// mount namespace of the test (parent): the child must be under `ip netns
+// exec`, which gives it one of its own.
+func confineProcSys(rw []string, parent string) error {
+	self, err := os.Readlink("/proc/self/ns/mnt")
+	if err != nil {
+		return err
+	}
+	if parent == "" || parent == self {
+		return fmt.Errorf("not in a mount namespace of its own (%s, the test's is %q): not remounting /proc/sys", self, parent)
+	}
+	// Nothing done here reaches the host's mounts.
+	if err := unix.Mount("", "/", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("make / a slave mount: %w", err)
+	}
+	const procFlags = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
+	if err := unix.Mount("/proc/sys", "/proc/sys", "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("bind /proc/sys: %w", err)
+	}
+	if err := unix.Mount("", "/proc/sys", "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|procFlags, ""); err != nil {
+		return fmt.Errorf("remount /proc/sys read-only: %w", err)
+	}
+	for _, p := range rw {
+		optional := strings.HasPrefix(p, "-")
+		p = strings.TrimLeft(p, "-+")
+		if _, err := os.Stat(p); err != nil {
+			if optional && errors.Is(err, os.ErrNotExist) {
+				continue
+			}
+			return err
+		}
+		if err := unix.Mount(p, p, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return fmt.Errorf("bind %s: %w", p, err)
+		}
+		if err := unix.Mount("", p, "", unix.MS_BIND|unix.MS_REMOUNT|procFlags, ""); err != nil {
+			return fmt.Errorf("remount %s read-write: %w", p, err)
+		}
+	}
+	return nil
+}
+
+// TestShareLANUnderUnit: the engine shares a LAN (IPv4 and IPv6) through
+// a tunnel while it sees /proc/sys as the packaged unit shows it:
+// read-only (ProtectKernelTunables=yes) but for the unit's ReadWritePaths=
+// under /proc/sys, read from installer/linux/wgpunch.service. The peer
+// pings the LAN host and connects to it. Turning forwarding on host-wide
+// (net.ipv4.ip_forward), as the engine once did, fails here with EROFS.
+func TestShareLANUnderUnit(t *testing.T) {
+	needNetAdmin(t)
+	if _, err := exec.LookPath("nc"); err != nil {
+		t.Skip("needs nc (netcat-openbsd)")
+	}
+	rw := unitSysctlPaths(t)
+	t.Logf("unit's ReadWritePaths under /proc/sys: %q", rw)
+	nsPair(t, "h10-a", "h10-b", "10.99.81")
+	needNFT(t, "h10-a")
+	nsLAN(t, "h10-a", "lan0", "192.168.76.1/24,fd76::1/64", "h10-p", "192.168.76.50/24", "fd76::50/64")
+	for _, p := range []string{ipForward, ip6Forward} {
+		setSysctl(t, "h10-a", p, "0")
+	}
+	a := newSide(t, "h10-a", "h10a0", 51981, "10.99.82.1/24", "10.99.81.1")
+	b := newSide(t, "h10-b", "h10b0", 51982, "10.99.82.2/24", "10.99.81.2")
+	a.addr6 = netip.MustParsePrefix("fd82::1/64")
+	b.addr6 = netip.MustParsePrefix("fd82::2/64")
+	cfgA := a.config(b, 5)
+	cfgA.Interface.Meta.LANs = []netip.Prefix{netip.MustParsePrefix("192.168.76.0/24"), netip.MustParsePrefix("fd76::/64")}
+	cfgB := b.config(a, 5, "192.168.76.0/24", "fd76::/64")
+
+	mnt, err := os.Readlink("/proc/self/ns/mnt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, ans := startChild(t, a.ns, cfgA, unitSysctlEnv+"="+strings.Join(rw, ":"), parentMntEnv+"="+mnt)
+	mustUp(t, ca, ans, a.ifname)
+	// The confinement holds: the host-wide switch cannot be written.
+	if got := ca.send("canwrite " + ipForward); !strings.Contains(got, "read-only file system") {
+		t.Errorf("under the unit's mounts, opening %s for writing answered %q, want EROFS (read-only file system); the test would prove nothing", ipForward, got)
+	}
+	cb, ans := startChild(t, b.ns, cfgB)
+	mustUp(t, cb, ans, b.ifname)
+	handshakeWithin(t, a.ifname, 10*time.Second)
+
+	if out, ok := pingOK(t, "h10-b", "192.168.76.50"); !ok {
+		t.Errorf("B cannot ping the LAN host on A's shared LAN under the unit's mounts:\n%s\nengine A:\n%s", out, ca.stderr)
+	}
+	if out, ok := pingOK(t, "h10-b", "-6", "fd76::50"); !ok {
+		t.Errorf("B cannot ping the LAN host's IPv6 address under the unit's mounts:\n%s\nengine A:\n%s", out, ca.stderr)
+	}
+	nc := exec.Command("ip", "netns", "exec", "h10-p", "nc", "-l", "-k", "192.168.76.50", "9100")
+	if err := nc.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Process.Kill(); nc.Wait() })
+	if _, err := testutil.WaitFor(2*time.Second, 100*time.Millisecond, func() (bool, string) {
+		out, err := exec.Command("ip", "netns", "exec", "h10-b", "nc", "-z", "-w", "2", "192.168.76.50", "9100").CombinedOutput()
+		return err == nil, fmt.Sprintf("%v\n%s", err, out)
+	}); err != nil {
+		t.Errorf("B cannot open a TCP connection to the LAN host (192.168.76.50:9100) under the unit's mounts: %v", err)
+	}
+	wantSysctls(t, "h10-a", "while sharing under the unit", map[string]string{ipForward: "0", ip6Forward: "0", fwd4("veth0"): "0"})
+	if ans := ca.send("down h10a0"); ans != "down ok" {
+		t.Fatalf("down: %q\n%s", ans, ca.stderr)
+	}
+	if w := ca.stderr.String(); strings.Contains(w, "restore") && strings.Contains(w, "read-only") {
+		t.Errorf("the engine could not restore forwarding under the unit's mounts:\n%s", w)
+	}
+	wantSysctls(t, "h10-a", "after down under the unit", map[string]string{fwd4("lan0"): "0"})
+	if fileExists(fwd6("lan0")) {
+		wantSysctls(t, "h10-a", "after down under the unit", map[string]string{fwd6("lan0"): "0"})
+	}
+}
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }

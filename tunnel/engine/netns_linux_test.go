@@ -62,6 +62,12 @@ func runChild(path string) int {
 		fmt.Fprintf(out, format+"\n", args...)
 		out.Flush()
 	}
+	if rw, ok := os.LookupEnv(unitSysctlEnv); ok {
+		if err := confineProcSys(strings.FieldsFunc(rw, func(r rune) bool { return r == ':' }), os.Getenv(parentMntEnv)); err != nil {
+			reply("err reproduce the unit's /proc/sys: %v", err)
+			return 1
+		}
+	}
 	e, err := New(opts)
 	if err != nil {
 		reply("err %v", err)
@@ -94,6 +100,16 @@ func runChild(path string) int {
 			} else {
 				reply("down ok")
 			}
+		case "canwrite":
+			// Opening for writing changes nothing; a read-only mount
+			// refuses it (EROFS).
+			f, err := os.OpenFile(arg, os.O_WRONLY, 0)
+			if err != nil {
+				reply("canwrite err %v", err)
+				break
+			}
+			f.Close()
+			reply("canwrite ok")
 		case "running":
 			reply("running %s", strings.Join(e.Running(), ","))
 		case "goroutines":
