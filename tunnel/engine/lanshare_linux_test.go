@@ -623,3 +623,65 @@ func TestShareLANUnderUnit(t *testing.T) {
 }
 
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+// TestForwardingPerInterface shows on the running kernel what LAN sharing
+// relies on: with the host-wide switches off, a router namespace forwards
+// between two interfaces only when the per-interface switch is on for the
+// interface each direction comes in on (IPv4: net.ipv4.conf.IF.forwarding;
+// IPv6: net.ipv6.conf.IF.force_forwarding, Linux 6.17), so both the
+// tunnel and the LAN-facing interface need it, and one alone is not
+// enough. No NAT and no engine: plain routing through namespace r.
+func TestForwardingPerInterface(t *testing.T) {
+	needNetAdmin(t)
+	nsPair(t, "h10-r", "h10-s", "10.99.71")
+	nsLAN(t, "h10-r", "lan0", "10.99.72.1/24,fd72::1/64", "h10-t", "10.99.72.2/24", "fd72::2/64")
+	run(t, "ip", "-n", "h10-r", "addr", "add", "fd71::1/64", "dev", "veth0", "nodad")
+	run(t, "ip", "-n", "h10-s", "addr", "add", "fd71::2/64", "dev", "veth0", "nodad")
+	run(t, "ip", "-n", "h10-s", "route", "add", "default", "via", "10.99.71.1")
+	run(t, "ip", "-n", "h10-s", "-6", "route", "add", "default", "via", "fd71::1")
+	run(t, "ip", "-n", "h10-t", "route", "add", "default", "via", "10.99.72.1")
+	run(t, "ip", "-n", "h10-t", "-6", "route", "add", "default", "via", "fd72::1")
+	setSysctl(t, "h10-r", ipForward, "0")
+	setSysctl(t, "h10-r", ip6Forward, "0")
+
+	type step struct {
+		in, out string // per-interface switch of veth0 (from s) and lan0 (from t)
+		want    bool
+	}
+	steps := []step{{"0", "0", false}, {"1", "0", false}, {"0", "1", false}, {"1", "1", true}}
+	check := func(name, target string, path func(string) string) {
+		for _, st := range steps {
+			setSysctl(t, "h10-r", path("veth0"), st.in)
+			setSysctl(t, "h10-r", path("lan0"), st.out)
+			out, ok := pingOK(t, "h10-s", target)
+			if ok != st.want {
+				t.Errorf("%s: veth0=%s lan0=%s (host-wide off): ping %s got through = %v, want %v\n%s", name, st.in, st.out, target, ok, st.want, out)
+			}
+		}
+		setSysctl(t, "h10-r", path("veth0"), "0")
+		setSysctl(t, "h10-r", path("lan0"), "0")
+	}
+	check("IPv4 conf.IF.forwarding", "10.99.72.2", fwd4)
+	if err := exec.Command("ip", "netns", "exec", "h10-r", "test", "-e", fwd6("lo")).Run(); err != nil {
+		t.Logf("this kernel has no net.ipv6.conf.IF.force_forwarding (Linux 6.17): IPv6 part skipped")
+		return
+	}
+	check("IPv6 conf.IF.force_forwarding", "fd72::2", fwd6)
+	// force_forwarding leaves the interface's host/router flag alone (so
+	// router advertisements are still accepted there).
+	setSysctl(t, "h10-r", fwd6("lan0"), "1")
+	if got := sysctl(t, "h10-r", "/proc/sys/net/ipv6/conf/lan0/forwarding"); got != "0" {
+		t.Errorf("net.ipv6.conf.lan0.forwarding = %s after force_forwarding=1, want 0", got)
+	}
+}
+
+func TestLastAddr(t *testing.T) {
+	for in, want := range map[string]string{
+		"192.168.77.0/24": "192.168.77.255", "10.0.0.0/9": "10.127.255.255",
+		"192.168.1.7/32": "192.168.1.7", "fd77::/64": "fd77::ffff:ffff:ffff:ffff",
+	} {
+		if got := lastAddr(netip.MustParsePrefix(in)); got.String() != want {
+			t.Errorf("lastAddr(%s) = %s, want %s", in, got, want)
+		}
+	}
+}
