@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -684,4 +685,112 @@ func TestLastAddr(t *testing.T) {
 			t.Errorf("lastAddr(%s) = %s, want %s", in, got, want)
 		}
 	}
+}
+
+// loneSide is a tunnel on ns whose peer runs nowhere (no endpoint):
+// enough to see what sharing sets up.
+func loneSide(t *testing.T, ns, ifname string, port uint16, addr, peerAddr string, lans ...string) *conf.Config {
+	t.Helper()
+	cfg := newSide(t, ns, ifname, port, addr, "").config(newSide(t, "h10-x", "x", 1, peerAddr, ""), 0)
+	cfg.Peers[0].Endpoint = conf.Endpoint{}
+	for _, l := range lans {
+		cfg.Interface.Meta.LANs = append(cfg.Interface.Meta.LANs, netip.MustParsePrefix(l))
+	}
+	return cfg
+}
+
+// TestShareLANIPv6Fallback: on a kernel without per-interface IPv6
+// forwarding (no force_forwarding files; a sysctl tree of plain files
+// stands in for /proc/sys) the engine turns on
+// net.ipv6.conf.all.forwarding, says so in the log, and restores it.
+// IPv4 stays per interface.
+func TestShareLANIPv6Fallback(t *testing.T) {
+	needNetAdmin(t)
+	testutil.NetNS(t, "h10-f")
+	needNFT(t, "h10-f")
+	nsLAN(t, "h10-f", "lan0", "192.168.75.1/24,fd75::1/64", "h10-q", "192.168.75.50/24", "fd75::50/64")
+	dir := t.TempDir()
+	files := map[string]string{
+		"net/ipv4/conf/h10f0/forwarding":   "0",
+		"net/ipv4/conf/lan0/forwarding":    "0",
+		"net/ipv4/ip_forward":              "0",
+		"net/ipv6/conf/all/forwarding":     "0",
+		"net/ipv6/conf/lan0/accept_ra":     "1",
+		"net/ipv6/conf/h10f0/forwarding":   "0",
+		"net/ipv6/conf/lan0/forwarding":    "0",
+		"net/ipv4/conf/lan0/rp_filter":     "0",
+		"net/ipv6/conf/default/forwarding": "0",
+	}
+	for p, v := range files {
+		path := filepath.Join(dir, p)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(v+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read := func(p string) string {
+		b, err := os.ReadFile(filepath.Join(dir, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(string(b))
+	}
+	cfg := loneSide(t, "h10-f", "h10f0", 51971, "10.99.61.1/24", "10.99.61.2/24", "192.168.75.0/24", "fd75::/64")
+	c, ans := startChild(t, "h10-f", cfg, sysctlEnv+"="+dir)
+	mustUp(t, c, ans, "h10f0")
+	want := map[string]string{
+		"net/ipv4/conf/h10f0/forwarding": "1", "net/ipv4/conf/lan0/forwarding": "1",
+		"net/ipv4/ip_forward": "0", "net/ipv6/conf/all/forwarding": "1",
+		"net/ipv6/conf/lan0/forwarding": "0",
+	}
+	for p, v := range want {
+		if got := read(p); got != v {
+			t.Errorf("while sharing: %s = %s, want %s", p, got, v)
+		}
+	}
+	log := c.stderr.String()
+	for _, w := range []string{"no per-interface IPv6 forwarding switch", "IPv6 forwarding is on for every interface", "ignores router advertisements on lan0"} {
+		if !strings.Contains(log, w) {
+			t.Errorf("engine log lacks %q:\n%s", w, log)
+		}
+	}
+	if ans := c.send("down h10f0"); ans != "down ok" {
+		t.Fatalf("down: %q\n%s", ans, c.stderr)
+	}
+	for p, v := range files {
+		if got := read(p); got != v {
+			t.Errorf("after down: %s = %s, want %s (as before)", p, got, v)
+		}
+	}
+}
+
+// TestShareLANRouteMoves: when the route to a shared LAN moves to another
+// interface, the guard moves forwarding with it: on for the new interface,
+// restored on the old one.
+func TestShareLANRouteMoves(t *testing.T) {
+	needNetAdmin(t)
+	testutil.NetNS(t, "h10-u")
+	needNFT(t, "h10-u")
+	nsLAN(t, "h10-u", "lan0", "192.168.74.1/24", "h10-v")
+	nsLAN(t, "h10-u", "lan1", "10.99.63.1/24", "h10-w")
+	setSysctl(t, "h10-u", ipForward, "0")
+	cfg := loneSide(t, "h10-u", "h10u0", 51972, "10.99.62.1/24", "10.99.62.2/24", "192.168.74.0/24")
+	c, ans := startChild(t, "h10-u", cfg, guardEnv+"=100ms")
+	mustUp(t, c, ans, "h10u0")
+	wantSysctls(t, "h10-u", "before the move", map[string]string{fwd4("h10u0"): "1", fwd4("lan0"): "1", fwd4("lan1"): "0"})
+	run(t, "ip", "-n", "h10-u", "addr", "del", "192.168.74.1/24", "dev", "lan0")
+	run(t, "ip", "-n", "h10-u", "addr", "add", "192.168.74.1/24", "dev", "lan1")
+	if _, err := testutil.WaitFor(5*time.Second, 0, func() (bool, string) {
+		l0, l1 := sysctl(t, "h10-u", fwd4("lan0")), sysctl(t, "h10-u", fwd4("lan1"))
+		return l0 == "0" && l1 == "1", fmt.Sprintf("lan0 forwarding %s, lan1 %s", l0, l1)
+	}); err != nil {
+		t.Errorf("forwarding did not follow the route to the shared LAN from lan0 to lan1: %v\n%s", err, c.stderr)
+	}
+	wantSysctls(t, "h10-u", "after the move", map[string]string{ipForward: "0", fwd4("h10u0"): "1"})
+	if err := c.stop(); err != nil {
+		t.Fatalf("engine close: %v\n%s", err, c.stderr)
+	}
+	wantSysctls(t, "h10-u", "after close", map[string]string{fwd4("lan0"): "0", fwd4("lan1"): "0"})
 }
