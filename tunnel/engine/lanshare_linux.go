@@ -350,8 +350,8 @@ func (s *lanShare) install(ifname string, lans []netip.Prefix) error {
 // tunnel; the LAN hosts' replies (masqueraded, so addressed to this
 // machine, and turned back into the peer's address by conntrack before
 // routing) come in on the LAN-facing interface. Both need the switch, and
-// nothing else does: other interfaces keep forwarding off. TestForwarding
-// PerInterface shows it on the running kernel.
+// nothing else does: other interfaces keep forwarding off.
+// TestForwardingPerInterface shows it on the running kernel.
 
 // forwardingPaths returns the sysctl files (under e.tune.sysctl) that must
 // read 1 for the peer of tunnel ifname to reach lans: forwarding of the
@@ -688,13 +688,6 @@ func family(p netip.Prefix) int {
 		return 0
 	}
 	return 1
-}
-
-func familyName(f int) string {
-	if f == 0 {
-		return "IPv4"
-	}
-	return "IPv6"
 }
 
 func familyWord(f nftables.TableFamily) string {
