@@ -468,8 +468,13 @@ func lastAddr(p netip.Prefix) netip.Addr {
 
 // refreshForwarding follows the routes to the shared LANs (the guard calls
 // it): a LAN that now leaves by another interface gets forwarding there,
-// and the interface it left loses it if no other tunnel needs it.
+// and the interface it left loses it if no other tunnel needs it. A switch
+// it holds that was turned off from outside is turned back on: writing
+// net.ipv6.conf.all.forwarding=0 (as `sysctl --system` does with a
+// hardening profile) clears every force_forwarding, even when it was 0
+// already, and a change of net.ipv4.ip_forward sets every interface's.
 func (e *linuxEngine) refreshForwarding() {
+	defer e.reassertForwarding()
 	names := make([]string, 0, len(e.lan.tunnels))
 	for n, st := range e.lan.tunnels {
 		if len(st.lans) > 0 {
@@ -489,6 +494,36 @@ func (e *linuxEngine) refreshForwarding() {
 		if ok {
 			e.releaseForwarding(n, paths)
 		}
+	}
+}
+
+// reassertForwarding turns held switches that read 0 back on. The value
+// found becomes the one restored on release: we turned it on again, so we
+// turn it off again when the last user goes.
+func (e *linuxEngine) reassertForwarding() {
+	paths := make([]string, 0, len(e.lan.fwd))
+	for p := range e.lan.fwd {
+		paths = append(paths, p)
+	}
+	slices.Sort(paths)
+	for _, path := range paths {
+		sw := e.lan.fwd[path]
+		b, err := os.ReadFile(path)
+		if err != nil {
+			continue // the interface went away; its tunnel's down cleans up
+		}
+		got := strings.TrimSpace(string(b))
+		if got == "1" {
+			continue
+		}
+		if err := os.WriteFile(path, []byte("1\n"), 0o644); err != nil {
+			e.logf("%s was turned off from outside and cannot be turned back on, so LAN sharing is broken: %v", describeSwitch(path), err)
+			continue
+		}
+		if !sw.changed {
+			sw.old, sw.changed = got, true
+		}
+		e.logf("%s was turned off from outside (a sysctl reload?); turned it back on for LAN sharing", describeSwitch(path))
 	}
 }
 

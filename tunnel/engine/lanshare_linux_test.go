@@ -768,15 +768,16 @@ func TestShareLANIPv6Fallback(t *testing.T) {
 
 // TestShareLANRouteMoves: when the route to a shared LAN moves to another
 // interface, the guard moves forwarding with it: on for the new interface,
-// restored on the old one.
+// restored on the old one. Switches turned off from outside come back on.
 func TestShareLANRouteMoves(t *testing.T) {
 	needNetAdmin(t)
 	testutil.NetNS(t, "h10-u")
 	needNFT(t, "h10-u")
-	nsLAN(t, "h10-u", "lan0", "192.168.74.1/24", "h10-v")
+	nsLAN(t, "h10-u", "lan0", "192.168.74.1/24,fd74::1/64", "h10-v")
 	nsLAN(t, "h10-u", "lan1", "10.99.63.1/24", "h10-w")
 	setSysctl(t, "h10-u", ipForward, "0")
-	cfg := loneSide(t, "h10-u", "h10u0", 51972, "10.99.62.1/24", "10.99.62.2/24", "192.168.74.0/24")
+	setSysctl(t, "h10-u", ip6Forward, "0")
+	cfg := loneSide(t, "h10-u", "h10u0", 51972, "10.99.62.1/24", "10.99.62.2/24", "192.168.74.0/24", "fd74::/64")
 	c, ans := startChild(t, "h10-u", cfg, guardEnv+"=100ms")
 	mustUp(t, c, ans, "h10u0")
 	wantSysctls(t, "h10-u", "before the move", map[string]string{fwd4("h10u0"): "1", fwd4("lan0"): "1", fwd4("lan1"): "0"})
@@ -789,8 +790,28 @@ func TestShareLANRouteMoves(t *testing.T) {
 		t.Errorf("forwarding did not follow the route to the shared LAN from lan0 to lan1: %v\n%s", err, c.stderr)
 	}
 	wantSysctls(t, "h10-u", "after the move", map[string]string{ipForward: "0", fwd4("h10u0"): "1"})
+
+	// A sysctl reload that writes the host-wide switches to 0 clears the
+	// per-interface ones (IPv4 when ip_forward changes, IPv6 on any write
+	// of all.forwarding): the guard turns them back on.
+	ip6 := fwd6("h10u0")
+	if err := exec.Command("ip", "netns", "exec", "h10-u", "test", "-e", ip6).Run(); err != nil {
+		ip6 = ip6Forward // no force_forwarding: the engine holds the host-wide switch
+	}
+	setSysctl(t, "h10-u", ipForward, "1")
+	setSysctl(t, "h10-u", ipForward, "0")
+	setSysctl(t, "h10-u", ip6Forward, "0")
+	if _, err := testutil.WaitFor(5*time.Second, 0, func() (bool, string) {
+		a, l, six := sysctl(t, "h10-u", fwd4("h10u0")), sysctl(t, "h10-u", fwd4("lan1")), sysctl(t, "h10-u", ip6)
+		return a == "1" && l == "1" && six == "1", fmt.Sprintf("h10u0 %s, lan1 %s, %s %s", a, l, ip6, six)
+	}); err != nil {
+		t.Errorf("forwarding switched off from outside was not turned back on: %v\n%s", err, c.stderr)
+	}
 	if err := c.stop(); err != nil {
 		t.Fatalf("engine close: %v\n%s", err, c.stderr)
 	}
-	wantSysctls(t, "h10-u", "after close", map[string]string{fwd4("lan0"): "0", fwd4("lan1"): "0"})
+	wantSysctls(t, "h10-u", "after close", map[string]string{fwd4("lan0"): "0", fwd4("lan1"): "0", ip6Forward: "0"})
+	if ip6 != ip6Forward {
+		wantSysctls(t, "h10-u", "after close", map[string]string{fwd6("lan0"): "0"})
+	}
 }
