@@ -305,3 +305,30 @@ func goarch() string {
 	}
 	return strings.TrimSpace(string(out))
 }
+
+// TestUnitProcSysWritable: the packaged unit keeps /proc/sys read-only
+// (ProtectKernelTunables=yes) and makes writable under it only what LAN
+// sharing writes: the per-interface conf directories of IPv4 and IPv6
+// (tunnel/engine lanshare_linux.go; TestShareLANUnderUnit runs the engine
+// under exactly these mounts).
+func TestUnitProcSysWritable(t *testing.T) {
+	unit := "linux/wgpunch.service"
+	if got := unitValues(t, unit, "ProtectKernelTunables"); len(got) != 1 || got[0] != "yes" {
+		t.Errorf("unit has ProtectKernelTunables=%q, want one line, yes", got)
+	}
+	allowed := map[string]bool{"/proc/sys/net/ipv4/conf": true, "/proc/sys/net/ipv6/conf": true}
+	var got []string
+	for _, v := range unitValues(t, unit, "ReadWritePaths") {
+		for _, p := range strings.Fields(v) {
+			if p := strings.TrimLeft(p, "-+"); strings.HasPrefix(p, "/proc") {
+				got = append(got, p)
+				if !allowed[p] {
+					t.Errorf("unit makes %s writable; LAN sharing needs only %s", p, "/proc/sys/net/ipv4/conf and /proc/sys/net/ipv6/conf")
+				}
+			}
+		}
+	}
+	if len(got) != len(allowed) {
+		t.Errorf("unit's ReadWritePaths under /proc: %q, want both of /proc/sys/net/ipv4/conf and /proc/sys/net/ipv6/conf", got)
+	}
+}

@@ -61,7 +61,9 @@ type Options struct {
 	// GuardInterval: how often LAN sharing checks its rules are in place
 	// (5 s).
 	GuardInterval time.Duration
-	// ForwardingPaths: the IPv4 and IPv6 forwarding switches
-	// (/proc/sys/net/ipv4/ip_forward, /proc/sys/net/ipv6/conf/all/forwarding).
-	ForwardingPaths [2]string
+	// SysctlDir: where LAN sharing finds the forwarding switches
+	// (/proc/sys; it writes net/ipv4/conf/IF/forwarding,
+	// net/ipv6/conf/IF/force_forwarding, or net/ipv6/conf/all/forwarding
+	// on kernels without that, under it).
+	SysctlDir string
 }

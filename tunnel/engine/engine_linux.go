@@ -72,7 +72,7 @@ type timings struct {
 	reresolveHandshake time.Duration
 	reresolveSilence   time.Duration
 	guardInterval      time.Duration
-	forwarding         [2]string
+	sysctl             string // the sysctl tree, /proc/sys
 }
 
 func tuning(opts Options) timings {
@@ -87,12 +87,10 @@ func tuning(opts Options) timings {
 		reresolveHandshake: or(opts.ReresolveHandshake, defaultReresolveHandshake),
 		reresolveSilence:   or(opts.ReresolveSilence, defaultReresolveSilence),
 		guardInterval:      or(opts.GuardInterval, defaultGuardInterval),
-		forwarding:         defaultForwardingPaths(),
+		sysctl:             opts.SysctlDir,
 	}
-	for f, p := range opts.ForwardingPaths {
-		if p != "" {
-			t.forwarding[f] = p
-		}
+	if t.sysctl == "" {
+		t.sysctl = defaultSysctlDir
 	}
 	return t
 }

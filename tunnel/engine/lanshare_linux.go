@@ -35,6 +35,7 @@ import (
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
+	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
 	"github.com/wgpunch/wgpunch/tunnel/conf"
@@ -44,20 +45,15 @@ import (
 // forwarding and masquerading rules.
 const ShareTable = "wgpunch"
 
-// defaultForwardingPaths are the forwarding switches, IPv4 and IPv6
-// (Options.ForwardingPaths can point elsewhere).
-func defaultForwardingPaths() [2]string {
-	return [2]string{
-		"/proc/sys/net/ipv4/ip_forward",
-		"/proc/sys/net/ipv6/conf/all/forwarding",
-	}
-}
+// defaultSysctlDir is where the forwarding switches live
+// (Options.SysctlDir can point elsewhere).
+const defaultSysctlDir = "/proc/sys"
 
 // lanShare is the engine's sharing state. It is only touched under
 // linuxEngine.op (field lan).
 type lanShare struct {
 	tunnels map[string]*shareState // by interface name: chains installed
-	fwd     [2]forwarding          // IPv4, IPv6
+	fwd     map[string]*fwdSwitch  // by sysctl file: forwarding switches held
 	guard   chan struct{}          // closed to stop the guard goroutine
 }
 
@@ -71,12 +67,12 @@ type shareState struct {
 	nat  bool // nat-NAME exists
 }
 
-// forwarding is one family's forwarding switch, turned on while any tunnel
-// shares a LAN of that family.
-type forwarding struct {
-	users   map[string]bool
-	old     string // value before we changed it
-	changed bool   // we wrote "1" over "0"
+// fwdSwitch is one forwarding sysctl file (net/ipv4/conf/IF/forwarding,
+// say), turned on while any tunnel needs it.
+type fwdSwitch struct {
+	users   map[string]bool // tunnels holding it
+	old     string          // value before we changed it
+	changed bool            // we wrote "1" over it
 }
 
 var shareTable = &nftables.Table{Name: ShareTable, Family: nftables.TableFamilyINet}
@@ -152,26 +148,19 @@ func (e *linuxEngine) shareLANs(ifname string, cfg *conf.Config) error {
 		return fmt.Errorf("share LAN %s: %w (LAN sharing needs nftables in the kernel: load it with modprobe nf_tables nft_masq, or stop sharing LANs in this tunnel)", prefixList(lans), err)
 	}
 	e.startGuard()
-	var need [2]bool
-	for _, p := range lans {
-		need[family(p)] = true
-	}
-	for f := range s.fwd {
-		if !need[f] {
-			e.releaseForwarding(f, ifname)
-			continue
-		}
-		if err := e.holdForwarding(f, ifname); err != nil {
+	paths := e.forwardingPaths(ifname, lans, e.logf)
+	for _, p := range paths {
+		if err := e.holdForwarding(p, ifname); err != nil {
 			// Share nothing, but keep the drop.
-			for f := range s.fwd {
-				e.releaseForwarding(f, ifname)
-			}
+			e.releaseForwarding(ifname, nil)
 			if ierr := s.install(ifname, nil); ierr != nil {
 				e.logf("tunnel %s: stop sharing: %v", ifname, ierr)
 			}
 			return fmt.Errorf("share LAN %s: %w", prefixList(lans), err)
 		}
 	}
+	// What an earlier config of this tunnel needed and this one does not.
+	e.releaseForwarding(ifname, paths)
 	if len(lans) > 0 {
 		e.logf("tunnel %s: sharing LAN %s with the peer (forwarded and masqueraded; nothing else is forwarded)", ifname, prefixList(lans))
 		for _, w := range forwardWarnings(ifname, lans) {
@@ -186,9 +175,7 @@ func (e *linuxEngine) shareLANs(ifname string, cfg *conf.Config) error {
 // table once no tunnel has chains in it. Failures are logged.
 func (e *linuxEngine) unshareLANs(ifname string) {
 	s := &e.lan
-	for f := range s.fwd {
-		e.releaseForwarding(f, ifname)
-	}
+	e.releaseForwarding(ifname, nil)
 	st, ok := s.tunnels[ifname]
 	if !ok {
 		return
@@ -220,9 +207,9 @@ func (e *linuxEngine) unshareLANs(ifname string) {
 
 // dropShareTable deletes the table whatever is in it (Close).
 func (e *linuxEngine) dropShareTable() {
-	for f := range e.lan.fwd {
-		for name := range e.lan.fwd[f].users {
-			e.releaseForwarding(f, name)
+	for _, sw := range e.lan.fwd {
+		for name := range sw.users {
+			e.releaseForwarding(name, nil)
 		}
 	}
 	e.lan.tunnels = nil
@@ -266,6 +253,7 @@ func (e *linuxEngine) startGuard() {
 			default:
 			}
 			e.restoreRules()
+			e.refreshForwarding()
 			e.op.Unlock()
 		}
 	}()
@@ -355,57 +343,271 @@ func (s *lanShare) install(ifname string, lans []netip.Prefix) error {
 	return nil
 }
 
-// holdForwarding turns forwarding of family f on for user ifname,
+// Forwarding switches. The kernel decides whether to forward a packet by
+// the interface it came in on: IPv4 checks net.ipv4.conf.IN.forwarding,
+// IPv6 checks net.ipv6.conf.all.forwarding or, since Linux 6.17,
+// net.ipv6.conf.IN.force_forwarding. Packets from the peer come in on the
+// tunnel; the LAN hosts' replies (masqueraded, so addressed to this
+// machine, and turned back into the peer's address by conntrack before
+// routing) come in on the LAN-facing interface. Both need the switch, and
+// nothing else does: other interfaces keep forwarding off.
+// TestForwardingPerInterface shows it on the running kernel.
+
+// forwardingPaths returns the sysctl files (under e.tune.sysctl) that must
+// read 1 for the peer of tunnel ifname to reach lans: forwarding of the
+// tunnel and of the interfaces the routes to lans leave by, per family.
+// Where the kernel has no per-interface IPv6 switch it returns the
+// host-wide one. LANs with no route are logged with logf and left out.
+func (e *linuxEngine) forwardingPaths(ifname string, lans []netip.Prefix, logf func(string, ...any)) []string {
+	var out []string
+	add := func(p string) {
+		if !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	for f, fam := range []string{"ipv4", "ipv6"} {
+		var fl []netip.Prefix
+		for _, p := range lans {
+			if family(p) == f {
+				fl = append(fl, p)
+			}
+		}
+		if len(fl) == 0 {
+			continue
+		}
+		devs := append([]string{ifname}, lanDevices(ifname, fl, logf)...)
+		if f == 1 && !e.perInterfaceIPv6(ifname) {
+			add(filepath.Join(e.tune.sysctl, "net/ipv6/conf/all/forwarding"))
+			continue
+		}
+		file := "forwarding"
+		if f == 1 {
+			file = "force_forwarding"
+		}
+		for _, d := range devs {
+			add(filepath.Join(e.tune.sysctl, "net", fam, "conf", d, file))
+		}
+	}
+	return out
+}
+
+// perInterfaceIPv6 reports whether the kernel has net.ipv6.conf.IF.force_forwarding
+// (Linux 6.17 and later), looking at tunnel ifname's own directory.
+func (e *linuxEngine) perInterfaceIPv6(ifname string) bool {
+	_, err := os.Stat(filepath.Join(e.tune.sysctl, "net/ipv6/conf", ifname, "force_forwarding"))
+	return err == nil
+}
+
+// lanDevices names the interfaces the routes to lans leave by, without
+// repeats. A LAN routed into the tunnel itself, or to this machine's own
+// addresses (lo), needs no forwarding on that interface. LANs without a
+// route are logged with logf, if not nil.
+func lanDevices(ifname string, lans []netip.Prefix, logf func(string, ...any)) []string {
+	var out []string
+	for _, p := range lans {
+		name, err := lanDevice(p)
+		if err != nil {
+			if logf != nil {
+				logf("tunnel %s: warning: %v, so the peer cannot reach it; bring the LAN interface up and apply the tunnel again", ifname, err)
+			}
+			continue
+		}
+		if name == "" || name == ifname || slices.Contains(out, name) {
+			continue
+		}
+		out = append(out, name)
+	}
+	return out
+}
+
+// lanDevice asks the kernel for the route to a host in LAN p and returns
+// the interface it leaves by; "" if every address tried is this machine's
+// own. It tries the first and last host (one of them is usually this
+// machine's address in the LAN, routed to lo) and the network address.
+func lanDevice(p netip.Prefix) (string, error) {
+	p = p.Masked()
+	first, last := p.Addr(), lastAddr(p)
+	cands := []netip.Addr{first}
+	if p.Bits() < first.BitLen()-1 {
+		cands = []netip.Addr{first.Next(), last.Prev(), first}
+	}
+	var lastErr error
+	for _, a := range cands {
+		rs, err := netlink.RouteGet(a.AsSlice())
+		if err != nil || len(rs) == 0 {
+			lastErr = err
+			continue
+		}
+		if rs[0].Type == unix.RTN_LOCAL || rs[0].Type == unix.RTN_BROADCAST {
+			continue
+		}
+		l, err := netlink.LinkByIndex(rs[0].LinkIndex)
+		if err != nil {
+			return "", fmt.Errorf("the route to the shared LAN %s leaves by interface %d, which cannot be read: %w", p, rs[0].LinkIndex, err)
+		}
+		if l.Attrs().Name == "lo" {
+			continue
+		}
+		return l.Attrs().Name, nil
+	}
+	if lastErr != nil {
+		return "", fmt.Errorf("this machine has no route to the shared LAN %s (%v)", p, lastErr)
+	}
+	return "", nil
+}
+
+// lastAddr is the highest address in p.
+func lastAddr(p netip.Prefix) netip.Addr {
+	b := p.Masked().Addr().AsSlice()
+	for i := p.Bits(); i < len(b)*8; i++ {
+		b[i/8] |= 0x80 >> (i % 8)
+	}
+	a, _ := netip.AddrFromSlice(b)
+	return a
+}
+
+// refreshForwarding follows the routes to the shared LANs (the guard calls
+// it): a LAN that now leaves by another interface gets forwarding there,
+// and the interface it left loses it if no other tunnel needs it. A switch
+// it holds that was turned off from outside is turned back on: writing
+// net.ipv6.conf.all.forwarding=0 (as `sysctl --system` does with a
+// hardening profile) clears every force_forwarding, even when it was 0
+// already, and a change of net.ipv4.ip_forward sets every interface's.
+func (e *linuxEngine) refreshForwarding() {
+	defer e.reassertForwarding()
+	names := make([]string, 0, len(e.lan.tunnels))
+	for n, st := range e.lan.tunnels {
+		if len(st.lans) > 0 {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		paths := e.forwardingPaths(n, e.lan.tunnels[n].lans, nil)
+		ok := true
+		for _, p := range paths {
+			if err := e.holdForwarding(p, n); err != nil {
+				e.logf("tunnel %s: the route to a shared LAN changed: %v", n, err)
+				ok = false
+			}
+		}
+		if ok {
+			e.releaseForwarding(n, paths)
+		}
+	}
+}
+
+// reassertForwarding turns held switches that read 0 back on. The value
+// found becomes the one restored on release: we turned it on again, so we
+// turn it off again when the last user goes.
+func (e *linuxEngine) reassertForwarding() {
+	paths := make([]string, 0, len(e.lan.fwd))
+	for p := range e.lan.fwd {
+		paths = append(paths, p)
+	}
+	slices.Sort(paths)
+	for _, path := range paths {
+		sw := e.lan.fwd[path]
+		b, err := os.ReadFile(path)
+		if err != nil {
+			continue // the interface went away; its tunnel's down cleans up
+		}
+		got := strings.TrimSpace(string(b))
+		if got == "1" {
+			continue
+		}
+		if err := os.WriteFile(path, []byte("1\n"), 0o644); err != nil {
+			e.logf("%s was turned off from outside and cannot be turned back on, so LAN sharing is broken: %v", describeSwitch(path), err)
+			continue
+		}
+		if !sw.changed {
+			sw.old, sw.changed = got, true
+		}
+		e.logf("%s was turned off from outside (a sysctl reload?); turned it back on for LAN sharing", describeSwitch(path))
+	}
+}
+
+// describeSwitch names a forwarding sysctl file for logs and errors:
+// "IPv4 forwarding on eth0 (/proc/sys/net/ipv4/conf/eth0/forwarding)".
+func describeSwitch(path string) string {
+	fam := "IPv4"
+	if strings.Contains(path, "/ipv6/") {
+		fam = "IPv6"
+	}
+	dev := filepath.Base(filepath.Dir(path))
+	where := "on " + dev
+	if dev == "all" {
+		where = "on all interfaces"
+	}
+	return fmt.Sprintf("%s forwarding %s (%s)", fam, where, path)
+}
+
+// holdForwarding turns the forwarding switch at path on for user ifname,
 // remembering the old value.
-func (e *linuxEngine) holdForwarding(f int, ifname string) error {
-	fw := &e.lan.fwd[f]
-	if fw.users[ifname] {
+func (e *linuxEngine) holdForwarding(path, ifname string) error {
+	if e.lan.fwd == nil {
+		e.lan.fwd = make(map[string]*fwdSwitch)
+	}
+	sw := e.lan.fwd[path]
+	if sw != nil && sw.users[ifname] {
 		return nil
 	}
-	if len(fw.users) == 0 {
-		old, err := os.ReadFile(e.tune.forwarding[f])
+	if sw == nil {
+		old, err := os.ReadFile(path)
 		if err != nil {
-			return fmt.Errorf("read %s forwarding setting: %w", familyName(f), err)
+			return fmt.Errorf("read %s: %w", describeSwitch(path), err)
 		}
-		fw.old = strings.TrimSpace(string(old))
-		fw.changed = false
-		if fw.old != "1" {
-			if err := os.WriteFile(e.tune.forwarding[f], []byte("1\n"), 0o644); err != nil {
-				return fmt.Errorf("turn on %s forwarding (%s): %w", familyName(f), e.tune.forwarding[f], err)
+		sw = &fwdSwitch{users: make(map[string]bool), old: strings.TrimSpace(string(old))}
+		if sw.old != "1" {
+			if err := os.WriteFile(path, []byte("1\n"), 0o644); err != nil {
+				return fmt.Errorf("turn on %s: %w", describeSwitch(path), err)
 			}
-			fw.changed = true
-			e.logf("turned on %s forwarding (%s was %s) for LAN sharing", familyName(f), e.tune.forwarding[f], fw.old)
-			if f == 1 {
-				if ifs := raIgnored(); len(ifs) > 0 {
+			sw.changed = true
+			e.logf("turned on %s for LAN sharing (it was %s)", describeSwitch(path), sw.old)
+			if filepath.Base(filepath.Dir(path)) == "all" && strings.Contains(path, "/ipv6/") {
+				e.logf("warning: this kernel has no per-interface IPv6 forwarding switch (net.ipv6.conf.IF.force_forwarding, Linux 6.17 and later), so IPv6 forwarding is on for every interface while an IPv6 LAN is shared; the wgpunch nftables table still drops everything from the tunnel that is not for the shared LAN")
+				if ifs := e.raIgnored(); len(ifs) > 0 {
 					e.logf("warning: with IPv6 forwarding on, Linux ignores router advertisements on %s (accept_ra=1): set net.ipv6.conf.IF.accept_ra=2 there to keep IPv6 autoconfiguration", strings.Join(ifs, ", "))
 				}
 			}
 		}
+		e.lan.fwd[path] = sw
 	}
-	if fw.users == nil {
-		fw.users = make(map[string]bool)
-	}
-	fw.users[ifname] = true
+	sw.users[ifname] = true
 	return nil
 }
 
-// releaseForwarding drops user ifname; the last user restores the value
-// found before, if we changed it.
-func (e *linuxEngine) releaseForwarding(f int, ifname string) {
-	fw := &e.lan.fwd[f]
-	if !fw.users[ifname] {
-		return
+// releaseForwarding drops user ifname from every switch it holds except
+// those in keep; the last user of a switch restores the value found
+// before, if we changed it. A switch of an interface that is gone (the
+// tunnel's own, after Down) went with it.
+func (e *linuxEngine) releaseForwarding(ifname string, keep []string) {
+	paths := make([]string, 0, len(e.lan.fwd))
+	for p := range e.lan.fwd {
+		paths = append(paths, p)
 	}
-	delete(fw.users, ifname)
-	if len(fw.users) > 0 || !fw.changed {
-		return
+	slices.Sort(paths)
+	for _, path := range paths {
+		sw := e.lan.fwd[path]
+		if !sw.users[ifname] || slices.Contains(keep, path) {
+			continue
+		}
+		delete(sw.users, ifname)
+		if len(sw.users) > 0 {
+			continue
+		}
+		delete(e.lan.fwd, path)
+		if !sw.changed {
+			continue
+		}
+		if err := os.WriteFile(path, []byte(sw.old+"\n"), 0o644); err != nil {
+			if !errors.Is(err, os.ErrNotExist) {
+				e.logf("restore %s = %s: %v", describeSwitch(path), sw.old, err)
+			}
+			continue
+		}
+		e.logf("restored %s = %s", describeSwitch(path), sw.old)
 	}
-	fw.changed = false
-	if err := os.WriteFile(e.tune.forwarding[f], []byte(fw.old+"\n"), 0o644); err != nil {
-		e.logf("restore %s forwarding (%s = %s): %v", familyName(f), e.tune.forwarding[f], fw.old, err)
-		return
-	}
-	e.logf("restored %s forwarding (%s = %s)", familyName(f), e.tune.forwarding[f], fw.old)
 }
 
 // forwardWarnings reports base chains of other firewalls on the forward hook
@@ -452,8 +654,8 @@ func dropPolicies(chains []*nftables.Chain, ifname string, lans []netip.Prefix) 
 
 // raIgnored lists interfaces whose IPv6 autoconfiguration stops with
 // forwarding on (accept_ra = 1).
-func raIgnored() []string {
-	paths, _ := filepath.Glob("/proc/sys/net/ipv6/conf/*/accept_ra")
+func (e *linuxEngine) raIgnored() []string {
+	paths, _ := filepath.Glob(filepath.Join(e.tune.sysctl, "net/ipv6/conf/*/accept_ra"))
 	var out []string
 	for _, p := range paths {
 		name := filepath.Base(filepath.Dir(p))
@@ -521,13 +723,6 @@ func family(p netip.Prefix) int {
 		return 0
 	}
 	return 1
-}
-
-func familyName(f int) string {
-	if f == 0 {
-		return "IPv4"
-	}
-	return "IPv6"
 }
 
 func familyWord(f nftables.TableFamily) string {

@@ -56,11 +56,17 @@ func runChild(path string) int {
 	opts.ResolveRetry = duration(retryEnv)
 	opts.ReresolveSilence = duration(silenceEnv)
 	opts.GuardInterval = duration(guardEnv)
-	opts.ForwardingPaths[0] = os.Getenv(forwardEnv)
+	opts.SysctlDir = os.Getenv(sysctlEnv)
 	out := bufio.NewWriter(os.Stdout)
 	reply := func(format string, args ...any) {
 		fmt.Fprintf(out, format+"\n", args...)
 		out.Flush()
+	}
+	if rw, ok := os.LookupEnv(unitSysctlEnv); ok {
+		if err := confineProcSys(strings.FieldsFunc(rw, func(r rune) bool { return r == ':' }), os.Getenv(parentMntEnv)); err != nil {
+			reply("err reproduce the unit's /proc/sys: %v", err)
+			return 1
+		}
 	}
 	e, err := New(opts)
 	if err != nil {
@@ -94,6 +100,16 @@ func runChild(path string) int {
 			} else {
 				reply("down ok")
 			}
+		case "canwrite":
+			// Opening for writing changes nothing; a read-only mount
+			// refuses it (EROFS).
+			f, err := os.OpenFile(arg, os.O_WRONLY, 0)
+			if err != nil {
+				reply("canwrite err %v", err)
+				break
+			}
+			f.Close()
+			reply("canwrite ok")
 		case "running":
 			reply("running %s", strings.Join(e.Running(), ","))
 		case "goroutines":
