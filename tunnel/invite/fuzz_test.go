@@ -54,7 +54,7 @@ func checkDecode(t *testing.T, s string) {
 		m, err := Decode(s)
 		if err != nil {
 			var de *DecodeError
-			if !errors.As(err, &de) || de.Kind < KindNotInvite || de.Kind > KindInvalid || de.Msg == "" {
+			if !errors.As(err, &de) || de.Kind < KindNotInvite || de.Kind > KindWrongMessage || de.Msg == "" {
 				t.Fatalf("Decode(%q) error %#v", s, err)
 			}
 			if m != nil {
