@@ -1,11 +1,13 @@
 package invite
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"image/png"
 	"net/netip"
 	"reflect"
 	"strings"
@@ -707,5 +709,38 @@ func TestNewUpdate(t *testing.T) {
 	}
 	if err := u.Verify(privB, pubA, nil, 0, updateNow); err == nil {
 		t.Error("Verify accepted an update that was never encoded")
+	}
+}
+
+// TestUpdateQR: an update travels as a QR code like any token, and stays
+// small (it logs its size: IPv4 only, and with all three endpoints).
+func TestUpdateQR(t *testing.T) {
+	all := testUpdate()
+	all.Endpoint6, all.LANEndpoint = aport("[2001:db8:1234:5678::9]:51821"), aport("192.168.1.20:51820")
+	for name, u := range map[string]*Update{"IPv4 endpoint": testUpdate(), "all three endpoints": all} {
+		tok := encodeUpdate(t, u, &testPSK)
+		v, err := qrVersion(tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("update, %-20s %4d chars  QR version %2d (%dx%d modules, medium EC)", name, len(tok), v, 17+4*v, 17+4*v)
+		if v > 8 {
+			t.Errorf("%s: QR version %d, want <= 8", name, v)
+		}
+		p, err := QRPNG(tok, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(bytes.NewReader(p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		text, err := DecodeQRImage(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := decodeUpdate(t, text).Verify(privB, pubA, &testPSK, 0, updateNow); err != nil {
+			t.Errorf("%s: scanned update: %v", name, err)
+		}
 	}
 }
