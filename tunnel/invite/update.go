@@ -156,7 +156,10 @@ func (u *Update) Encode(ourPrivate, theirPublic wgtypes.Key, psk *wgtypes.Key) (
 // expired at now and not be dated more than MaxUpdateSkew after now.
 //
 // Errors are *UpdateError; errors.Is tells the reasons apart (ErrUpdate…).
-// Whatever the error, nothing in the update may be applied.
+// Whatever the error, nothing in the update may be applied. The MAC covers
+// the bytes as received: an update whose fields were changed after
+// decoding is refused as forged. (An update that was never decoded is a
+// programming error, reported as a plain error.)
 func (u *Update) Verify(ourPrivate, theirPublic wgtypes.Key, psk *wgtypes.Key, last uint64, now time.Time) error {
 	if u.signed == nil {
 		return errors.New("invite: Verify needs an update from DecodeAny or DecodeUpdate")
@@ -174,7 +177,7 @@ func (u *Update) Verify(ourPrivate, theirPublic wgtypes.Key, psk *wgtypes.Key, l
 		return fail(ErrUpdateWrongLink, time.Time{})
 	}
 	mac, err := updateMAC(ourPrivate, theirPublic, psk, theirPublic, ours, u.signed)
-	if err != nil || !hmac.Equal(mac[:], u.mac[:]) {
+	if err != nil || !hmac.Equal(mac[:], u.mac[:]) || !u.asSigned() {
 		return fail(ErrUpdateForged, time.Time{})
 	}
 	switch seq := u.Seq(); {
@@ -232,6 +235,15 @@ func updateMAC(ourPrivate, theirPublic wgtypes.Key, psk *wgtypes.Key, sender, re
 	h.Write(signed)
 	copy(mac[:], h.Sum(nil))
 	return mac, nil
+}
+
+// asSigned reports whether u's fields are still those of the bytes it was
+// decoded from.
+func (u *Update) asSigned() bool {
+	d, err := unmarshalUpdate(append(u.signed[:len(u.signed):len(u.signed)], u.mac[:]...))
+	return err == nil && d.From == u.From && d.To == u.To &&
+		d.Endpoint == u.Endpoint && d.Endpoint6 == u.Endpoint6 && d.LANEndpoint == u.LANEndpoint &&
+		d.Issued.Equal(u.Issued) && d.Expires.Equal(u.Expires)
 }
 
 // macOK reports whether the update's MAC is right for the receiving side

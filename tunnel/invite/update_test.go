@@ -279,6 +279,26 @@ func encodeAs(t *testing.T, priv wgtypes.Key) string {
 	return tok
 }
 
+// TestUpdateChangedAfterDecode: Verify refuses an update whose fields a
+// caller changed after decoding, since the MAC covers the bytes received,
+// not the fields it would then apply.
+func TestUpdateChangedAfterDecode(t *testing.T) {
+	tok := encodeUpdate(t, testUpdate(), &testPSK)
+	for name, edit := range map[string]func(*Update){
+		"endpoint":      func(u *Update) { u.Endpoint = aport("192.0.2.66:51820") },
+		"IPv6 endpoint": func(u *Update) { u.Endpoint6 = aport("[2001:db8::66]:1") },
+		"LAN endpoint":  func(u *Update) { u.LANEndpoint = aport("10.0.0.66:1") },
+		"issue time":    func(u *Update) { u.Issued = u.Issued.Add(time.Hour) },
+		"expiry":        func(u *Update) { u.Expires = u.Expires.Add(time.Hour) },
+	} {
+		u := decodeUpdate(t, tok)
+		edit(u)
+		if err := u.Verify(privB, pubA, &testPSK, 0, updateNow); !errors.Is(err, ErrUpdateForged) {
+			t.Errorf("%s changed after decoding: Verify = %v, want forged", name, err)
+		}
+	}
+}
+
 // TestUpdateReflectionNeedsDirection: both ends derive the same X25519
 // secret, so only the direction in the KDF keeps A's own update from
 // carrying a valid MAC for the link B → A. The MAC check alone (without
