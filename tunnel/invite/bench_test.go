@@ -62,3 +62,35 @@ func BenchmarkExchangeCode(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkUpdateEncode is the sender's cost of one update token (one
+// X25519, HKDF and HMAC-SHA256).
+func BenchmarkUpdateEncode(b *testing.B) {
+	u := testUpdate()
+	for b.Loop() {
+		if _, err := u.Encode(privA, pubB, &testPSK); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkUpdateVerify is the receiver's cost of checking a decoded
+// update (the same primitives).
+func BenchmarkUpdateVerify(b *testing.B) {
+	u := decodeUpdate(b, encodeUpdate(b, testUpdate(), &testPSK))
+	for b.Loop() {
+		if err := u.Verify(privB, pubA, &testPSK, 0, updateNow); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDecodeUpdate(b *testing.B) {
+	tok := encodeUpdate(b, testUpdate(), &testPSK)
+	b.SetBytes(int64(len(tok)))
+	for b.Loop() {
+		if _, err := DecodeUpdate(tok); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package invite
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -24,6 +25,10 @@ const (
 	KindVersion
 	// KindInvalid: the token arrived intact but its content is invalid.
 	KindInvalid
+	// KindWrongMessage: an intact token of another kind than the caller
+	// takes: an update given to Decode, an invite or reply given to
+	// DecodeUpdate.
+	KindWrongMessage
 )
 
 func (k ErrorKind) String() string {
@@ -38,6 +43,8 @@ func (k ErrorKind) String() string {
 		return "newer version"
 	case KindInvalid:
 		return "invalid"
+	case KindWrongMessage:
+		return "wrong message"
 	}
 	return "ErrorKind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -68,8 +75,23 @@ const (
 //
 // Errors are *DecodeError; Kind tells apart text that is not a token at all,
 // a token cut off, a mistyped one, one from a newer version and one whose
-// content is invalid.
+// content is invalid. An intact address update ("WGP1U-") is
+// KindWrongMessage: DecodeAny reads those too.
 func Decode(s string) (*Message, error) {
+	m, err := DecodeAny(s)
+	if err != nil {
+		return nil, err
+	}
+	if m.Update != nil {
+		return nil, decodeErr(KindWrongMessage, "this is an address update for a link that already exists (it starts with WGP1U-), not an invite or reply; take it on that link (wgpunch accept NAME UPDATE)")
+	}
+	return m, nil
+}
+
+// DecodeAny is Decode for every kind of token: the result has exactly one
+// of Invite, Reply and Update set. An Update is only decoded, not verified:
+// find its link by Update.From and Update.IsFor, then call Update.Verify.
+func DecodeAny(s string) (*Message, error) {
 	if len(s) > MaxTokenLen {
 		return nil, decodeErr(KindNotInvite, "the pasted text is %d bytes long, far more than an invite; paste only the line that starts with WGP1", len(s))
 	}
@@ -165,6 +187,9 @@ func decodeToken(t string) (*Message, *DecodeError) {
 		if isPrefixOf(t, tag(kindInvite)+"-") || isPrefixOf(t, tag(kindReply)+"-") {
 			return nil, decodeErr(KindTruncated, "the invite is cut off right after its start %q; %s", t, adviceCopy)
 		}
+		if isPrefixOf(t, tag(kindUpdate)+"-") {
+			return nil, decodeErr(KindTruncated, "the update is cut off right after its start %q; %s", t, adviceCopy)
+		}
 		if digits == "" || i >= len(t) {
 			return nil, decodeErr(KindNotInvite, "this is not a WG Punch invite or reply: those start with WGP1I- or WGP1R-; ask the other side to copy the invite text again")
 		}
@@ -182,8 +207,10 @@ func decodeToken(t string) (*Message, *DecodeError) {
 	case kindInvite:
 	case kindReply:
 		what = "reply"
+	case kindUpdate:
+		what = "update"
 	default:
-		return nil, decodeErr(KindVersion, "WG Punch message type %q is unknown to this version (only I for invite and R for reply); if the other side runs a newer WG Punch, update this one, otherwise copy the whole line again", string(kind))
+		return nil, decodeErr(KindVersion, "WG Punch message type %q is unknown to this version (only I for invite, R for reply and U for address update); if the other side runs a newer WG Punch, update this one, otherwise copy the whole line again", string(kind))
 	}
 	body := []byte(t[i+2:])
 	for j, c := range body {
@@ -247,6 +274,16 @@ func decodeToken(t string) (*Message, *DecodeError) {
 			return nil, invalid(what, err)
 		}
 		return &Message{Invite: inv}, nil
+	case kindUpdate:
+		u, err := unmarshalUpdate(payload)
+		var nf errNewerField
+		if errors.As(err, &nf) {
+			return nil, decodeErr(KindVersion, "this update was made by a newer WG Punch (%v); update WG Punch on this computer, then take it again", nf)
+		}
+		if err != nil {
+			return nil, invalid(what, err)
+		}
+		return &Message{Update: u}, nil
 	default:
 		rp, err := unmarshalReply(payload)
 		if err != nil {

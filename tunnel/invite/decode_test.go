@@ -267,7 +267,7 @@ func TestDecodeReplyKind(t *testing.T) {
 }
 
 func TestErrorKindString(t *testing.T) {
-	for k := KindNotInvite; k <= KindInvalid; k++ {
+	for k := KindNotInvite; k <= KindWrongMessage; k++ {
 		if s := k.String(); s == "" || strings.HasPrefix(s, "ErrorKind(") {
 			t.Errorf("ErrorKind(%d).String() = %q", k, s)
 		}

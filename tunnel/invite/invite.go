@@ -87,10 +87,12 @@ type Reply struct {
 	InviteDigest [DigestLen]byte
 }
 
-// Message is a decoded token: exactly one of Invite and Reply is set.
+// Message is a decoded token: exactly one of Invite and Reply is set, or,
+// from DecodeAny only, Update.
 type Message struct {
 	Invite *Invite
 	Reply  *Reply
+	Update *Update
 }
 
 // NewID returns a fresh random invite ID: 16 lower-case hex digits.
