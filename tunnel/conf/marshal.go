@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/netip"
+	"strconv"
 	"strings"
 
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
@@ -96,6 +97,9 @@ func (c *Config) write(b *bytes.Buffer, meta, secrets bool) {
 			metaLine(b, "NATMapping", m.NATMapping)
 			metaLine(b, "NATVerdict", m.NATVerdict)
 			metaLine(b, "SafetyCode", m.SafetyCode)
+			if m.UpdateSeq != 0 {
+				metaLine(b, "UpdateSeq", strconv.FormatUint(m.UpdateSeq, 10))
+			}
 		}
 		if p.PublicKey != (wgtypes.Key{}) {
 			fmt.Fprintf(b, "PublicKey = %s\n", p.PublicKey)

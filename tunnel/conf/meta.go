@@ -19,7 +19,7 @@ const MaxTextLen = 64
 // Metadata keys, in the order Marshal writes them.
 var (
 	ifaceMetaKeys = []string{"DisplayName", "Subnet", "LANs", "NATMapping", "NATVerdict", "PendingInviteID", "PendingPeerAddress", "SentInvites"}
-	peerMetaKeys  = []string{"Name", "InviteID", "LANEndpoint", "LANs", "NATMapping", "NATVerdict", "SafetyCode"}
+	peerMetaKeys  = []string{"Name", "InviteID", "LANEndpoint", "LANs", "NATMapping", "NATVerdict", "SafetyCode", "UpdateSeq"}
 )
 
 func (p *parser) meta(n int, rest string) error {
@@ -112,6 +112,10 @@ func (p *parser) peerMeta(m *PeerMeta, lk, v string) (err error) {
 		m.NATVerdict, err = v, validateToken(v)
 	case "safetycode":
 		m.SafetyCode, err = v, validateSafetyCode(v)
+	case "updateseq":
+		if m.UpdateSeq, err = strconv.ParseUint(v, 10, 64); err != nil {
+			err = fmt.Errorf("UpdateSeq %q is not a whole number", v)
+		}
 	default:
 		return errUnknownMeta
 	}

@@ -88,6 +88,10 @@ type PeerMeta struct {
 	// accept time. Empty: a link made before it existed, or with an older
 	// WG Punch; only the key-only code (invite.SafetyCode) applies.
 	SafetyCode string
+	// UpdateSeq is the sequence number (issue time in Unix ms) of the last
+	// address update taken from this peer (invite.Update): an update not
+	// newer is refused as replayed or old. 0: none taken yet.
+	UpdateSeq uint64
 }
 
 // Endpoint is host:port where host is an IP literal or a DNS name (dynamic DNS).

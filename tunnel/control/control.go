@@ -137,7 +137,7 @@ type AcceptRequest struct {
 
 // AcceptResult says what Accept did.
 type AcceptResult struct {
-	Kind       string `json:"kind"` // "invite" (we made a reply) or "reply" (peer added)
+	Kind       string `json:"kind"` // "invite" (we made a reply), "reply" (peer added) or "update" (a peer's new address taken)
 	Tunnel     string `json:"tunnel"`
 	PeerName   string `json:"peer_name"`
 	SafetyCode string `json:"safety_code"`

@@ -255,7 +255,7 @@ func (s *Service) Accept(ctx context.Context, req AcceptRequest) (*AcceptResult,
 	if tok == "" {
 		return nil, invalidf("no invite or reply given; paste the line the other side sent (or give its QR code image)")
 	}
-	msg, err := invite.Decode(tok)
+	msg, err := invite.DecodeAny(tok)
 	if err != nil {
 		return nil, decodeErr(err)
 	}
@@ -264,6 +264,8 @@ func (s *Service) Accept(ctx context.Context, req AcceptRequest) (*AcceptResult,
 		return s.acceptInvite(ctx, req, msg.Invite)
 	case msg.Reply != nil:
 		return s.acceptReply(ctx, req, msg.Reply)
+	case msg.Update != nil:
+		return s.acceptUpdate(ctx, req, msg.Update)
 	}
 	return nil, invalidf("the text decodes to neither an invite nor a reply; ask the other side for a new invite")
 }
