@@ -179,8 +179,8 @@ func (b *Bind) Close() error {
 	b.open = false
 	b.port = 0
 	for id, w := range b.waiting {
-		w.finish(result{err: ErrClosed})
 		delete(b.waiting, id)
+		w.done <- result{err: ErrClosed}
 	}
 	b.mu.Unlock()
 	return b.inner.Close()
@@ -292,9 +292,20 @@ func (b *Bind) handleSTUN(p []byte, ep conn.Endpoint) {
 		b.logf("stunbind: dropped STUN packet from %v: %v", from, err)
 		return
 	}
-	if w.finish(r) {
-		b.answers.Add(1)
+	// Whoever takes the waiter out of the map hands it its one result: a
+	// retransmit's answer or Close may have come first.
+	b.mu.Lock()
+	mine := b.waiting[id] == w
+	if mine {
+		delete(b.waiting, id)
 	}
+	b.mu.Unlock()
+	if !mine {
+		b.unmatched.Add(1)
+		return
+	}
+	b.answers.Add(1) // before the query wakes, so its Stats include this
+	w.done <- r
 }
 
 // endpointAddr is the sender of a received packet, unmapped; zero if

@@ -1,9 +1,11 @@
 package stunbind
 
 import (
+	"errors"
 	"net"
 	"net/netip"
 	"sync"
+	"time"
 
 	"golang.zx2c4.com/wireguard/conn"
 )
@@ -116,14 +118,32 @@ func newDeviceReader(batch int) *deviceReader {
 }
 
 // read calls fn once and returns the packets it reported, non-empty ones
-// only, as the device would see them.
+// only, as the device would see them. A read that reports nothing within
+// 5 s is an error.
 func (r *deviceReader) read(fn conn.ReceiveFunc) ([]fakePacket, error) {
 	for i := range r.bufs {
 		r.bufs[i] = r.arrs[i][:]
 	}
-	n, err := fn(r.bufs, r.sizes, r.eps)
-	if err != nil {
-		return nil, err
+	type ret struct {
+		n   int
+		err error
+	}
+	done := make(chan ret, 1)
+	go func() {
+		n, err := fn(r.bufs, r.sizes, r.eps)
+		done <- ret{n, err}
+	}()
+	var n int
+	select {
+	case rv := <-done:
+		if rv.err != nil {
+			return nil, rv.err
+		}
+		n = rv.n
+	case <-time.After(5 * time.Second):
+		// The receive function is still reading (the test's Close ends
+		// it): it swallowed every packet it was given.
+		return nil, errors.New("receive function reported nothing within 5 s")
 	}
 	var got []fakePacket
 	for i := 0; i < n; i++ {

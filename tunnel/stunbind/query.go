@@ -16,21 +16,13 @@ type result struct {
 	err    error // the server answered with an error response, or Close
 }
 
-// waiter is one query waiting for its answer.
+// waiter is one query waiting for its answer. It is in Bind.waiting until
+// it has a result; whoever removes it from there (the receive path with an
+// answer, Close, or the query itself when it gives up) is the only one who
+// may send on done.
 type waiter struct {
 	server netip.AddrPort // answers from anywhere else are not ours
-	done   chan result    // buffered 1: the first result wins
-}
-
-// finish hands r to the query unless it has a result already, and reports
-// whether it did.
-func (w *waiter) finish(r result) bool {
-	select {
-	case w.done <- r:
-		return true
-	default:
-		return false
-	}
+	done   chan result    // buffered 1: sending never blocks
 }
 
 // Query sends a STUN Binding request to server from the tunnel's socket
