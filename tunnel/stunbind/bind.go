@@ -12,9 +12,11 @@
 //
 // Where the engine creates the device, wrap the bind and keep the wrapper:
 //
-//	bind := stunbind.New(conn.NewDefaultBind(), stunbind.Options{})
-//	t.dev = device.NewDevice(tdev, bind, logger)
-//	t.stun = bind // *stunbind.Bind, for Query while the tunnel is up
+//	t.stun = stunbind.New(conn.NewDefaultBind(), stunbind.Options{})
+//	t.dev = device.NewDevice(tdev, t.stun, logger)
+//
+// (t.stun a new *stunbind.Bind field of the engine's tunnel, for Query while
+// the tunnel is up; docs/engine.md has the rest.)
 //
 // The device owns the bind: it opens and closes it (on Up, Down, a changed
 // listen_port or fwmark), and the wrapper follows. Nothing else may call
@@ -71,8 +73,10 @@ type Options struct {
 	// Retransmits are the send times of a query's request from the first
 	// send; the first should be 0 (DefaultRetransmits).
 	Retransmits []time.Duration
-	// Logf receives debug lines about dropped STUN packets; nil discards.
-	// It is called from WireGuard's receive goroutines, so it must not block.
+	// Logf receives a debug line per dropped STUN packet; nil discards.
+	// Anyone who can reach the tunnel's port can make it print, and it is
+	// called from WireGuard's receive goroutines: give it nothing that
+	// blocks or fills a disk (nil, or a rate-limited logger).
 	Logf func(format string, args ...any)
 }
 
