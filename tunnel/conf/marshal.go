@@ -52,6 +52,7 @@ func (c *Config) write(b *bytes.Buffer, meta, secrets bool) {
 		metaLine(b, "PendingInviteID", m.PendingInviteID)
 		metaLine(b, "PendingPeerAddress", prefixOrEmpty(m.PendingPeerAddress))
 		metaLine(b, "SentInvites", strings.ToLower(strings.Join(m.SentInvites, ", ")))
+		metaLine(b, "PublicEndpoint", m.PublicEndpoint.String())
 	}
 	if secrets {
 		if in.PrivateKey != (wgtypes.Key{}) {

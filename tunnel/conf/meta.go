@@ -18,7 +18,7 @@ const MaxTextLen = 64
 
 // Metadata keys, in the order Marshal writes them.
 var (
-	ifaceMetaKeys = []string{"DisplayName", "Subnet", "LANs", "NATMapping", "NATVerdict", "PendingInviteID", "PendingPeerAddress", "SentInvites"}
+	ifaceMetaKeys = []string{"DisplayName", "Subnet", "LANs", "NATMapping", "NATVerdict", "PendingInviteID", "PendingPeerAddress", "SentInvites", "PublicEndpoint"}
 	peerMetaKeys  = []string{"Name", "InviteID", "LANEndpoint", "LANs", "NATMapping", "NATVerdict", "SafetyCode", "UpdateSeq"}
 )
 
@@ -90,6 +90,8 @@ func (p *parser) ifaceMeta(m *InterfaceMeta, lk, v string) (err error) {
 		if m.SentInvites, err = splitList(v); err == nil {
 			err = validateSentInvites(m.SentInvites)
 		}
+	case "publicendpoint":
+		m.PublicEndpoint, err = ParseEndpoint(v)
 	default:
 		return errUnknownMeta
 	}

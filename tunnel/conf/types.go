@@ -59,6 +59,11 @@ type InterfaceMeta struct {
 	// answers. Stored in lower case (Marshal writes them so), which the
 	// invite decoder reads like the original.
 	SentInvites []string
+	// PublicEndpoint is the internet address:port this side last told its
+	// peers (in the invite or reply, or in an address update every peer
+	// has since taken); the daemon compares what STUN sees now with it. An
+	// IP literal; zero when none was announced (a --endpoint name, say).
+	PublicEndpoint Endpoint
 }
 
 // MaxSentInvites is how many copies of a pending invite a config keeps.

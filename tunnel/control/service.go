@@ -75,6 +75,10 @@ type ServiceOptions struct {
 	InstallID string
 	// WatchInterval is how often Watch subscribers get a report; 0: 1 s.
 	WatchInterval time.Duration
+	// The address watch (selfaddr.go): how often it looks (AddrTick, 5 s)
+	// and how often it asks STUN while every peer is connected
+	// (AddrCheckIdle, 10 min) or while one is not (AddrCheckSilent, 60 s).
+	AddrTick, AddrCheckIdle, AddrCheckSilent time.Duration
 }
 
 // Service is the in-process Controller: it owns the state directory and,
@@ -93,6 +97,8 @@ type Service struct {
 	up    map[string]string    // tunnel -> interface, tunnels we brought up
 	upErr map[string]string    // tunnel -> why the last Up failed
 	since map[string]time.Time // tunnel -> when it came up (not re-applied)
+
+	aw addrWatch // the address watch (selfaddr.go)
 
 	lanMu sync.RWMutex
 	lan   LANPeers
@@ -135,6 +141,15 @@ func NewService(opts ServiceOptions) (*Service, error) {
 	}
 	if opts.WatchInterval <= 0 {
 		opts.WatchInterval = time.Second
+	}
+	if opts.AddrTick <= 0 {
+		opts.AddrTick = defaultAddrTick
+	}
+	if opts.AddrCheckIdle <= 0 {
+		opts.AddrCheckIdle = DefaultAddrCheckIdle
+	}
+	if opts.AddrCheckSilent <= 0 {
+		opts.AddrCheckSilent = DefaultAddrCheckSilent
 	}
 	reader := opts.Reader
 	if reader == nil {

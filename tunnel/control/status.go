@@ -12,6 +12,7 @@ import (
 
 	"github.com/wgpunch/wgpunch/tunnel/conf"
 	"github.com/wgpunch/wgpunch/tunnel/diagnose"
+	"github.com/wgpunch/wgpunch/tunnel/engine"
 	"github.com/wgpunch/wgpunch/tunnel/exchange"
 	"github.com/wgpunch/wgpunch/tunnel/invite"
 	"github.com/wgpunch/wgpunch/tunnel/lanpeers"
@@ -82,7 +83,7 @@ func (s *Service) Status(ctx context.Context, name string) (*Report, error) {
 		for j := range t.Peers {
 			p := &t.Peers[j]
 			pk, _ := conf.ParseKey(p.PublicKey)
-			p.Diagnosis = diagnose.For(s.diagnosisFacts(t, p, metas[t.Name][pk], now))
+			p.Diagnosis = diagnose.For(s.diagnosisFacts(t, p, pk, metas[t.Name][pk], now))
 		}
 	}
 	s.upMu.RUnlock()
@@ -101,8 +102,16 @@ func (s *Service) Status(ctx context.Context, name string) (*Report, error) {
 
 // diagnosisFacts gathers what the daemon knows about peer p of tunnel t
 // (read under upMu).
-func (s *Service) diagnosisFacts(t *TunnelStatus, p *PeerStatus, meta conf.PeerMeta, now time.Time) diagnose.Facts {
+func (s *Service) diagnosisFacts(t *TunnelStatus, p *PeerStatus, pk wgtypes.Key, meta conf.PeerMeta, now time.Time) diagnose.Facts {
 	f := diagnose.Facts{Peer: p.Name, Tunnel: t.Name, State: p.State, PeerVerdict: meta.NATVerdict, PeerMapping: meta.NATMapping}
+	var own netip.AddrPort
+	f.OwnAddressChanged, own, _, f.UDPBlocked = s.selfFacts(t.Name, pk)
+	if own.IsValid() {
+		f.OwnAddress = own.String()
+	}
+	if rf, ok := s.eng.(engine.Recoverer); ok && t.Up {
+		f.RecoveringFor = rf.Recovering(t.Name, pk)
+	}
 	if !t.Up {
 		f.State = StateDown
 	}
@@ -170,6 +179,7 @@ func (s *Service) warnings(cfgs []*conf.Config, up map[string]string) map[string
 			}
 		}
 		out[c.Name] = append(out[c.Name], routeClashes(c, up[c.Name], f.Routes)...)
+		out[c.Name] = append(out[c.Name], s.selfWarnings(c)...)
 	}
 	return out
 }

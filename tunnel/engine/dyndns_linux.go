@@ -69,6 +69,7 @@ type peerSample struct {
 	endpoint  netip.AddrPort
 	handshake time.Time // zero: never
 	rx        uint64
+	keepalive int // persistent keepalive, seconds; 0: off
 }
 
 // isHostname reports whether ep names a host rather than an IP address.
@@ -312,6 +313,8 @@ func parseSamples(get string) (map[wgtypes.Key]peerSample, error) {
 			nsec, _ = strconv.ParseInt(val, 10, 64)
 		case "rx_bytes":
 			s.rx, _ = strconv.ParseUint(val, 10, 64)
+		case "persistent_keepalive_interval":
+			s.keepalive, _ = strconv.Atoi(val)
 		}
 	}
 	flush()

@@ -144,7 +144,7 @@ func TestParseSamples(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[wgtypes.Key]peerSample{
-		k1: {endpoint: netip.MustParseAddrPort("203.0.113.9:51820"), handshake: time.Unix(1700000000, 5), rx: 1234},
+		k1: {endpoint: netip.MustParseAddrPort("203.0.113.9:51820"), handshake: time.Unix(1700000000, 5), rx: 1234, keepalive: 5},
 		k2: {},
 	}
 	if diff := cmp.Diff(want, got, cmp.AllowUnexported(peerSample{}), cmp.Comparer(func(a, b netip.AddrPort) bool { return a == b })); diff != "" {

@@ -4,8 +4,12 @@
 package engine
 
 import (
+	"context"
 	"errors"
+	"net/netip"
 	"time"
+
+	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 
 	"github.com/wgpunch/wgpunch/tunnel/conf"
 )
@@ -44,6 +48,22 @@ type Engine interface {
 	Close() error
 }
 
+// Prober is implemented by engines that can ask a STUN server, through a
+// running tunnel's own UDP socket, which public address and port the NAT
+// gives that socket (Linux: tunnel/stunbind wraps wireguard-go's bind). The
+// answer is the tunnel's real mapping, the one its peers send to.
+type Prober interface {
+	PublicAddress(ctx context.Context, tunnel string, server netip.AddrPort) (netip.AddrPort, error)
+}
+
+// Recoverer is implemented by engines that get a link out of a stuck
+// router mapping by themselves (unstick.go): Recovering says how long
+// until the engine tries peer again while it waits for routers to forget
+// a wrong entry; 0 when it is not recovering that peer.
+type Recoverer interface {
+	Recovering(tunnel string, peer wgtypes.Key) time.Duration
+}
+
 // Options tune an engine. Zero fields mean the defaults; the timings and
 // paths are for tests and used only by the Linux engine.
 type Options struct {
@@ -61,6 +81,10 @@ type Options struct {
 	// GuardInterval: how often LAN sharing checks its rules are in place
 	// (5 s).
 	GuardInterval time.Duration
+	// RouterForget is how long routers keep an unreplied UDP entry, for
+	// the stuck-mapping recovery (DefaultRouterForget, 30 s; OpenWrt: 60 s;
+	// both sides must agree).
+	RouterForget time.Duration
 	// SysctlDir: where LAN sharing finds the forwarding switches
 	// (/proc/sys; it writes net/ipv4/conf/IF/forwarding,
 	// net/ipv6/conf/IF/force_forwarding, or net/ipv6/conf/all/forwarding

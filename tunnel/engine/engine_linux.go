@@ -24,6 +24,7 @@ import (
 
 	"github.com/wgpunch/wgpunch/tunnel/conf"
 	"github.com/wgpunch/wgpunch/tunnel/netinfo"
+	"github.com/wgpunch/wgpunch/tunnel/stunbind"
 )
 
 // DefaultMTU is the interface MTU when the config sets none (wg-quick's
@@ -63,7 +64,11 @@ func New(opts Options) (Engine, error) {
 	if _, err := os.Stat("/dev/net/tun"); err != nil {
 		return nil, fmt.Errorf("open /dev/net/tun: %w (load the tun module: modprobe tun)", err)
 	}
-	return &linuxEngine{logf: logf, tune: tuning(opts), tunnels: make(map[string]*tunnel)}, nil
+	forget := opts.RouterForget
+	if forget <= 0 {
+		forget = DefaultRouterForget
+	}
+	return &linuxEngine{logf: logf, tune: tuning(opts), tunnels: make(map[string]*tunnel), unstick: unstick{forget: forget}}, nil
 }
 
 // timings are an engine's Options timings and paths, defaults filled in.
@@ -105,6 +110,8 @@ type linuxEngine struct {
 	tunnels map[string]*tunnel
 
 	lan lanShare // forwarding rules of shared LANs (lanshare_linux.go); under op
+
+	unstick unstick // the stuck-mapping recovery schedule (unstick.go)
 }
 
 // tunnel is one running interface.
@@ -124,6 +131,14 @@ type tunnel struct {
 	endpoints []endpointAddr
 
 	stop chan struct{} // closed on Down; ends the helper goroutines
+
+	stun *stunbind.Bind // the device's socket, answering STUN queries
+	mute *muteBind      // wraps stun; drops sends to peers in a quiet phase
+	pub  wgtypes.Key    // our public key (for the recovery's turns)
+	upAt time.Time      // when the device came up
+
+	recMu      sync.Mutex
+	recovering map[wgtypes.Key]time.Duration // per peer: until the next try (Recovering)
 
 	names   map[wgtypes.Key]*dnsPeer // hostname peers (dyndns_linux.go); under op
 	dnsMu   sync.Mutex               // guards dnsStop; held while watchNames sets an endpoint
@@ -285,7 +300,11 @@ func (e *linuxEngine) create(cfg *conf.Config, endpoints map[wgtypes.Key]netip.A
 			e.logf("wireguard %s: "+format, append([]any{name}, args...)...)
 		},
 	}
-	t.dev = device.NewDevice(tdev, conn.NewDefaultBind(), logger)
+	// The tunnel's own socket answers STUN queries (stunbind: the public
+	// address watch) and can go quiet toward a peer (recover_linux.go).
+	t.stun = stunbind.New(conn.NewDefaultBind(), stunbind.Options{})
+	t.mute = &muteBind{Bind: t.stun}
+	t.dev = device.NewDevice(tdev, t.mute, logger)
 	defer func() {
 		if err != nil {
 			t.close()
@@ -323,6 +342,9 @@ func (e *linuxEngine) create(cfg *conf.Config, endpoints map[wgtypes.Key]netip.A
 	if err := e.apply(t, cfg, true, endpoints); err != nil {
 		return nil, err
 	}
+	t.pub, t.upAt = cfg.Interface.PrivateKey.PublicKey(), time.Now()
+	t.wg.Add(1)
+	go e.watchStuck(t)
 	return t, nil
 }
 

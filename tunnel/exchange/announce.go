@@ -27,6 +27,20 @@ func (a *Addresses) natFields() (mapping, verdict string) {
 	return string(a.NAT.Mapping), string(a.NAT.Verdict)
 }
 
+// watched is the announced endpoint the daemon's address watch compares
+// with (conf.InterfaceMeta.PublicEndpoint): the one a NAT check found, an
+// IP literal. An endpoint the user gave (--endpoint: a port forward, a
+// dynamic-DNS name) is not watched.
+func (a *Addresses) watched() conf.Endpoint {
+	if a.NAT == nil || a.Endpoint.IsZero() {
+		return conf.Endpoint{}
+	}
+	if _, err := netip.ParseAddr(a.Endpoint.Host); err != nil {
+		return conf.Endpoint{}
+	}
+	return a.Endpoint
+}
+
 // LANEndpoint is our LAN address on port, zero if we have none.
 func LANEndpoint(primary netip.Addr, port uint16) conf.Endpoint {
 	if !primary.IsValid() {

@@ -168,6 +168,7 @@ func (p *InvitePlan) Finish(a *Addresses) (token string, err error) {
 	if mapping, verdict := a.natFields(); mapping != "" {
 		m.NATMapping, m.NATVerdict = mapping, verdict
 	}
+	m.PublicEndpoint = a.watched()
 	inv := &invite.Invite{
 		ID:             p.ID,
 		Name:           m.DisplayName,

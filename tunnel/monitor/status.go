@@ -20,6 +20,10 @@ type Warning struct {
 	Code    string `json:"code"`               // "port-shared", "nat-fail", "subnet-overlap", ...
 	Message string `json:"message"`            // plain words, names machines and ports
 	FixPort uint16 `json:"fix_port,omitempty"` // a free port to switch to, when that is the fix
+	// Peer and Update: for public-address-changed, the peer to send the
+	// update to and the update itself (a WGP1U- line).
+	Peer   string `json:"peer,omitempty"`
+	Update string `json:"update,omitempty"`
 }
 
 // Diagnosis says, for a peer that is not connected, why and what to do
