@@ -126,6 +126,11 @@ func RunDaemon(ctx context.Context, opts DaemonOptions) error {
 	if err := svc.RestoreUp(ctx); err != nil {
 		logf("some tunnels did not come back up: %v", err)
 	}
+	// The address watch: notices when this machine's public address moves
+	// and makes the updates to send (control/selfaddr.go).
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	svc.StartAddressWatch(watchCtx)
 	abs, _ := filepath.Abs(opts.StateDir)
 	srv := NewServer(ServerOptions{Controller: svc, Group: group, StateDir: abs, Engine: true, Logf: logf})
 	errc := make(chan error, 1)

@@ -39,6 +39,22 @@ type FakeEngine struct {
 	Calls    []string
 	// Handshakes are the last handshake times Device reports, by peer.
 	Handshakes map[wgtypes.Key]time.Time
+	// Public is what PublicAddress (engine.Prober) answers for every
+	// tunnel, PublicErr its error; Probes counts the calls.
+	Public    netip.AddrPort
+	PublicErr error
+	Probes    int
+}
+
+// PublicAddress makes the fake engine an engine.Prober.
+func (e *FakeEngine) PublicAddress(ctx context.Context, name string, server netip.AddrPort) (netip.AddrPort, error) {
+	e.Mu.Lock()
+	defer e.Mu.Unlock()
+	e.Probes++
+	if _, up := e.Cfgs[name]; !up {
+		return netip.AddrPort{}, fmt.Errorf("tunnel %q: %w", name, engine.ErrNotUp)
+	}
+	return e.Public, e.PublicErr
 }
 
 // NewFakeEngine returns a FakeEngine running nothing.

@@ -1,0 +1,161 @@
+package control_test
+
+import (
+	"errors"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
+
+	. "github.com/wgpunch/wgpunch/tunnel/control"
+	. "github.com/wgpunch/wgpunch/tunnel/control/controltest"
+	"github.com/wgpunch/wgpunch/tunnel/diagnose"
+	"github.com/wgpunch/wgpunch/tunnel/natcheck"
+)
+
+// The address watch: when STUN through the tunnel's socket sees another
+// public address than the one announced, status carries a
+// public-address-changed warning per peer with an update the peer takes
+// (only its endpoint for us moves), and the diagnosis says
+// own-address-changed; once the peer handshakes after the change, the new
+// address becomes the announced one. No STUN answer twice: udp-blocked.
+func TestAddressWatch(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	a := NewEnv(t, true, func(o *ServiceOptions) { o.Now = clock })
+	b := NewEnv(t, false)
+	a.NATRep = &natcheck.Report{PublicEndpoint: "198.51.100.1:51820", Mapping: natcheck.MappingEndpointIndependent, Verdict: natcheck.VerdictOK}
+	inv, err := a.Svc.Invite(ctx, InviteRequest{Name: "home", DisplayName: "alice", Port: 51820})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc, err := b.Svc.Accept(ctx, AcceptRequest{Name: "work", DisplayName: "bob", Token: inv.Token, Endpoint: "203.0.113.9:51999"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Svc.Accept(ctx, AcceptRequest{Token: acc.Reply}); err != nil {
+		t.Fatal(err)
+	}
+	if got := a.Load("home").Interface.Meta.PublicEndpoint.String(); got != "198.51.100.1:51820" {
+		t.Fatalf("announced endpoint %q, want the NAT check's", got)
+	}
+	if err := a.Svc.Up(ctx, "home"); err != nil {
+		t.Fatal(err)
+	}
+	localSTUN(t, a)
+	status := func() (warn []Warning, d *diagnose.Diagnosis) {
+		t.Helper()
+		rep, err := a.Svc.Status(ctx, "home")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range rep.Tunnels[0].Warnings {
+			if w.Code == "public-address-changed" {
+				warn = append(warn, w)
+			}
+		}
+		return warn, rep.Tunnels[0].Peers[0].Diagnosis
+	}
+	a.Eng.Mu.Lock()
+	a.Eng.Public = netip.MustParseAddrPort("198.51.100.1:51820")
+	a.Eng.Mu.Unlock()
+	a.Svc.CheckAddresses(ctx, a.Eng, true)
+	if w, _ := status(); len(w) != 0 {
+		t.Fatalf("warnings with the announced address: %+v", w)
+	}
+
+	// The router got a new WAN address.
+	a.Eng.Mu.Lock()
+	a.Eng.Public = netip.MustParseAddrPort("198.51.100.12:51820")
+	a.Eng.Mu.Unlock()
+	advance(time.Minute)
+	a.Svc.CheckAddresses(ctx, a.Eng, true)
+	w, d := status()
+	if len(w) != 1 || w[0].Peer != "bob" || !strings.HasPrefix(w[0].Update, "WGP1U-") || !strings.Contains(w[0].Message, "now 198.51.100.12:51820, was 198.51.100.1:51820") || !strings.Contains(w[0].Message, "send this update to bob") {
+		t.Fatalf("warnings %+v, want one public-address-changed for bob with an update", w)
+	}
+	if d == nil || d.Code != diagnose.OwnAddressChanged || !strings.Contains(d.Message, "198.51.100.12:51820") {
+		t.Errorf("diagnosis %+v, want own-address-changed", d)
+	}
+	res, err := b.Svc.Accept(ctx, AcceptRequest{Token: w[0].Update})
+	if err != nil {
+		t.Fatalf("bob takes the update: %v", err)
+	}
+	if got := b.Load("work").Peers[0].Endpoint.String(); got != "198.51.100.12:51820" || res.Kind != "update" {
+		t.Errorf("bob's endpoint for alice %s (%+v)", got, res)
+	}
+
+	// Bob handshakes at the new address: he is told; the new address is
+	// the announced one.
+	advance(time.Second)
+	pk := a.Load("home").Peers[0].PublicKey
+	a.Eng.Mu.Lock()
+	a.Eng.Handshakes = map[wgtypes.Key]time.Time{pk: clock()}
+	a.Eng.Mu.Unlock()
+	a.Svc.CheckAddresses(ctx, a.Eng, false)
+	// (The fake device counts no bytes, so bob reads stale, not connected.)
+	if w, d := status(); len(w) != 0 || d == nil || d.Code == diagnose.OwnAddressChanged {
+		t.Errorf("after bob handshaked: warnings %+v, diagnosis %+v", w, d)
+	}
+	if got := a.Load("home").Interface.Meta.PublicEndpoint.String(); got != "198.51.100.12:51820" {
+		t.Errorf("announced endpoint %q after every peer caught up", got)
+	}
+
+	// No STUN server answers, twice: udp-blocked (with bob silent).
+	a.Eng.Mu.Lock()
+	a.Eng.PublicErr = errors.New("no answer from the STUN server")
+	a.Eng.Handshakes = nil
+	a.Eng.Mu.Unlock()
+	a.Svc.CheckAddresses(ctx, a.Eng, true)
+	a.Svc.CheckAddresses(ctx, a.Eng, true)
+	if _, d := status(); d == nil || d.Code != diagnose.UDPBlocked {
+		t.Errorf("diagnosis %+v, want udp-blocked", d)
+	}
+}
+
+// Checks are rare while every peer is connected and more frequent while
+// one is not: a few STUN packets an hour per idle tunnel.
+func TestAddressWatchCadence(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	a := NewEnv(t, true, func(o *ServiceOptions) { o.Now = clock })
+	a.NATRep = &natcheck.Report{PublicEndpoint: "198.51.100.1:51820", Mapping: natcheck.MappingEndpointIndependent, Verdict: natcheck.VerdictOK}
+	if _, err := a.Svc.Invite(ctx, InviteRequest{Name: "home", Port: 51820}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Svc.Up(ctx, "home"); err != nil {
+		t.Fatal(err)
+	}
+	localSTUN(t, a)
+	a.Eng.Public = netip.MustParseAddrPort("198.51.100.1:51820")
+	// No peers yet: nobody silent, so the idle cadence. One simulated hour
+	// in 5 s ticks.
+	for range 720 {
+		a.Svc.CheckAddresses(ctx, a.Eng, false)
+		mu.Lock()
+		now = now.Add(5 * time.Second)
+		mu.Unlock()
+	}
+	a.Eng.Mu.Lock()
+	n := a.Eng.Probes
+	a.Eng.Mu.Unlock()
+	t.Logf("%d STUN queries in an idle hour", n)
+	if n < 1 || n > 7 {
+		t.Errorf("%d queries in an idle hour, want at most 7 (every %v)", n, DefaultAddrCheckIdle)
+	}
+}
+
+// localSTUN points the settings at a literal address, so the watch looks
+// nothing up (the fake engine answers for the server).
+func localSTUN(t *testing.T, e *Env) {
+	t.Helper()
+	if err := e.Svc.SetSettings(ctx, Settings{STUNServers: []string{"127.0.0.1:3478"}}); err != nil {
+		t.Fatal(err)
+	}
+}
