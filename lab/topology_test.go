@@ -201,3 +201,28 @@ func (o *Office) Conntrack() string {
 	out, _ := o.lab.InNS(o.Router, "conntrack", "-L", "-p", "udp")
 	return out
 }
+
+// ChangeWAN gives the router a new WAN address from the internet, as a
+// home router gets after a reboot or when its lease runs out: the old
+// address goes, the new one comes, and connection tracking (every NAT
+// mapping and punched hole) is forgotten. It returns the new address.
+func (o *Office) ChangeWAN(in *Internet) string {
+	l := o.lab
+	l.t.Helper()
+	next := in.addr()
+	l.MustNS(o.Router, "ip", "addr", "del", o.WAN+"/24", "dev", "wan0")
+	l.MustNS(o.Router, "ip", "addr", "add", next+"/24", "dev", "wan0")
+	l.MustNS(o.Router, "ip", "route", "replace", "default", "via", inetGateway)
+	l.MustNS(o.Router, "conntrack", "-F")
+	o.WAN = next
+	return next
+}
+
+// InputAccept makes the router accept unsolicited WAN packets to itself,
+// as many real routers do for some ports: a packet from the internet to
+// the router's own address then leaves a connection-tracking entry behind
+// (tailscale#20910). Forwarding to the LAN stays closed.
+func (o *Office) InputAccept() {
+	o.lab.t.Helper()
+	o.lab.MustNS(o.Router, "iptables", "-D", "INPUT", "-i", "wan0", "-j", "DROP")
+}

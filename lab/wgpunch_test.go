@@ -57,6 +57,8 @@ type (
 		Code    string `json:"code"`
 		Message string `json:"message"`
 		FixPort uint16 `json:"fix_port"`
+		Peer    string `json:"peer"`
+		Update  string `json:"update"`
 	}
 	natReport struct {
 		PublicEndpoint string         `json:"public_endpoint"`
@@ -178,6 +180,9 @@ func (h *Host) StartDaemon() {
 	if err != nil {
 		t.Fatalf("%s: start daemon: %v", h.Name, err)
 	}
+	// The lab's own STUN servers for everything the daemon asks by itself
+	// (the address watch): nothing looks up the public defaults.
+	h.MustWGP("settings", "--stun", stunServers)
 }
 
 // StopDaemon stops the daemon with SIGTERM.

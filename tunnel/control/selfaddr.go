@@ -12,8 +12,8 @@ package control
 //
 // Cost: one STUN request (retransmitted only when lost) per tunnel every
 // AddrCheckIdle (10 min) while every peer is connected, every
-// AddrCheckSilent (60 s) while one is not, and at once when a local
-// address or route changes (netlink). When no STUN server answers twice in
+// AddrCheckSilent (60 s) while one is not, and at once when a peer falls
+// silent or a local address or route changes (netlink). When no STUN server answers twice in
 // a row, the diagnosis says udp-blocked.
 
 import (
@@ -48,6 +48,7 @@ type selfState struct {
 	caught    map[wgtypes.Key]bool   // peers heard from since the change
 	updates   map[wgtypes.Key]string // the update for each peer, for current
 	due       bool                   // check at the next tick (netlink change)
+	silent    bool                   // a peer was not connected at the last look
 }
 
 func (st *selfState) changed() bool {
@@ -117,7 +118,11 @@ func (s *Service) CheckAddresses(ctx context.Context, p engine.Prober, force boo
 			interval = s.opts.AddrCheckSilent
 		}
 		s.aw.mu.Lock()
-		due := force || st.due || st.lastCheck.IsZero() || now.Sub(st.lastCheck) >= interval
+		// A peer that just fell silent may mean our address moved: look
+		// at once.
+		fell := silent && !st.silent
+		st.silent = silent
+		due := force || fell || st.due || st.lastCheck.IsZero() || now.Sub(st.lastCheck) >= interval
 		if due {
 			st.due, st.lastCheck = false, now
 		}

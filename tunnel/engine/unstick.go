@@ -39,10 +39,10 @@ const (
 	// unstickStagger is how much later the second side resumes.
 	unstickStagger = 10 * time.Second
 	// unstickSettle is how long both send before the next slot.
-	unstickSettle = 15 * time.Second
-	// stuckAfter: no handshake completed for this long while sending (3
+	unstickSettle = 10 * time.Second
+	// stuckAfter: no handshake completed for this long while sending (2
 	// initiations 5 s apart) is stuck.
-	stuckAfter = 15 * time.Second
+	stuckAfter = 10 * time.Second
 	// sessionLife: a handshake older than this means no session (WireGuard's
 	// REJECT_AFTER_TIME).
 	sessionLife = 180 * time.Second
