@@ -103,8 +103,8 @@ type Wizard struct {
 	// Preview is what accepting the invite (answer side) or the pasted
 	// reply (invite side) would do, from PreviewAccept: shown before the
 	// user presses Accept. Previewing: PreviewAccept in flight.
-	Preview    *control.AcceptResult
-	Previewing bool
+	Preview      *control.AcceptResult
+	Previewing   bool
 	InviteResult *control.InviteResult
 	ReplyText    string
 	Reply        TokenCheck

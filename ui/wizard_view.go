@@ -39,6 +39,7 @@ type wizardView struct {
 	close *widget.Button
 	hint  *widget.Label
 	root  fyne.CanvasObject
+	page  *container.Scroll // the page's scroller
 
 	// live parts of the current page
 	pasteStatus *widget.Label
@@ -104,8 +105,8 @@ func newWizardView(a *App, ctl control.Controller, w fyne.Window) *wizardView {
 	v.next.Importance = widget.HighImportance
 	v.close = widget.NewButton("Close", func() { v.win.Close() })
 	buttons := container.NewBorder(nil, nil, v.back, container.NewHBox(v.close, v.next))
-	v.root = container.NewBorder(v.title, container.NewVBox(widget.NewSeparator(), v.hint, buttons), nil, nil,
-		container.NewVScroll(container.NewPadded(v.body)))
+	v.page = container.NewVScroll(container.NewPadded(v.body))
+	v.root = container.NewBorder(v.title, container.NewVBox(widget.NewSeparator(), v.hint, buttons), nil, nil, v.page)
 	v.render()
 	return v
 }
@@ -678,7 +679,8 @@ func (v *wizardView) previewReply() {
 			v.showReview()
 			v.updateButtons()
 			if pr != nil && v.useReply != nil {
-				v.focus(v.useReply) // read, then Space takes it
+				v.page.ScrollToBottom() // the preview and the button below it in sight
+				v.focus(v.useReply)     // read, then Space takes it
 			}
 		})
 	})
