@@ -103,7 +103,12 @@ type Wizard struct {
 	NATErr   error
 
 	// StepShare.
-	Working      bool // Invite/Accept in flight
+	Working bool // Invite/Accept in flight
+	// Preview is what accepting the invite (answer side) or the pasted
+	// reply (invite side) would do, from PreviewAccept: shown before the
+	// user presses Accept. Previewing: PreviewAccept in flight.
+	Preview      *control.AcceptResult
+	Previewing   bool
 	InviteResult *control.InviteResult
 	ReplyText    string
 	Reply        TokenCheck
@@ -144,6 +149,7 @@ func (w *Wizard) Back() {
 	if !w.CanBack() {
 		return
 	}
+	w.Preview = nil // the options it was made with may change
 	w.Step = Steps(w.Mode)[w.index()-1]
 }
 
@@ -174,15 +180,18 @@ func (w *Wizard) CanNext() (bool, string) {
 			return false, "Run the check first."
 		}
 	case StepShare:
-		if w.Working {
+		if w.Working || w.Previewing {
 			return false, "Working…"
 		}
 		if w.AcceptResult == nil {
-			if w.Mode == ModeInvite && w.Reply.OK {
-				return false, "Press \"Use this reply\" to add the other computer."
+			if w.Mode == ModeInvite && w.Reply.OK && w.Preview != nil {
+				return false, "Read what the link routes, then press \"Use this reply\" to add the other computer."
 			}
 			if w.Mode == ModeInvite {
 				return false, "Paste the reply from the other computer."
+			}
+			if w.Preview != nil {
+				return false, "Read what the link routes, then press \"" + AcceptInviteLabel + "\"."
 			}
 			return false, "Create the reply first."
 		}
@@ -253,6 +262,9 @@ func (w *Wizard) SetInviteText(s string) {
 
 // SetReplyText validates a pasted reply as the user types.
 func (w *Wizard) SetReplyText(s string) {
+	if strings.TrimSpace(s) != strings.TrimSpace(w.ReplyText) {
+		w.Preview = nil // it was of another reply
+	}
 	w.ReplyText = s
 	own := ""
 	if w.InviteResult != nil {
@@ -267,6 +279,9 @@ func (w *Wizard) SetReplyText(s string) {
 func (w *Wizard) InviteRequest() control.InviteRequest {
 	return control.InviteRequest{Name: w.Name, Port: w.Port(), LANs: w.SharedLANs(), Subnet: strings.TrimSpace(w.SubnetText), AllowPublicRoutes: w.AllowPublicRoutes}
 }
+
+// AcceptInviteLabel is the answer side's button under the preview.
+const AcceptInviteLabel = "Accept and make the reply"
 
 // AcceptInviteRequest answers the pasted invite (answer side).
 func (w *Wizard) AcceptInviteRequest() control.AcceptRequest {

@@ -39,6 +39,7 @@ type wizardView struct {
 	close *widget.Button
 	hint  *widget.Label
 	root  fyne.CanvasObject
+	page  *container.Scroll // the page's scroller
 
 	// live parts of the current page
 	pasteStatus *widget.Label
@@ -48,6 +49,8 @@ type wizardView struct {
 
 	rendering bool
 	useReply  *widget.Button
+	review    *fyne.Container // invite side: the pasted reply's preview
+	focusNext fyne.Focusable  // focused once the page is on screen
 
 	// connect page
 	upStarted time.Time
@@ -102,8 +105,8 @@ func newWizardView(a *App, ctl control.Controller, w fyne.Window) *wizardView {
 	v.next.Importance = widget.HighImportance
 	v.close = widget.NewButton("Close", func() { v.win.Close() })
 	buttons := container.NewBorder(nil, nil, v.back, container.NewHBox(v.close, v.next))
-	v.root = container.NewBorder(v.title, container.NewVBox(widget.NewSeparator(), v.hint, buttons), nil, nil,
-		container.NewVScroll(container.NewPadded(v.body)))
+	v.page = container.NewVScroll(container.NewPadded(v.body))
+	v.root = container.NewBorder(v.title, container.NewVBox(widget.NewSeparator(), v.hint, buttons), nil, nil, v.page)
 	v.render()
 	return v
 }
@@ -159,13 +162,17 @@ func (v *wizardView) render() {
 		page = v.connectPage()
 	}
 	if v.m.Step != StepShare {
-		v.useReply = nil
+		v.useReply, v.review = nil, nil
 	}
 	v.body.Objects = []fyne.CanvasObject{page}
 	v.body.Refresh()
 	v.updateButtons()
 	if v.pasteTarget != nil && v.pasteTarget.Text == "" {
 		v.focus(v.pasteTarget) // ready for Ctrl+V
+	}
+	if v.focusNext != nil {
+		v.focus(v.focusNext)
+		v.focusNext = nil
 	}
 }
 
@@ -190,7 +197,7 @@ func (v *wizardView) updateButtons() {
 	}
 	setText(v.hint, why)
 	if v.useReply != nil {
-		if v.m.Reply.OK && !v.m.Working && v.m.AcceptResult == nil {
+		if v.m.Reply.OK && v.m.Preview != nil && !v.m.Working && v.m.AcceptResult == nil {
 			v.useReply.Enable()
 		} else {
 			v.useReply.Disable()
@@ -512,26 +519,55 @@ func (v *wizardView) sharePage() fyne.CanvasObject {
 			use := widget.NewButtonWithIcon("Use this reply", theme.ConfirmIcon(), v.acceptReply)
 			use.Importance = widget.HighImportance
 			v.useReply = use
-			e, pb := v.pasteBox("Paste the reply here (one line starting with WGP1R-)", v.m.ReplyText, use)
+			v.review = container.NewVBox()
+			e, pb := v.pasteBox("Paste the reply here (one line starting with WGP1R-)", v.m.ReplyText)
 			e.OnChanged = func(s string) {
 				v.m.SetReplyText(s)
 				v.showCheck(v.m.Reply)
+				v.showReview()
 				v.updateButtons()
-				if v.m.Reply.OK {
-					v.focus(use) // a complete reply: Space takes it
+				if v.m.Reply.OK && v.m.Preview == nil {
+					v.previewReply() // shows what the link routes; then Space takes it
 				}
 			}
 			v.pasteTarget = e
 			v.showCheck(v.m.Reply)
+			v.showReview()
 			box.Add(pb)
+			// Show before you take: what the reply routes and its safety
+			// code, then the button that accepts it.
+			box.Add(v.review)
+			box.Add(container.NewHBox(use))
+			if v.m.Reply.OK && v.m.Preview == nil && !v.m.Previewing {
+				v.previewReply()
+			}
 		} else {
 			v.addRouteSummary(box, v.m.AcceptResult)
 			box.Add(v.safetyBlock(v.m.AcceptResult))
 		}
 	case ModeAnswer:
 		if v.m.AcceptResult == nil {
-			v.startShare()
-			return v.sharePage()
+			if v.m.Preview == nil {
+				if !v.m.Previewing {
+					v.previewInvite()
+					if !v.m.Previewing { // finished synchronously
+						return v.sharePage()
+					}
+				}
+				box.Add(widget.NewLabel("Checking what this link will route…"))
+				box.Add(widget.NewProgressBarInfinite())
+				return box
+			}
+			// Show before you take: nothing is saved until the click.
+			box.Add(v.reviewBlock(v.m.Preview))
+			acc := widget.NewButtonWithIcon(AcceptInviteLabel, theme.ConfirmIcon(), func() {
+				v.startShare()
+				v.render()
+			})
+			acc.Importance = widget.HighImportance
+			box.Add(container.NewHBox(acc))
+			v.focusNext = acc // Space accepts, after reading
+			return box
 		}
 		r := v.m.AcceptResult
 		box.Add(wrapLabel(fmt.Sprintf("Send this reply back to %s: let it scan the QR code, or send the text. It holds no secret key.", nameOr(r.PeerName))))
@@ -555,6 +591,106 @@ func (v *wizardView) addRouteSummary(box *fyne.Container, r *control.AcceptResul
 	if r.RouteSummary != "" {
 		box.Add(wrapLabel(r.RouteSummary))
 	}
+}
+
+// reviewBlock is what accepting would do (PreviewAccept's result r), shown
+// above the Accept button: the tunnel and peer, the routing sentence (what
+// goes into the tunnel, what of ours the peer reaches), the safety code
+// when it is already known (a reply's) and the warnings.
+func (v *wizardView) reviewBlock(r *control.AcceptResult) fyne.CanvasObject {
+	head := fmt.Sprintf("Accepting creates tunnel %s, linked to %s:", r.Tunnel, nameOr(r.PeerName))
+	if r.Kind == "reply" {
+		head = fmt.Sprintf("Accepting adds %s to tunnel %s:", nameOr(r.PeerName), r.Tunnel)
+	}
+	out := container.NewVBox(widget.NewLabelWithStyle(head, fyne.TextAlignLeading, fyne.TextStyle{Bold: true}))
+	v.addRouteSummary(out, r)
+	if r.SafetyCode != "" {
+		code := canvas.NewText(r.SafetyCode, theme.Color(theme.ColorNamePrimary))
+		code.TextSize = 28
+		code.TextStyle = fyne.TextStyle{Monospace: true}
+		out.Add(widget.NewLabelWithStyle("Safety code:", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}))
+		out.Add(code)
+		out.Add(wrapLabel(fmt.Sprintf("Read this code out to %s on the phone before you accept. Their screen must show the same code; if not, do not accept.", nameOr(r.PeerName))))
+		if r.SafetyCodeKeysOnly {
+			out.Add(wrapLabel("Keys only: the other side runs an older WG Punch, so this code covers only the two public keys. Update WG Punch on both computers."))
+		}
+	} else {
+		out.Add(wrapLabel(fmt.Sprintf("The safety code comes with the reply, once you accept; compare it with the one %s's screen shows.", nameOr(r.PeerName))))
+	}
+	for _, w := range r.Warnings {
+		l := wrapLabel("Warning: " + w.Message)
+		l.Importance = widget.WarningImportance
+		out.Add(l)
+	}
+	return out
+}
+
+// showReview fills the invite side's review box from the preview.
+func (v *wizardView) showReview() {
+	if v.review == nil {
+		return
+	}
+	v.review.Objects = nil
+	switch {
+	case v.m.Preview != nil:
+		v.review.Add(v.reviewBlock(v.m.Preview))
+	case v.m.Previewing:
+		v.review.Add(widget.NewLabel("Checking what this reply will route…"))
+	}
+	v.review.Refresh()
+}
+
+// previewInvite asks what accepting the pasted invite would do (answer
+// side); the share page shows it with the Accept button.
+func (v *wizardView) previewInvite() {
+	v.m.Previewing = true
+	req := v.m.AcceptInviteRequest()
+	v.app.spawn(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		pr, err := v.ctl.PreviewAccept(ctx, req)
+		fyne.Do(func() {
+			v.m.Previewing = false
+			v.m.Preview, v.m.ShareErr = pr, err
+			if v.m.Step == StepShare {
+				v.render()
+			}
+		})
+	})
+}
+
+// previewReply asks what accepting the pasted reply would do (invite
+// side) and shows it above "Use this reply"; an answer for a reply since
+// changed is dropped.
+func (v *wizardView) previewReply() {
+	v.m.Previewing = true
+	v.showReview()
+	v.updateButtons()
+	req := v.m.AcceptReplyRequest()
+	v.app.spawn(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		pr, err := v.ctl.PreviewAccept(ctx, req)
+		fyne.Do(func() {
+			v.m.Previewing = false
+			if strings.TrimSpace(v.m.ReplyText) != req.Token || v.m.Step != StepShare {
+				v.updateButtons()
+				return
+			}
+			if err != nil {
+				v.pasteIcon.SetResource(theme.NewErrorThemedResource(theme.ErrorIcon()))
+				v.pasteStatus.Importance = widget.DangerImportance
+				v.pasteStatus.SetText("Problem: " + err.Error())
+			}
+			v.m.Preview = pr
+			v.showReview()
+			v.updateButtons()
+			if pr != nil && v.useReply != nil {
+				v.page.ScrollToBottom() // the preview and the button below it in sight
+				v.focus(v.useReply)     // read, then Space takes it
+			}
+		})
+	})
 }
 
 // safetyBlock shows the safety code to read out over the phone.
@@ -656,8 +792,8 @@ func (v *wizardView) startShare() {
 
 // acceptReply adds the peer from a valid reply (invite side).
 func (v *wizardView) acceptReply() {
-	if !v.m.Reply.OK || v.m.Working {
-		return
+	if !v.m.Reply.OK || v.m.Working || v.m.Preview == nil {
+		return // accept only what was shown
 	}
 	v.m.Working = true
 	v.updateButtons()

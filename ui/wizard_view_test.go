@@ -97,12 +97,23 @@ func TestWizardInviteFlow(t *testing.T) {
 		t.Fatal(err)
 	}
 	v.pasteTarget.SetText(reply)
+	testutil.Eventually(t, 5*time.Second, "reply previewed", func() bool { return v.m.Preview != nil })
 	if v.useReply.Disabled() {
 		t.Fatalf("Use this reply disabled for a valid reply: %q", v.pasteStatus.Text)
 	}
+	// Show before you take: the routing sentence and the safety code are on
+	// screen, above the button, before anything is accepted.
+	wantCode := invite.SafetyCode(m.Invite.PublicKey, k.PublicKey())
+	for _, s := range []string{"Accepting adds Home to tunnel link:", "This link sends ", "192.168.1.0/24", wantCode} {
+		if !rendersText(w.Canvas(), s) {
+			t.Errorf("before accepting the reply, %q is not shown", s)
+		}
+	}
+	if accepted(f) {
+		t.Fatalf("the reply was accepted before the click: %v", f.CallLog())
+	}
 	test.Tap(v.useReply)
 	testutil.Eventually(t, 5*time.Second, "reply accepted", func() bool { return v.m.AcceptResult != nil })
-	wantCode := invite.SafetyCode(m.Invite.PublicKey, k.PublicKey())
 	if v.m.AcceptResult.SafetyCode != wantCode {
 		t.Errorf("safety code = %q, want %q", v.m.AcceptResult.SafetyCode, wantCode)
 	}
@@ -151,6 +162,23 @@ func TestWizardAnswerFlow(t *testing.T) {
 	testutil.Eventually(t, 5*time.Second, "NAT check", func() bool { return v.m.NAT != nil })
 	test.AssertRendersToMarkup(t, "wizard_check_fail.xml", w.Canvas())
 	test.Tap(v.next)
+	// Show before you take: the share page first says what the link
+	// routes, with the Accept button below; nothing is saved until it is
+	// pressed.
+	testutil.Eventually(t, 5*time.Second, "invite previewed", func() bool { return v.m.Preview != nil })
+	for _, s := range []string{"Accepting creates tunnel Office-PC, linked to Office PC:", "This link sends 10.77.12.0/24", "The safety code comes with the reply"} {
+		if !rendersText(w.Canvas(), s) {
+			t.Errorf("before accepting the invite, %q is not shown", s)
+		}
+	}
+	if accepted(f) || !hasCall(f, "PreviewAccept Office-PC") {
+		t.Fatalf("calls before the click: %v, want a preview and no accept", f.CallLog())
+	}
+	acc := findButton(v.body, AcceptInviteLabel)
+	if acc == nil || acc.Disabled() || !v.next.Disabled() {
+		t.Fatalf("Accept button %v, Next enabled %v", acc, !v.next.Disabled())
+	}
+	test.Tap(acc)
 	testutil.Eventually(t, 5*time.Second, "reply made", func() bool { return v.m.AcceptResult != nil })
 	m, err := invite.Decode(v.m.AcceptResult.Reply)
 	if err != nil || m.Reply == nil || m.Reply.InviteID != inv.ID {
@@ -163,6 +191,16 @@ func TestWizardAnswerFlow(t *testing.T) {
 	if sum := v.m.AcceptResult.RouteSummary; !strings.HasPrefix(sum, "This link sends ") || !rendersText(w.Canvas(), "This link sends ") {
 		t.Errorf("share page does not show what the link routes (summary %q)", sum)
 	}
+}
+
+// accepted reports whether the fake saw an Accept call.
+func accepted(f *fakectl.Fake) bool {
+	for _, c := range f.CallLog() {
+		if strings.HasPrefix(c, "Accept ") {
+			return true
+		}
+	}
+	return false
 }
 
 // rendersText reports whether any text on the canvas contains s.

@@ -25,6 +25,11 @@ import (
 type cli struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
+	// isTTY says whether a reader is a terminal someone types into
+	// (isTerminal; tests replace it). in buffers stdin, made on first use,
+	// so a token line and an answer read one after another are not lost.
+	isTTY func(io.Reader) bool
+	in    *bufio.Reader
 
 	stateDir    string // "" means store.DefaultDir()
 	stateDirSet bool
@@ -37,7 +42,30 @@ type cli struct {
 }
 
 func newCLI(stdin io.Reader, stdout, stderr io.Writer) *cli {
-	return &cli{stdin: stdin, stdout: stdout, stderr: stderr}
+	return &cli{stdin: stdin, stdout: stdout, stderr: stderr, isTTY: isTerminal}
+}
+
+// input is stdin, buffered once for every reader of it.
+func (c *cli) input() *bufio.Reader {
+	if c.in == nil {
+		c.in = bufio.NewReader(c.stdin)
+	}
+	return c.in
+}
+
+// terminal says whether stdin is a terminal someone types into.
+func (c *cli) terminal() bool { return c.isTTY(c.stdin) }
+
+// confirm asks question on a terminal and says whether the answer was y
+// or yes; off a terminal it asks nothing and says true (scripts).
+func (c *cli) confirm(question string) bool {
+	if !c.terminal() {
+		return true
+	}
+	fmt.Fprintf(c.stderr, "%s [y/N] ", question)
+	ans, _ := c.input().ReadString('\n')
+	a := strings.ToLower(strings.TrimSpace(ans))
+	return a == "y" || a == "yes"
 }
 
 // usageError makes main print the command's usage and exit 2.
@@ -486,15 +514,15 @@ func isTerminal(r io.Reader) bool {
 // readToken reads an invite/reply from stdin: one line from a terminal,
 // everything (up to 64 KiB) from a pipe.
 func (c *cli) readToken() (string, error) {
-	if isTerminal(c.stdin) {
+	if c.terminal() {
 		fmt.Fprint(c.stderr, "Paste the invite or reply line, then press Enter: ")
-		line, err := bufio.NewReader(c.stdin).ReadString('\n')
+		line, err := c.input().ReadString('\n')
 		if err != nil && line == "" {
 			return "", fmt.Errorf("read the invite from the terminal: %w", err)
 		}
 		return line, nil
 	}
-	data, err := io.ReadAll(io.LimitReader(c.stdin, 64<<10))
+	data, err := io.ReadAll(io.LimitReader(c.input(), 64<<10))
 	if err != nil {
 		return "", fmt.Errorf("read the invite from standard input: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/wgpunch/wgpunch/internal/version"
@@ -41,15 +42,22 @@ unanswered prints the same invite (same ID) with fresh addresses.
   --json               print the result as JSON instead of the bare line
 `,
 			run: cmdInvite},
-		{name: "accept", args: "NAME [TOKEN | - | --qr FILE.png] [--port N] [--endpoint HOST:PORT] [--lan CIDR,...] [--stun HOST:PORT,...] [--name DISPLAY] [--reply-qr FILE.png] [--allow-public-routes] [--json]",
-			summary: "take an invite (creating tunnel NAME, printing a reply) or a reply to our invite",
+		{name: "accept", args: "NAME [TOKEN | - | --qr FILE.png] [--port N] [--endpoint HOST:PORT] [--lan CIDR,...] [--stun HOST:PORT,...] [--name DISPLAY] [--reply-qr FILE.png] [--allow-public-routes] [--yes] [--json]",
+			summary: "take an invite (creating tunnel NAME, printing a reply), a reply to our invite, or an address update",
 			help: `With an invite: creates tunnel NAME linked to the inviter and prints the reply
 line on standard output — send it back. With a reply to an invite NAME issued:
-adds the other side to NAME. Either way "Safety code: ..." is printed on
-standard error: compare it with the other side's (e.g. on the phone); if the
-codes differ, someone tampered with the messages — remove the tunnel.
-Standard error also says what the link sends into the tunnel (the tunnel
-subnet and the other side's LANs) and what of yours the other side reaches.
+adds the other side to NAME. With an address update (WGP1U-..., which the
+other side's WG Punch shows when its internet address changed): moves only
+that peer to its new address; a forged, damaged, replayed or foreign update
+changes nothing and says why.
+Before anything is saved, standard error says what the link sends into the
+tunnel (the tunnel subnet and the other side's LANs) and what of yours the
+other side reaches, then on a terminal asks "Accept? [y/N]" (--yes skips the
+question; off a terminal accept goes on without asking). "Safety code: ..."
+is printed on standard error, for a reply before the question, for an invite
+with the reply: compare it with the other side's (e.g. on the phone); if the
+codes differ, someone tampered with the messages — do not accept, or remove
+the tunnel.
 A link only routes private networks (10/8, 172.16/12, 192.168/16, fc00::/7;
 IPv6 /48 or narrower): an invite or reply asking for anything else is
 refused and nothing is saved.
@@ -67,6 +75,7 @@ TOKEN "-" or no TOKEN reads it from standard input.
                        the other side asks for (and share public --lan ones);
                        only if you know why — it can send traffic meant for
                        the internet to the other computer
+  -y, --yes            accept without asking
   --json               print the result as JSON
 `,
 			run: cmdAccept},
@@ -261,6 +270,9 @@ func cmdAccept(c *cli, cmd *command, args []string) error {
 	lf := addLinkFlags(fs)
 	qr := fs.String("qr", "", "")
 	replyQR := fs.String("reply-qr", "", "")
+	var yes bool
+	fs.BoolVar(&yes, "yes", false, "")
+	fs.BoolVar(&yes, "y", false, "")
 	pos, err := parseArgs(cmd, fs, args)
 	if err != nil {
 		return err
@@ -296,9 +308,20 @@ func cmdAccept(c *cli, cmd *command, args []string) error {
 	}
 	ctx, cancel := signalContext()
 	defer cancel()
-	res, err := ctl.Accept(ctx, control.AcceptRequest{
+	req := control.AcceptRequest{
 		Name: name, Token: token, DisplayName: *lf.display, Port: uint16(lf.port), Endpoint: *lf.endpoint, LANs: lf.lans, STUN: lf.stun, AllowPublicRoutes: *lf.public,
-	})
+	}
+	// Show before you take: what the link routes and shares, and the
+	// safety code when it is known, before anything is saved.
+	pre, err := ctl.PreviewAccept(ctx, req)
+	if err != nil {
+		return err
+	}
+	c.preview(pre)
+	if !yes && !c.confirm("Accept?") {
+		return fmt.Errorf("nothing was accepted or saved (answer y to accept, or add --yes)")
+	}
+	res, err := ctl.Accept(ctx, req)
 	if err != nil {
 		return err
 	}
@@ -315,27 +338,73 @@ func cmdAccept(c *cli, cmd *command, args []string) error {
 	} else if res.Kind == "invite" {
 		fmt.Fprintln(c.stdout, res.Reply)
 	}
-	if res.Kind == "invite" {
+	switch res.Kind {
+	case "invite":
 		c.note("Tunnel %s created, linked to %s.", res.Tunnel, res.PeerName)
 		c.natNote(res.NAT)
-	} else {
+	case "update":
+		c.notes(res.Notes)
+		return nil
+	default:
 		c.note("%s added to tunnel %s.", res.PeerName, res.Tunnel)
 	}
-	if res.RouteSummary != "" {
+	if res.RouteSummary != pre.RouteSummary { // changed since the preview (another WG Punch, a NAT check)
 		c.note("%s", res.RouteSummary)
 	}
-	if res.SafetyCodeKeysOnly {
-		c.note("Safety code: %s (keys only: %s runs an older WG Punch)", res.SafetyCode, res.PeerName)
-	} else {
-		c.note("Safety code: %s", res.SafetyCode)
+	if res.SafetyCode != pre.SafetyCode {
+		c.safetyCode(res)
+		c.note("Compare it with the code %s sees; if they differ, remove the tunnel (wgpunch remove %s --yes).", res.PeerName, res.Tunnel)
 	}
-	c.note("Compare it with the code %s sees; if they differ, remove the tunnel (wgpunch remove %s --yes).", res.PeerName, res.Tunnel)
-	printWarnings(c.stderr, res.Warnings)
+	printWarnings(c.stderr, newWarnings(res.Warnings, pre.Warnings))
 	c.notes(res.Notes)
 	if res.Kind == "invite" && *replyQR != "" {
 		c.note("Reply QR code written to %s.", *replyQR)
 	}
 	return nil
+}
+
+// preview says what accepting would do, from PreviewAccept's result: the
+// routing sentence, the safety code (a reply's; an invite's comes with
+// the reply) and the warnings.
+func (c *cli) preview(pre *control.AcceptResult) {
+	if pre.Kind == "update" {
+		c.note("This address update from %s is for tunnel %s: %s.", nameOrOther(pre.PeerName), pre.Tunnel, strings.Join(pre.Notes, "; "))
+		return
+	}
+	if pre.Kind == "invite" {
+		c.note("This invite from %s creates tunnel %s.", pre.PeerName, pre.Tunnel)
+	} else {
+		c.note("This reply from %s joins tunnel %s.", pre.PeerName, pre.Tunnel)
+	}
+	if pre.RouteSummary != "" {
+		c.note("%s", pre.RouteSummary)
+	}
+	if pre.SafetyCode != "" {
+		c.safetyCode(pre)
+		c.note("Compare it with the code %s sees; if they differ, someone changed the messages on the way: do not accept.", pre.PeerName)
+	} else {
+		c.note("The safety code comes with the reply, once accepted; compare it with the code %s sees.", pre.PeerName)
+	}
+	printWarnings(c.stderr, pre.Warnings)
+}
+
+func (c *cli) safetyCode(r *control.AcceptResult) {
+	if r.SafetyCodeKeysOnly {
+		c.note("Safety code: %s (keys only: %s runs an older WG Punch)", r.SafetyCode, r.PeerName)
+	} else {
+		c.note("Safety code: %s", r.SafetyCode)
+	}
+}
+
+// newWarnings is ws without those already in shown.
+func newWarnings(ws, shown []control.Warning) []control.Warning {
+	var out []control.Warning
+	for _, w := range ws {
+		if !slices.Contains(shown, w) {
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 func cmdList(c *cli, cmd *command, args []string) error {
@@ -403,13 +472,10 @@ func cmdRemove(c *cli, cmd *command, args []string) error {
 		return err
 	}
 	if !*yes {
-		if !isTerminal(c.stdin) {
+		if !c.terminal() {
 			return usagef(cmd, "removing %s deletes its keys for good; add --yes to confirm", pos[0])
 		}
-		fmt.Fprintf(c.stderr, "Remove tunnel %s and its keys for good? [y/N] ", pos[0])
-		var ans string
-		fmt.Fscanln(c.stdin, &ans)
-		if a := strings.ToLower(strings.TrimSpace(ans)); a != "y" && a != "yes" {
+		if !c.confirm(fmt.Sprintf("Remove tunnel %s and its keys for good?", pos[0])) {
 			return fmt.Errorf("tunnel %s was not removed (answer y to remove it, or add --yes)", pos[0])
 		}
 	}
@@ -554,4 +620,11 @@ func cmdDaemon(c *cli, cmd *command, args []string) error {
 // 15 characters).
 func looksLikeToken(s string) bool {
 	return len(s) > 15 || strings.HasPrefix(strings.ToUpper(s), "WGP")
+}
+
+func nameOrOther(s string) string {
+	if s == "" {
+		return "the other computer"
+	}
+	return s
 }

@@ -64,6 +64,14 @@ type Controller interface {
 	// Accept takes an invite (creating tunnel req.Name and returning a reply)
 	// or a reply to our own pending invite (adding the peer to req.Name).
 	Accept(ctx context.Context, req AcceptRequest) (*AcceptResult, error)
+	// PreviewAccept checks req exactly as Accept would (a token Accept
+	// refuses is refused here with the same error) and returns what Accept
+	// would say: Kind, Tunnel, PeerName, Routes, Shared, RouteSummary,
+	// Warnings and, for a reply, SafetyCode. It saves nothing, runs no NAT
+	// check and returns no Reply; for an invite SafetyCode is empty (the
+	// code covers the reply, which only Accept makes). The CLI and the
+	// wizard show it before asking the user to accept.
+	PreviewAccept(ctx context.Context, req AcceptRequest) (*AcceptResult, error)
 	Remove(ctx context.Context, name string) error
 	Rename(ctx context.Context, oldName, newName string) error
 	// SetListenPort changes a tunnel's ListenPort (re-applied if it is up).

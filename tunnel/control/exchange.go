@@ -251,6 +251,20 @@ func decodeErr(err error) error {
 
 // Accept takes an invite or a reply.
 func (s *Service) Accept(ctx context.Context, req AcceptRequest) (*AcceptResult, error) {
+	return s.accept(ctx, req, false)
+}
+
+// PreviewAccept plans req as Accept does (the same decoding, checks and
+// planner, so the same refusals) and returns what Accept would say, but
+// saves nothing, takes no lock file and runs no NAT check. For an invite
+// SafetyCode is empty: the code covers the reply, which only Accept makes
+// (with a new key and the NAT check's endpoint).
+func (s *Service) PreviewAccept(ctx context.Context, req AcceptRequest) (*AcceptResult, error) {
+	return s.accept(ctx, req, true)
+}
+
+// accept is Accept, or PreviewAccept when preview.
+func (s *Service) accept(ctx context.Context, req AcceptRequest, preview bool) (*AcceptResult, error) {
 	tok := strings.Join(strings.Fields(req.Token), "")
 	if tok == "" {
 		return nil, invalidf("no invite or reply given; paste the line the other side sent (or give its QR code image)")
@@ -261,16 +275,16 @@ func (s *Service) Accept(ctx context.Context, req AcceptRequest) (*AcceptResult,
 	}
 	switch {
 	case msg.Invite != nil:
-		return s.acceptInvite(ctx, req, msg.Invite)
+		return s.acceptInvite(ctx, req, msg.Invite, preview)
 	case msg.Reply != nil:
-		return s.acceptReply(ctx, req, msg.Reply)
+		return s.acceptReply(ctx, req, msg.Reply, preview)
 	case msg.Update != nil:
-		return s.acceptUpdate(ctx, req, msg.Update)
+		return s.acceptUpdate(ctx, req, msg.Update, preview)
 	}
 	return nil, invalidf("the text decodes to neither an invite nor a reply; ask the other side for a new invite")
 }
 
-func (s *Service) acceptInvite(ctx context.Context, req AcceptRequest, inv *invite.Invite) (*AcceptResult, error) {
+func (s *Service) acceptInvite(ctx context.Context, req AcceptRequest, inv *invite.Invite, preview bool) (*AcceptResult, error) {
 	if req.Name == "" {
 		return nil, invalidf("this is an invite: give the new tunnel a name, e.g. wgpunch accept %s INVITE", exchange.SuggestName(inv.Name))
 	}
@@ -279,9 +293,56 @@ func (s *Service) acceptInvite(ctx context.Context, req AcceptRequest, inv *invi
 		return nil, err
 	}
 	defer unlock()
+	if preview {
+		return s.previewInvite(ctx, req, inv, in, f)
+	}
 	return replan(s, f, func(f *exchange.Facts) (*AcceptResult, error) {
 		return s.acceptInviteOnce(ctx, req, inv, in, f)
 	})
+}
+
+// previewInvite is acceptInviteOnce without the NAT check, the lock and
+// the save: it plans on f and finishes the plan on stand-in addresses
+// (the endpoint the user gave, else our LAN endpoint) so that an invite
+// Finish would refuse is refused here too. The reply and its code are
+// thrown away; warnings that come from our own NAT check are missing.
+func (s *Service) previewInvite(ctx context.Context, req AcceptRequest, inv *invite.Invite, in exchange.Request, f *exchange.Facts) (*AcceptResult, error) {
+	plan, err := f.PlanAcceptInvite(in, inv)
+	if err != nil {
+		return nil, planErr(err)
+	}
+	lan := exchange.LANEndpoint(s.net.PrimaryIPv4(s.runningIfaces()), plan.Port)
+	addrs := &exchange.Addresses{Endpoint: lan, LAN: lan}
+	if req.Endpoint != "" {
+		if addrs, err = s.announce(ctx, f, req.Endpoint, req.STUN, plan.Port, req.Name); err != nil {
+			return nil, planErr(err)
+		}
+	} else if lan.IsZero() {
+		addrs.Endpoint = conf.Endpoint{Host: "192.0.2.1", Port: plan.Port} // documentation address: the reply is thrown away
+	}
+	if _, _, err := plan.Finish(addrs); err != nil {
+		return nil, planErr(err)
+	}
+	res := inviteResult(req, inv, plan)
+	res.SafetyCode, res.SafetyCodeKeysOnly = "", false
+	return res, nil
+}
+
+// inviteResult is what accepting invite inv by plan says, before the
+// reply and the NAT check are added.
+func inviteResult(req AcceptRequest, inv *invite.Invite, plan *exchange.AcceptPlan) *AcceptResult {
+	return &AcceptResult{
+		Kind:               "invite",
+		Tunnel:             req.Name,
+		PeerName:           inv.Name,
+		SafetyCode:         plan.Code.Text,
+		SafetyCodeKeysOnly: plan.Code.KeysOnly,
+		Warnings:           plan.Warnings,
+		Notes:              plan.Notes,
+		Routes:             plan.Routing.Routes(),
+		Shared:             plan.Routing.SharedLANs(),
+		RouteSummary:       plan.Routing.Summary(),
+	}
 }
 
 // acceptInviteOnce is inviteOnce for accepting invite inv.
@@ -314,25 +375,16 @@ func (s *Service) acceptInviteOnce(ctx context.Context, req AcceptRequest, inv *
 		return nil, fmt.Errorf("save tunnel %q: %w", req.Name, err)
 	}
 	s.lanChanged()
-	notes := append(plan.Notes, fmt.Sprintf("send the reply line to %s; once they have accepted it, both sides bring the tunnel up (here: wgpunch up %s)", inv.Name, req.Name))
-	return &AcceptResult{
-		Kind:               "invite",
-		Tunnel:             req.Name,
-		PeerName:           inv.Name,
-		SafetyCode:         plan.Code.Text,
-		SafetyCodeKeysOnly: plan.Code.KeysOnly,
-		Reply:              token,
-		ReplyQRPNG:         qr,
-		NAT:                addrs.NAT,
-		Warnings:           plan.Warnings,
-		Notes:              notes,
-		Routes:             plan.Routing.Routes(),
-		Shared:             plan.Routing.SharedLANs(),
-		RouteSummary:       plan.Routing.Summary(),
-	}, nil
+	res := inviteResult(req, inv, plan)
+	res.Notes = append(res.Notes, fmt.Sprintf("send the reply line to %s; once they have accepted it, both sides bring the tunnel up (here: wgpunch up %s)", inv.Name, req.Name))
+	res.Reply, res.ReplyQRPNG, res.NAT = token, qr, addrs.NAT
+	return res, nil
 }
 
-func (s *Service) acceptReply(ctx context.Context, req AcceptRequest, r *invite.Reply) (*AcceptResult, error) {
+// acceptReply takes reply r; when preview it plans on the facts read
+// under s.mu only (the state directory's lock file is not touched) and
+// returns before saving.
+func (s *Service) acceptReply(ctx context.Context, req AcceptRequest, r *invite.Reply, preview bool) (*AcceptResult, error) {
 	if req.Name != "" {
 		if err := conf.ValidateName(req.Name); err != nil {
 			return nil, badName(err)
@@ -340,36 +392,45 @@ func (s *Service) acceptReply(ctx context.Context, req AcceptRequest, r *invite.
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	f, unlockSt, err := s.lockFacts(ctx)
-	if err != nil {
-		return nil, err
+	var f *exchange.Facts
+	if preview {
+		f = s.facts()
+	} else {
+		var unlockSt func()
+		var err error
+		if f, unlockSt, err = s.lockFacts(ctx); err != nil {
+			return nil, err
+		}
+		defer unlockSt()
 	}
-	defer unlockSt()
 	plan, err := f.PlanAcceptReply(req.Name, r, req.AllowPublicRoutes)
 	if err != nil {
 		return nil, planErr(err)
 	}
 	cfg := plan.Config
-	running, err := s.saveThenApply(plan.Saved, cfg, true, fmt.Sprintf("add %s to running tunnel %q", r.Name, cfg.Name))
-	if err != nil {
-		return nil, err
-	}
-	notes := plan.Notes
-	if running {
-		notes = append(notes, fmt.Sprintf("tunnel %s is up; %s was added to it", cfg.Name, r.Name))
-	} else {
-		notes = append(notes, fmt.Sprintf("bring the tunnel up with: wgpunch up %s", cfg.Name))
-	}
-	return &AcceptResult{
+	res := &AcceptResult{
 		Kind:               "reply",
 		Tunnel:             cfg.Name,
 		PeerName:           r.Name,
 		SafetyCode:         plan.Code.Text,
 		SafetyCodeKeysOnly: plan.Code.KeysOnly,
 		Warnings:           plan.Warnings,
-		Notes:              notes,
+		Notes:              plan.Notes,
 		Routes:             plan.Routing.Routes(),
 		Shared:             plan.Routing.SharedLANs(),
 		RouteSummary:       plan.Routing.Summary(),
-	}, nil
+	}
+	if preview {
+		return res, nil
+	}
+	running, err := s.saveThenApply(plan.Saved, cfg, true, fmt.Sprintf("add %s to running tunnel %q", r.Name, cfg.Name))
+	if err != nil {
+		return nil, err
+	}
+	if running {
+		res.Notes = append(res.Notes, fmt.Sprintf("tunnel %s is up; %s was added to it", cfg.Name, r.Name))
+	} else {
+		res.Notes = append(res.Notes, fmt.Sprintf("bring the tunnel up with: wgpunch up %s", cfg.Name))
+	}
+	return res, nil
 }

@@ -162,15 +162,27 @@ func TestInviteReissueKeepsID(t *testing.T) {
 	}
 }
 
-func TestBadInputChangesNothing(t *testing.T) {
-	a, b := NewEnv(t, false), NewEnv(t, false)
-	inv, acc, _ := exchange(t, a, b)
+// badAccept is a token (with a request) that Accept must refuse with err
+// want, naming msg, and without changing a file.
+type badAccept struct {
+	name string
+	on   *Env
+	req  AcceptRequest
+	want error
+	msg  string
+}
+
+// badAccepts links a and b (a: home, b: work), gives a a second pending
+// invite (other) and returns the tokens Accept must refuse: mangled,
+// forged and misdirected ones. It returns a's first invite too.
+func badAccepts(t *testing.T, a, b *Env) (*InviteResult, []badAccept) {
+	t.Helper()
+	inv, _, _ := exchange(t, a, b)
 	// A second pending invite on a, for the wrong-reply cases.
 	inv2, err := a.Svc.Invite(ctx, InviteRequest{Name: "other", Endpoint: "198.51.100.1:51821"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	own := a.Load("home")
 	ownReply, err := (&invite.Reply{InviteID: a.Load("other").Interface.Meta.PendingInviteID, Name: "me", PublicKey: a.Load("other").Interface.PrivateKey.PublicKey(), Endpoint: conf.Endpoint{Host: "192.0.2.1", Port: 1}}).Encode()
 	if err != nil {
 		t.Fatal(err)
@@ -183,46 +195,37 @@ func TestBadInputChangesNothing(t *testing.T) {
 	if mangled == inv.Token {
 		mangled = inv.Token[:len(inv.Token)/2] + "R" + inv.Token[len(inv.Token)/2+1:]
 	}
+	return inv, []badAccept{
+		{"mangled invite", a, AcceptRequest{Name: "new1", Token: mangled}, ErrInvalidInput, ""},
+		{"truncated invite", a, AcceptRequest{Name: "new1", Token: inv.Token[:30]}, ErrInvalidInput, ""},
+		{"garbage", a, AcceptRequest{Name: "new1", Token: "hello world"}, ErrInvalidInput, ""},
+		{"own invite pasted back", a, AcceptRequest{Name: "new1", Token: inv2.Token}, ErrInvalidInput, "made on this machine"},
+		{"reply with own key", a, AcceptRequest{Name: "other", Token: ownReply}, ErrInvalidInput, "own public key"},
+		{"reply to an invite nobody issued", a, AcceptRequest{Name: "home", Token: strayReply}, ErrInvalidInput, "which home did not issue"},
+		{"reply for the other tunnel", a, AcceptRequest{Name: "home", Token: replyToOther}, ErrInvalidInput, `tunnel "other" did`},
+		{"accept into existing name", b, AcceptRequest{Name: "work", Token: inv2.Token}, ErrExists, ""},
+		{"LAN too wide on accept", b, AcceptRequest{Name: "new5", Token: inv2.Token, LANs: []string{"128.0.0.0/2"}}, ErrInvalidInput, "too wide"},
+	}
+}
+
+func TestBadInputChangesNothing(t *testing.T) {
+	a, b := NewEnv(t, false), NewEnv(t, false)
+	_, accepts := badAccepts(t, a, b)
 	a.Busy[40001] = true
-	_ = own
-	tests := []struct {
+	type badCase struct {
 		name string
 		run  func() error
 		want error
 		msg  string
-	}{
-		{"mangled invite", func() error {
-			_, err := a.Svc.Accept(ctx, AcceptRequest{Name: "new1", Token: mangled})
+	}
+	var tests []badCase
+	for _, ba := range accepts {
+		tests = append(tests, badCase{ba.name, func() error {
+			_, err := ba.on.Svc.Accept(ctx, ba.req)
 			return err
-		}, ErrInvalidInput, ""},
-		{"truncated invite", func() error {
-			_, err := a.Svc.Accept(ctx, AcceptRequest{Name: "new1", Token: inv.Token[:30]})
-			return err
-		}, ErrInvalidInput, ""},
-		{"garbage", func() error {
-			_, err := a.Svc.Accept(ctx, AcceptRequest{Name: "new1", Token: "hello world"})
-			return err
-		}, ErrInvalidInput, ""},
-		{"own invite pasted back", func() error {
-			_, err := a.Svc.Accept(ctx, AcceptRequest{Name: "new1", Token: inv2.Token})
-			return err
-		}, ErrInvalidInput, "made on this machine"},
-		{"reply with own key", func() error {
-			_, err := a.Svc.Accept(ctx, AcceptRequest{Name: "other", Token: ownReply})
-			return err
-		}, ErrInvalidInput, "own public key"},
-		{"reply to an invite nobody issued", func() error {
-			_, err := a.Svc.Accept(ctx, AcceptRequest{Name: "home", Token: strayReply})
-			return err
-		}, ErrInvalidInput, "which home did not issue"},
-		{"reply for the other tunnel", func() error {
-			_, err := a.Svc.Accept(ctx, AcceptRequest{Name: "home", Token: replyToOther})
-			return err
-		}, ErrInvalidInput, `tunnel "other" did`},
-		{"accept into existing name", func() error {
-			_, err := b.Svc.Accept(ctx, AcceptRequest{Name: "work", Token: inv2.Token})
-			return err
-		}, ErrExists, ""},
+		}, ba.want, ba.msg})
+	}
+	tests = append(tests, []badCase{
 		{"busy port", func() error {
 			_, err := a.Svc.Invite(ctx, InviteRequest{Name: "new2", Port: 40001, Endpoint: "198.51.100.1:40001"})
 			return err
@@ -245,10 +248,6 @@ func TestBadInputChangesNothing(t *testing.T) {
 			_, err := a.Svc.Invite(ctx, InviteRequest{Name: "new3", Endpoint: "198.51.100.1:1", LANs: []string{"192.168.1.0/24,0.0.0.0/1"}})
 			return err
 		}, ErrInvalidInput, `LAN "0.0.0.0/1" is too wide for a local network (shorter than /8)`},
-		{"LAN too wide on accept", func() error {
-			_, err := b.Svc.Accept(ctx, AcceptRequest{Name: "new5", Token: inv2.Token, LANs: []string{"128.0.0.0/2"}})
-			return err
-		}, ErrInvalidInput, "too wide"},
 		{"LAN too wide on re-invite", func() error {
 			_, err := a.Svc.Invite(ctx, InviteRequest{Name: "home", Endpoint: "198.51.100.1:1", LANs: []string{"10.0.0.0/7"}})
 			return err
@@ -264,7 +263,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"rename onto existing", func() error { return a.Svc.Rename(ctx, "home", "other") }, ErrExists, ""},
 		{"remove missing", func() error { return a.Svc.Remove(ctx, "nope") }, ErrNotFound, ""},
 		{"up without engine", func() error { return a.Svc.Up(ctx, "home") }, ErrNeedDaemon, "sudo systemctl start wgpunch"},
-	}
+	}...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			beforeA, beforeB := a.Snapshot(), b.Snapshot()
@@ -283,7 +282,6 @@ func TestBadInputChangesNothing(t *testing.T) {
 			}
 		})
 	}
-	_ = acc
 }
 
 func TestBrokenConfigFile(t *testing.T) {

@@ -14,8 +14,9 @@ import (
 // endpoint (and LAN endpoint, if it carries one), after the MAC keyed from
 // the two static keys, the sequence and the expiry check out; anything
 // else changes nothing and says why. req.Name, if given, must be the
-// tunnel the update belongs to.
-func (s *Service) acceptUpdate(ctx context.Context, req AcceptRequest, u *invite.Update) (*AcceptResult, error) {
+// tunnel the update belongs to. preview checks everything and says what
+// would change, saving nothing.
+func (s *Service) acceptUpdate(ctx context.Context, req AcceptRequest, u *invite.Update, preview bool) (*AcceptResult, error) {
 	if req.Name != "" {
 		if err := conf.ValidateName(req.Name); err != nil {
 			return nil, badName(err)
@@ -23,11 +24,13 @@ func (s *Service) acceptUpdate(ctx context.Context, req AcceptRequest, u *invite
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	unlock, err := s.st.Lock(ctx)
-	if err != nil {
-		return nil, err
+	if !preview {
+		unlock, err := s.st.Lock(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
 	}
-	defer unlock()
 	cfgs, _ := s.loadAll()
 	var cfg *conf.Config
 	peer := -1
@@ -75,6 +78,10 @@ func (s *Service) acceptUpdate(ctx context.Context, req AcceptRequest, u *invite
 		p.Meta.LANEndpoint = conf.Endpoint{Host: u.LANEndpoint.Addr().Unmap().String(), Port: u.LANEndpoint.Port()}
 	}
 	p.Meta.UpdateSeq = u.Seq()
+	if preview {
+		return &AcceptResult{Kind: "update", Tunnel: cfg.Name, PeerName: who, Routes: []string{}, Shared: []string{},
+			Notes: []string{fmt.Sprintf("%s's address changes from %s to %s", nameOr(who), orNone(was), p.Endpoint)}}, nil
+	}
 	running, err := s.saveThenApply(old, cfg, true, fmt.Sprintf("move %s to its new address in running tunnel %q", nameOr(who), cfg.Name))
 	if err != nil {
 		return nil, err

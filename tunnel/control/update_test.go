@@ -42,6 +42,15 @@ func TestAcceptUpdate(t *testing.T) {
 	}
 	now := time.Now()
 	tok := update(alice, bob, "198.51.100.77:51820", now.Add(-time.Minute))
+	// The preview says what changes and saves nothing.
+	before := b.Snapshot()
+	pre, err := b.Svc.PreviewAccept(ctx, AcceptRequest{Token: tok})
+	if err != nil || pre.Kind != "update" || !strings.Contains(strings.Join(pre.Notes, " "), "to 198.51.100.77:51820") {
+		t.Fatalf("preview %+v, %v", pre, err)
+	}
+	if diff := cmp.Diff(before, b.Snapshot()); diff != "" {
+		t.Errorf("preview changed files:\n%s", diff)
+	}
 	res, err := b.Svc.Accept(ctx, AcceptRequest{Token: tok})
 	if err != nil {
 		t.Fatal(err)

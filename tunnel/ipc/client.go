@@ -96,7 +96,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		resp.Body.Close()
 	}()
 	if resp.StatusCode != http.StatusOK {
-		return readErr(resp)
+		return readErr(resp, path)
 	}
 	if out == nil {
 		return nil
@@ -107,10 +107,13 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	return nil
 }
 
-func readErr(resp *http.Response) error {
+func readErr(resp *http.Response, path string) error {
 	var eb errorBody
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err := json.Unmarshal(data, &eb); err != nil || eb.Error == "" {
+		if resp.StatusCode == http.StatusNotFound {
+			return fmt.Errorf("the WG Punch daemon does not know %s: it is older than this program; restart the daemon after updating WG Punch", path)
+		}
 		return fmt.Errorf("daemon answered %s: %s", resp.Status, bytes.TrimSpace(data))
 	}
 	return &remoteError{code: eb.Code, msg: eb.Error}
@@ -154,6 +157,17 @@ func (c *Client) Invite(ctx context.Context, req control.InviteRequest) (*contro
 func (c *Client) Accept(ctx context.Context, req control.AcceptRequest) (*control.AcceptResult, error) {
 	var out control.AcceptResult
 	if err := c.do(ctx, http.MethodPost, "/v1/accept", &req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// PreviewAccept implements Controller. Its own route, not a flag on
+// accept: a daemon too old to know it answers 404 rather than accepting
+// for real a request whose preview field it would ignore.
+func (c *Client) PreviewAccept(ctx context.Context, req control.AcceptRequest) (*control.AcceptResult, error) {
+	var out control.AcceptResult
+	if err := c.do(ctx, http.MethodPost, "/v1/accept-preview", &req, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -244,7 +258,7 @@ func (c *Client) Watch(ctx context.Context) (<-chan *control.Report, error) {
 	}
 	if resp.StatusCode != http.StatusOK {
 		defer resp.Body.Close()
-		return nil, readErr(resp)
+		return nil, readErr(resp, "/v1/watch")
 	}
 	ch := make(chan *control.Report, 1)
 	go func() {

@@ -59,7 +59,7 @@ const (
 // Privileges: every local user who can connect may call ping, list, show,
 // status, watch, free-port, lans, GET settings and export without the private
 // key (nothing secret). Calls that change tunnels or settings or reveal
-// secrets — invite, accept, remove, rename, set-port, natcheck, up, down,
+// secrets — invite, accept (and its preview), remove, rename, set-port, natcheck, up, down,
 // POST settings, and export with the private key — are allowed only to
 // uid 0 and to members of Group: the caller's primary gid (SO_PEERCRED)
 // or a supplementary group it held when it connected (SO_PEERGROUPS; on kernels without it, the user's groups in
@@ -252,6 +252,15 @@ func (s *Server) routes(mux *http.ServeMux) {
 			return nil, err
 		}
 		return ctl.Accept(r.Context(), req)
+	})
+	// The preview changes nothing, but it is the first half of an accept
+	// and reads the tunnels' plans: the same rights as accept.
+	write("POST /v1/accept-preview", func(w http.ResponseWriter, r *http.Request) (any, error) {
+		var req control.AcceptRequest
+		if err := decodeBody(r, &req); err != nil {
+			return nil, err
+		}
+		return ctl.PreviewAccept(r.Context(), req)
 	})
 	write("POST /v1/remove", func(w http.ResponseWriter, r *http.Request) (any, error) {
 		var b nameBody

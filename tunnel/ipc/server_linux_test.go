@@ -56,6 +56,8 @@ func TestHelperClient(t *testing.T) {
 		out["rename"] = code(cl.Rename(ctx, "home", "stolen"))
 		_, err = cl.Invite(ctx, InviteRequest{Name: "evil", Endpoint: "127.0.0.1:1"})
 		out["invite"] = code(err)
+		_, err = cl.PreviewAccept(ctx, AcceptRequest{Name: "x", Token: "garbage"})
+		out["accept-preview"] = code(err)
 		out["remove"] = code(cl.Remove(ctx, "home"))
 		set, err := cl.Settings(ctx)
 		out["settings"] = code(err)
@@ -142,7 +144,7 @@ func TestPermissions(t *testing.T) {
 	if res["settings-stun"] != "192.0.2.9:3478" {
 		t.Errorf("settings read by an unprivileged user: STUN %q, want the saved 192.0.2.9:3478", res["settings-stun"])
 	}
-	for _, op := range []string{"export-key", "up", "down", "set-port", "rename", "invite", "remove", "set-settings"} {
+	for _, op := range []string{"export-key", "up", "down", "set-port", "rename", "invite", "accept-preview", "remove", "set-settings"} {
 		if !strings.HasPrefix(res[op], "permission: permission denied: only root and members of group \"users\"") || !strings.Contains(res[op], "usermod -aG users nobody") {
 			t.Errorf("%s by an unprivileged user: %s, want permission denied", op, res[op])
 		}
@@ -160,6 +162,9 @@ func TestPermissions(t *testing.T) {
 		if res[op] != "ok" {
 			t.Errorf("%s by a group member: %s, want ok", op, res[op])
 		}
+	}
+	if !strings.HasPrefix(res["accept-preview"], codeInvalid+": ") {
+		t.Errorf("accept-preview of garbage by a group member: %s, want it past the permission check and refused as invalid input", res["accept-preview"])
 	}
 	if set, err := a.Svc.Settings(ctx); err != nil || !cmp.Equal(set.STUNServers, []string{"192.0.2.1:3478"}) {
 		t.Errorf("group member's set-settings not saved: %+v, %v", set, err)

@@ -67,12 +67,23 @@ func TestClientOverSocket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	before := a.Snapshot()
+	pre, err := cl.PreviewAccept(ctx, AcceptRequest{Name: "home", Token: acc.Reply})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(before, a.Snapshot()); d != "" {
+		t.Errorf("PreviewAccept over the socket changed the state dir (-before +after):\n%s", d)
+	}
 	res, err := cl.Accept(ctx, AcceptRequest{Name: "home", Token: acc.Reply})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.SafetyCode != acc.SafetyCode {
-		t.Errorf("safety codes %q vs %q", res.SafetyCode, acc.SafetyCode)
+	if res.SafetyCode != acc.SafetyCode || pre.SafetyCode != acc.SafetyCode {
+		t.Errorf("safety codes %q (preview) %q vs %q", pre.SafetyCode, res.SafetyCode, acc.SafetyCode)
+	}
+	if pre.RouteSummary == "" || pre.RouteSummary != res.RouteSummary || !cmp.Equal(pre.Routes, res.Routes) {
+		t.Errorf("preview routes %v %q, accept %v %q", pre.Routes, pre.RouteSummary, res.Routes, res.RouteSummary)
 	}
 	cfg, err := cl.Show(ctx, "home")
 	if err != nil {
@@ -121,6 +132,11 @@ func TestClientOverSocket(t *testing.T) {
 	}{
 		{"show missing", func() error { _, err := cl.Show(ctx, "nope"); return err }(), ErrNotFound},
 		{"garbage token", func() error { _, err := cl.Accept(ctx, AcceptRequest{Name: "x", Token: "garbage"}); return err }(), ErrInvalidInput},
+		{"garbage token previewed", func() error {
+			_, err := cl.PreviewAccept(ctx, AcceptRequest{Name: "x", Token: "garbage"})
+			return err
+		}(), ErrInvalidInput},
+		{"reply previewed again", func() error { _, err := cl.PreviewAccept(ctx, AcceptRequest{Token: acc.Reply}); return err }(), ErrExists},
 		{"busy port", cl.SetListenPort(ctx, "home", 40001), ErrPortInUse},
 		{"exists", cl.Rename(ctx, "home", "home2"), nil},
 		{"rename onto existing", func() error {

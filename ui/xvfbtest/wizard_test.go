@@ -102,11 +102,18 @@ func TestWizardLinksEndToEnd(t *testing.T) {
 	reply := b.cli(t, "accept", "link-b", tok, "--port", "51820", "--endpoint", "10.99.0.2:51820", "--name", "Home")
 	b.cli(t, "up", "link-b")
 
-	// The reply box has the focus; type the reply, then Space on "Use this reply".
+	// The reply box has the focus; type the reply. The wizard previews it
+	// (what the link routes, the safety code) and moves the focus to "Use
+	// this reply" below the preview; Space presses it.
 	l.ns_(t, "xdotool", "windowfocus", "--sync", wiz)
 	l.ns_(t, "xdotool", "type", "--delay", "4", reply)
-	l.settle(t, wiz, settleLimit) // the reply is checked as it is typed
+	l.settle(t, wiz, settleLimit) // the reply is checked as it is typed, then previewed
 	l.shotWindow(t, wiz, "wizard-4-share-reply-pasted")
+	// Show before you take: the preview is on screen and nothing is
+	// accepted until the click.
+	if p := a.tunnel(t, "link").Peers; len(p) != 0 {
+		t.Fatalf("the reply was accepted before Use this reply was pressed: peers %+v", p)
+	}
 	l.key(t, wiz, "space")
 	l.waitFor(t, "the peer on A", 20*time.Second, func() bool { return len(a.tunnel(t, "link").Peers) == 1 })
 	l.shotWindow(t, wiz, "wizard-4-share-safety-code")

@@ -171,6 +171,19 @@ func (f *Fake) Accept(ctx context.Context, req control.AcceptRequest) (*control.
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.record("Accept %s", req.Name)
+	return f.accept(req, false)
+}
+
+// PreviewAccept is Accept's checks and result, saving nothing; like the
+// Service's, an invite's preview has no safety code and no reply.
+func (f *Fake) PreviewAccept(ctx context.Context, req control.AcceptRequest) (*control.AcceptResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.record("PreviewAccept %s", req.Name)
+	return f.accept(req, true)
+}
+
+func (f *Fake) accept(req control.AcceptRequest, preview bool) (*control.AcceptResult, error) {
 	m, err := invite.Decode(req.Token)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", control.ErrInvalidInput, err)
@@ -178,6 +191,17 @@ func (f *Fake) Accept(ctx context.Context, req control.AcceptRequest) (*control.
 	if m.Invite != nil {
 		if f.tunnels[req.Name] != nil {
 			return nil, control.ErrExists
+		}
+		sub := m.Invite.Subnet
+		if !sub.IsValid() {
+			sub = m.Invite.InviterAddress.Masked()
+		}
+		shared, _ := exchange.ParseLANs(req.LANs)
+		rt := exchange.Routing{Peer: m.Invite.Name, Subnet: sub, PeerLANs: m.Invite.LANs, Self: m.Invite.InviteeAddress.Addr(), Shared: shared}
+		res := &control.AcceptResult{Kind: "invite", Tunnel: req.Name, PeerName: m.Invite.Name,
+			Routes: rt.Routes(), Shared: rt.SharedLANs(), RouteSummary: rt.Summary()}
+		if preview {
+			return res, nil
 		}
 		k, _ := wgtypes.GeneratePrivateKey()
 		port := req.Port
@@ -204,14 +228,8 @@ func (f *Fake) Accept(ctx context.Context, req control.AcceptRequest) (*control.
 		t.status.Peers = []control.PeerStatus{{Name: m.Invite.Name, PublicKey: m.Invite.PublicKey.String(),
 			Address: m.Invite.InviterAddress.Addr().String() + "/32", Endpoint: m.Invite.Endpoint.String(), State: "down", SafetyCode: code.Text, SafetyCodeKeysOnly: code.KeysOnly}}
 		f.tunnels[req.Name] = t
-		sub := m.Invite.Subnet
-		if !sub.IsValid() {
-			sub = m.Invite.InviterAddress.Masked()
-		}
-		shared, _ := exchange.ParseLANs(req.LANs)
-		rt := exchange.Routing{Peer: m.Invite.Name, Subnet: sub, PeerLANs: m.Invite.LANs, Self: m.Invite.InviteeAddress.Addr(), Shared: shared}
-		return &control.AcceptResult{Kind: "invite", Tunnel: req.Name, PeerName: m.Invite.Name, SafetyCode: code.Text, Reply: tok, ReplyQRPNG: png,
-			Routes: rt.Routes(), Shared: rt.SharedLANs(), RouteSummary: rt.Summary()}, nil
+		res.SafetyCode, res.Reply, res.ReplyQRPNG = code.Text, tok, png
+		return res, nil
 	}
 	t := f.tunnels[req.Name]
 	if t == nil || t.invite == nil || t.invite.ID != m.Reply.InviteID {
@@ -221,15 +239,19 @@ func (f *Fake) Accept(ctx context.Context, req control.AcceptRequest) (*control.
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", control.ErrInvalidInput, err)
 	}
-	t.status.Peers = append(t.status.Peers, control.PeerStatus{Name: m.Reply.Name, PublicKey: m.Reply.PublicKey.String(),
-		Address: t.invite.InviteeAddress.Addr().String() + "/32", Endpoint: m.Reply.Endpoint.String(), State: "down", SafetyCode: code.Text, SafetyCodeKeysOnly: code.KeysOnly})
 	sub := t.invite.Subnet
 	if !sub.IsValid() {
 		sub = t.invite.InviterAddress.Masked()
 	}
 	rt := exchange.Routing{Peer: m.Reply.Name, Subnet: sub, PeerLANs: m.Reply.LANs, Self: t.invite.InviterAddress.Addr(), Shared: t.invite.LANs}
-	return &control.AcceptResult{Kind: "reply", Tunnel: req.Name, PeerName: m.Reply.Name, SafetyCode: code.Text, SafetyCodeKeysOnly: code.KeysOnly,
-		Routes: rt.Routes(), Shared: rt.SharedLANs(), RouteSummary: rt.Summary()}, nil
+	res := &control.AcceptResult{Kind: "reply", Tunnel: req.Name, PeerName: m.Reply.Name, SafetyCode: code.Text, SafetyCodeKeysOnly: code.KeysOnly,
+		Routes: rt.Routes(), Shared: rt.SharedLANs(), RouteSummary: rt.Summary()}
+	if preview {
+		return res, nil
+	}
+	t.status.Peers = append(t.status.Peers, control.PeerStatus{Name: m.Reply.Name, PublicKey: m.Reply.PublicKey.String(),
+		Address: t.invite.InviteeAddress.Addr().String() + "/32", Endpoint: m.Reply.Endpoint.String(), State: "down", SafetyCode: code.Text, SafetyCodeKeysOnly: code.KeysOnly})
+	return res, nil
 }
 
 func (f *Fake) nextPort() uint16 {
