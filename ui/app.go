@@ -221,7 +221,8 @@ func (a *App) mainScreen() fyne.CanvasObject {
 	link := widget.NewButtonWithIcon("Link another computer…", theme.ContentAddIcon(), a.ShowWizard)
 	link.Importance = widget.HighImportance
 	settings := widget.NewButtonWithIcon("Settings…", theme.SettingsIcon(), a.ShowSettings)
-	top := container.NewBorder(nil, nil, title, container.NewHBox(settings, link))
+	paste := widget.NewButtonWithIcon("Paste update…", theme.ContentPasteIcon(), a.pasteUpdate)
+	top := container.NewBorder(nil, nil, title, container.NewHBox(settings, paste, link))
 	retry := widget.NewButtonWithIcon("Retry", theme.ViewRefreshIcon(), func() { a.connect() })
 	a.statusBox = container.NewBorder(nil, nil, widget.NewIcon(theme.WarningIcon()), container.NewCenter(retry), a.status)
 	a.statusBox.Hide()

@@ -127,7 +127,20 @@ func Transitions(prev, cur *control.Report) []Notice {
 		}
 	}
 	var out []Notice
+	oldUpdates := map[string]bool{}
+	for _, t := range prev.Tunnels {
+		for _, w := range t.Warnings {
+			if w.Code == "public-address-changed" {
+				oldUpdates[w.Update] = true
+			}
+		}
+	}
 	for _, t := range cur.Tunnels {
+		for _, w := range t.Warnings {
+			if w.Code == "public-address-changed" && w.Update != "" && !oldUpdates[w.Update] {
+				out = append(out, Notice{UpdateTitle(w.Peer), fmt.Sprintf("Open WG Punch and send %s the update shown on link %s.", nameOr(w.Peer), t.Name)})
+			}
+		}
 		for _, p := range t.Peers {
 			was, known := old[t.Name+"\x00"+p.PublicKey]
 			if !known || was == p.State {

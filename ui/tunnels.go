@@ -156,6 +156,11 @@ func (a *App) warningBanner(tunnel string, w control.Warning) fyne.CanvasObject 
 		b.Importance = widget.HighImportance
 		fix = b
 	}
+	if w.Code == "public-address-changed" && w.Update != "" {
+		b := widget.NewButtonWithIcon("Show update…", theme.MailSendIcon(), func() { a.showUpdate(w) })
+		b.Importance = widget.HighImportance
+		fix = b
+	}
 	icon := widget.NewIcon(theme.WarningIcon())
 	if tone == ToneRed {
 		icon = widget.NewIcon(theme.ErrorIcon())

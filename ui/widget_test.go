@@ -287,3 +287,29 @@ func TestPeerDiagnosis(t *testing.T) {
 		t.Errorf("diagnosis still shown when connected: %q", r.diagnosis.Text)
 	}
 }
+
+// A changed public address: the banner offers the update, shown as an
+// invite is (QR code, text, Copy), and the tray notifies once per update.
+func TestAddressUpdateShown(t *testing.T) {
+	a := newTestApp(t, fakectl.New())
+	w := control.Warning{Code: "public-address-changed", Peer: "Home", Update: "WGP1U-EXAMPLEUPDATETOKEN", Message: "Your internet address changed (now 203.0.113.12:51820, was 203.0.113.2:51820): send this update to Home."}
+	b := a.warningBanner("Office", w)
+	if findButton(b, "Show update…") == nil {
+		t.Fatal("no Show update… button on the banner")
+	}
+	v := a.updateView(w)
+	if findButton(v, "Copy") == nil {
+		t.Error("no Copy button with the update")
+	}
+	if UpdateTitle("Home") != "Your internet address changed: send this to Home" {
+		t.Errorf("title %q", UpdateTitle("Home"))
+	}
+	prev := &control.Report{Tunnels: []control.TunnelStatus{{Name: "Office"}}}
+	cur := &control.Report{Tunnels: []control.TunnelStatus{{Name: "Office", Warnings: []control.Warning{w}}}}
+	if n := Transitions(prev, cur); len(n) != 1 || n[0].Title != UpdateTitle("Home") {
+		t.Errorf("notices %+v, want one for the update", n)
+	}
+	if n := Transitions(cur, cur); len(n) != 0 {
+		t.Errorf("the same update notified again: %+v", n)
+	}
+}
