@@ -201,6 +201,11 @@ func (s *Service) observe(cfg *conf.Config, st *selfState, got netip.AddrPort, e
 		return
 	}
 	st.failures = 0
+	if got.Port() == 0 && st.announced.IsValid() {
+		// Address only (the engine probed from another socket): the
+		// port the peers know is assumed kept.
+		got = netip.AddrPortFrom(got.Addr(), st.announced.Port())
+	}
 	switch {
 	case got == st.announced:
 		if st.changed() {

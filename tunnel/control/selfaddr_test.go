@@ -159,3 +159,51 @@ func localSTUN(t *testing.T, e *Env) {
 		t.Fatal(err)
 	}
 }
+
+// An engine that probes from another socket (Windows) answers port 0:
+// only the address is compared, and the update keeps the announced port.
+func TestAddressWatchAddressOnly(t *testing.T) {
+	a, b := NewEnv(t, true), NewEnv(t, false)
+	a.NATRep = &natcheck.Report{PublicEndpoint: "198.51.100.1:51820", Mapping: natcheck.MappingEndpointIndependent, Verdict: natcheck.VerdictOK}
+	inv, err := a.Svc.Invite(ctx, InviteRequest{Name: "home", Port: 51820})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc, err := b.Svc.Accept(ctx, AcceptRequest{Name: "work", Token: inv.Token, Endpoint: "203.0.113.9:51999"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Svc.Accept(ctx, AcceptRequest{Token: acc.Reply}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Svc.Up(ctx, "home"); err != nil {
+		t.Fatal(err)
+	}
+	localSTUN(t, a)
+	warned := func() string {
+		rep, err := a.Svc.Status(ctx, "home")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range rep.Tunnels[0].Warnings {
+			if w.Code == "public-address-changed" {
+				return w.Message
+			}
+		}
+		return ""
+	}
+	a.Eng.Mu.Lock()
+	a.Eng.Public = netip.MustParseAddrPort("198.51.100.1:0")
+	a.Eng.Mu.Unlock()
+	a.Svc.CheckAddresses(ctx, a.Eng, true)
+	if w := warned(); w != "" {
+		t.Fatalf("same address, port 0: warned %q", w)
+	}
+	a.Eng.Mu.Lock()
+	a.Eng.Public = netip.MustParseAddrPort("198.51.100.12:0")
+	a.Eng.Mu.Unlock()
+	a.Svc.CheckAddresses(ctx, a.Eng, true)
+	if w := warned(); !strings.Contains(w, "now 198.51.100.12:51820") {
+		t.Errorf("new address, port 0: warning %q, want the announced port kept", w)
+	}
+}

@@ -51,7 +51,9 @@ type Engine interface {
 // Prober is implemented by engines that can ask a STUN server, through a
 // running tunnel's own UDP socket, which public address and port the NAT
 // gives that socket (Linux: tunnel/stunbind wraps wireguard-go's bind). The
-// answer is the tunnel's real mapping, the one its peers send to.
+// answer is the tunnel's real mapping, the one its peers send to. An
+// engine that cannot use the tunnel's socket (Windows: WireGuardNT owns it)
+// asks from another socket and returns port 0: only the address counts.
 type Prober interface {
 	PublicAddress(ctx context.Context, tunnel string, server netip.AddrPort) (netip.AddrPort, error)
 }
