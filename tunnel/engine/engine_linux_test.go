@@ -325,7 +325,7 @@ func TestEndpointHostname(t *testing.T) {
 	if ep := peerOf(t, a.ifname).Endpoint; ep != nil {
 		t.Fatalf("unresolvable endpoint set to %v", ep)
 	}
-	if !strings.Contains(ca.stderr.String(), `resolve endpoint host "late.test"`) {
+	if !ca.logged(`resolve endpoint host "late.test"`) {
 		t.Errorf("resolution failure not logged:\n%s", ca.stderr)
 	}
 	// Rewrite in place: the bind mount in the child's namespace follows

@@ -316,6 +316,16 @@ func (c *child) stop() error {
 	}
 }
 
+// logged waits until the child's log holds want: its stderr reaches us
+// through a pipe copied by another goroutine, so lines written before an
+// answer may arrive after it.
+func (c *child) logged(want string) bool {
+	_, err := testutil.WaitFor(5*time.Second, 0, func() (bool, string) {
+		return strings.Contains(c.stderr.String(), want), ""
+	})
+	return err == nil
+}
+
 // mustUp fails the test unless the first answer was "up want".
 func mustUp(t testing.TB, c *child, answer, want string) {
 	t.Helper()

@@ -53,7 +53,7 @@ func TestNeverTakesOverRoutes(t *testing.T) {
 		"not routing 172.29.0.0/16 (peer \"rt-b\") through the tunnel: this machine already routes 172.29.5.0/24 through lan0 (a narrower subnet inside it)",
 		"not routing 192.168.77.0/24 (peer \"rt-b\") through the tunnel: this machine already routes 192.168.77.0/24 through lan0 (the same subnet)",
 	} {
-		if !strings.Contains(c.stderr.String(), want) {
+		if !c.logged(want) {
 			t.Errorf("log lacks %q:\n%s", want, c.stderr)
 		}
 	}
@@ -75,7 +75,7 @@ func TestNeverTakesOverRoutes(t *testing.T) {
 			t.Errorf("route to %s, want dev %s:\n%s", ip, dev, got)
 		}
 	}
-	if want := `not routing 10.99.88.0/24 (peer "rt-b") through the tunnel: this machine already routes 10.99.88.0/24 through rtta0 (the same subnet)`; !strings.Contains(c.stderr.String(), want) {
+	if want := `not routing 10.99.88.0/24 (peer "rt-b") through the tunnel: this machine already routes 10.99.88.0/24 through rtta0 (the same subnet)`; !c.logged(want) {
 		t.Errorf("log lacks %q:\n%s", want, c.stderr)
 	}
 }
