@@ -251,3 +251,29 @@ func wireguardGoVersion() string {
 	out, _ := runCmd(5*time.Second, nil, "wireguard-go", "--version")
 	return strings.TrimSpace(strings.SplitN(strings.TrimSpace(out), "\n", 2)[0])
 }
+
+// BenchmarkLinkStaysUp measures issue 11's scenarios once each (the same
+// code as TestWGPunchStaysUp): seconds from a new WAN address to the update
+// in status, from the update taken to the first ping, and from the second
+// side's up behind a stuck router to the first ping. (STUN queries per
+// idle tunnel-hour: BenchmarkAddressWatchIdleHour in tunnel/control.)
+func BenchmarkLinkStaysUp(b *testing.B) {
+	l := New(b)
+	needWGPunch(b)
+	in := l.Internet()
+	oa, ob := in.Office("a", 3, NATHome), in.Office("b", 4, NATHome)
+	oc, od := in.Office("c", 5, NATHome), in.Office("d", 6, NATHome)
+	a1, b1, c1, d1 := oa.Host("a1"), ob.Host("b1"), oc.Host("c1"), od.Host("d1")
+	for _, h := range []*Host{a1, b1, c1, d1} {
+		h.StartDaemon()
+	}
+	b.ResetTimer()
+	update, back := addressChange(b, in, ob, a1, b1)
+	stuck, _ := stuckRouter(b, od, c1, d1)
+	b.ReportMetric(update.Seconds(), "s-address-change-to-update")
+	b.ReportMetric(back.Seconds(), "s-update-to-ping")
+	b.ReportMetric(stuck.Seconds(), "s-stuck-router-up-to-ping")
+	b.ReportMetric(0, "ns/op")
+	b.Logf("address change -> update shown %.1f s; update taken -> ping %.1f s; stuck router: up -> first ping %.1f s (bound %v)",
+		update.Seconds(), back.Seconds(), stuck.Seconds(), unstickBound)
+}

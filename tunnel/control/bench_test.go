@@ -17,3 +17,13 @@ func BenchmarkStatus(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkAddressWatchIdleHour reports the STUN queries one idle up
+// tunnel sends in an hour (simulated clock): the watch's cost.
+func BenchmarkAddressWatchIdleHour(b *testing.B) {
+	n := 0
+	for b.Loop() {
+		n = idleHourProbes(b)
+	}
+	b.ReportMetric(float64(n), "stun-queries/tunnel-hour")
+}

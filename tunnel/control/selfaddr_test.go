@@ -121,21 +121,31 @@ func TestAddressWatch(t *testing.T) {
 // Checks are rare while every peer is connected and more frequent while
 // one is not: a few STUN packets an hour per idle tunnel.
 func TestAddressWatchCadence(t *testing.T) {
+	n := idleHourProbes(t)
+	t.Logf("%d STUN queries in an idle hour", n)
+	if n < 1 || n > 7 {
+		t.Errorf("%d queries in an idle hour, want at most 7 (every %v)", n, DefaultAddrCheckIdle)
+	}
+}
+
+// idleHourProbes counts the address watch's STUN queries for one up
+// tunnel over one simulated idle hour, in 5 s ticks.
+func idleHourProbes(tb testing.TB) int {
 	var mu sync.Mutex
 	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	a := NewEnv(t, true, func(o *ServiceOptions) { o.Now = clock })
+	a := NewEnv(tb, true, func(o *ServiceOptions) { o.Now = clock })
 	a.NATRep = &natcheck.Report{PublicEndpoint: "198.51.100.1:51820", Mapping: natcheck.MappingEndpointIndependent, Verdict: natcheck.VerdictOK}
 	if _, err := a.Svc.Invite(ctx, InviteRequest{Name: "home", Port: 51820}); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	if err := a.Svc.Up(ctx, "home"); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	localSTUN(t, a)
+	localSTUN(tb, a)
+	a.Eng.Mu.Lock()
 	a.Eng.Public = netip.MustParseAddrPort("198.51.100.1:51820")
-	// No peers yet: nobody silent, so the idle cadence. One simulated hour
-	// in 5 s ticks.
+	a.Eng.Mu.Unlock()
 	for range 720 {
 		a.Svc.CheckAddresses(ctx, a.Eng, false)
 		mu.Lock()
@@ -143,17 +153,13 @@ func TestAddressWatchCadence(t *testing.T) {
 		mu.Unlock()
 	}
 	a.Eng.Mu.Lock()
-	n := a.Eng.Probes
-	a.Eng.Mu.Unlock()
-	t.Logf("%d STUN queries in an idle hour", n)
-	if n < 1 || n > 7 {
-		t.Errorf("%d queries in an idle hour, want at most 7 (every %v)", n, DefaultAddrCheckIdle)
-	}
+	defer a.Eng.Mu.Unlock()
+	return a.Eng.Probes
 }
 
 // localSTUN points the settings at a literal address, so the watch looks
 // nothing up (the fake engine answers for the server).
-func localSTUN(t *testing.T, e *Env) {
+func localSTUN(t testing.TB, e *Env) {
 	t.Helper()
 	if err := e.Svc.SetSettings(ctx, Settings{STUNServers: []string{"127.0.0.1:3478"}}); err != nil {
 		t.Fatal(err)
