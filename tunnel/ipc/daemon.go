@@ -63,12 +63,12 @@ func RunDaemon(ctx context.Context, opts DaemonOptions) error {
 		return fmt.Errorf("open state directory: %w", err)
 	}
 	st.SetRole(RoleDaemon)
+	set, err := st.LoadSettings()
+	if err != nil {
+		logf("settings: %v (using defaults)", err)
+	}
 	group := opts.Group
 	if group == "" {
-		set, err := st.LoadSettings()
-		if err != nil {
-			logf("settings: %v (using defaults)", err)
-		}
 		group = set.Group
 	}
 	if group == "" {
@@ -85,7 +85,7 @@ func RunDaemon(ctx context.Context, opts DaemonOptions) error {
 	}
 	defer ln.Close()
 
-	eng, err := engine.New(engine.Options{Logf: logf})
+	eng, err := engine.New(engine.Options{Logf: logf, RouterForget: time.Duration(set.RouterForgetSeconds) * time.Second})
 	if err != nil {
 		return fmt.Errorf("start the tunnel engine: %w", err)
 	}

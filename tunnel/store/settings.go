@@ -21,6 +21,11 @@ type Settings struct {
 	// Group is the Unix group whose members may control the daemon; empty
 	// means only root.
 	Group string `json:"group"`
+	// RouterForgetSeconds is how long routers on the way keep an
+	// unreplied UDP entry, for the stuck-router recovery (0: 30 s, Linux's
+	// default; OpenWrt routers keep 60 s). Both computers of a link must
+	// use the same value. Read when the daemon starts.
+	RouterForgetSeconds int `json:"router_forget_seconds,omitempty"`
 }
 
 // Validate checks that server entries are non-empty single words and the
@@ -33,6 +38,9 @@ func (st Settings) Validate() error {
 	}
 	if strings.ContainsAny(st.Group, " \t\r\n:,") || len(st.Group) > 64 {
 		return fmt.Errorf("group %q is not a valid group name", st.Group)
+	}
+	if f := st.RouterForgetSeconds; f != 0 && (f < 10 || f > 300) {
+		return fmt.Errorf("router_forget_seconds %d is out of range: give 10 to 300 (30 for most routers, 60 for OpenWrt), or leave it out", f)
 	}
 	return nil
 }
