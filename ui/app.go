@@ -331,11 +331,19 @@ func trayEqual(a, b TrayModel) bool {
 }
 
 // TrayMenu turns a tray model into a Fyne menu: one check item per tunnel
-// (clicking toggles it), then Open, Link, Quit.
+// (clicking toggles it), an item per address update to send (clicking
+// opens the window with the update), then Open, Link, Quit.
 func (a *App) TrayMenu(m TrayModel) *fyne.Menu {
 	var items []*fyne.MenuItem
 	for _, it := range m.Items {
 		it := it
+		if it.Update != "" {
+			items = append(items, fyne.NewMenuItem(it.Label, func() {
+				a.show()
+				a.showUpdate(control.Warning{Code: "public-address-changed", Peer: it.Peer, Update: it.Update})
+			}))
+			continue
+		}
 		mi := fyne.NewMenuItem(it.Label, func() { a.setUp(it.Tunnel, !it.Checked, nil) })
 		mi.Checked = it.Checked
 		items = append(items, mi)

@@ -21,11 +21,14 @@ func (o Overall) String() string {
 	return [...]string{"off", "connected", "connecting", "problem"}[o]
 }
 
-// TrayItem is one tunnel's line in the tray menu.
+// TrayItem is one line in the tray menu: a tunnel (clicking toggles it)
+// or, with Update set, an address update to send (clicking shows it).
 type TrayItem struct {
 	Tunnel  string
 	Label   string // "Office: connected, 4 s ago"
 	Checked bool   // the tunnel is up; clicking toggles it
+	Peer    string // with Update: whom to send it
+	Update  string // a public-address-changed warning's update (WGP1U-...)
 }
 
 // TrayModel is everything the tray shows, built from a status snapshot.
@@ -47,6 +50,7 @@ func BuildTray(r *control.Report, now time.Time) TrayModel {
 	for _, t := range r.Tunnels {
 		item := TrayItem{Tunnel: t.Name, Checked: t.Up}
 		state, last := tunnelState(t)
+		diag, waiting := diagnosisLabel(t, now)
 		switch {
 		case !t.Up && t.Error != "":
 			item.Label = t.Name + ": failed to connect"
@@ -55,6 +59,13 @@ func BuildTray(r *control.Report, now time.Time) TrayModel {
 			item.Label = t.Name + ": off"
 		case state == "connected":
 			item.Label = fmt.Sprintf("%s: connected, %s", t.Name, coarseAgo(now, last))
+		case diag != "":
+			item.Label = diag
+			if waiting {
+				connecting = true
+			} else {
+				problem = true
+			}
 		case state == "connecting":
 			item.Label = t.Name + ": connecting…"
 			connecting = true
@@ -72,6 +83,14 @@ func BuildTray(r *control.Report, now time.Time) TrayModel {
 			}
 		}
 		m.Items = append(m.Items, item)
+		if t.Up {
+			for _, w := range t.Warnings {
+				if w.Code == "public-address-changed" && w.Update != "" {
+					m.Items = append(m.Items, TrayItem{Tunnel: t.Name, Peer: w.Peer, Update: w.Update,
+						Label: fmt.Sprintf("Send %s your new internet address…", nameOr(w.Peer))})
+				}
+			}
+		}
 	}
 	switch {
 	case problem:
@@ -84,6 +103,45 @@ func BuildTray(r *control.Report, now time.Time) TrayModel {
 		m.Overall = OverallOff
 	}
 	return m
+}
+
+// diagnosisLabel is a tunnel's tray line from its first not-connected
+// peer's diagnosis, in a few words ("" if none has one), and whether it is
+// only waiting (no answer yet, or the stuck-router recovery) rather than a
+// problem. It holds no countdown, so the menu is not rebuilt every second.
+func diagnosisLabel(t control.TunnelStatus, now time.Time) (label string, waiting bool) {
+	for _, p := range t.Peers {
+		d := p.Diagnosis
+		if p.State == "connected" || d == nil {
+			continue
+		}
+		who := p.Name
+		if who == "" {
+			who = "the other computer" // as the diagnosis says it
+		}
+		var what string
+		switch d.Code {
+		case "own-address-changed":
+			what = "your internet address changed; send " + who + " the update"
+		case "recovering-stuck-mapping":
+			what = "getting past a stuck router, about a minute or two"
+		case "udp-blocked":
+			what = "this network blocks the connection"
+		case "peer-nat-cannot-punch":
+			what = who + "'s router cannot be reached directly"
+		case "never-connected":
+			what = "no answer from " + who + " yet"
+		case "peer-silent":
+			what = "no contact with " + who
+			if p.LastHandshake != nil {
+				what += " since " + coarseAgo(now, p.LastHandshake)
+			}
+		default:
+			continue
+		}
+		return t.Name + ": " + what, d.Code == "never-connected" || d.Code == "recovering-stuck-mapping"
+	}
+	return "", false
 }
 
 // tunnelState is the worst peer state of a tunnel and the latest handshake

@@ -7,6 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/wgpunch/wgpunch/tunnel/control"
+	"github.com/wgpunch/wgpunch/tunnel/diagnose"
 )
 
 var t0 = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
@@ -22,6 +23,8 @@ func TestBuildTray(t *testing.T) {
 	warned := connected
 	warned.Name = "Shop"
 	warned.Warnings = []control.Warning{{Code: "port-shared", Message: "x"}}
+	addressChanged := diagnosed("Office", "bob", "own-address-changed", ago(4*time.Minute))
+	addressChanged.Warnings = []control.Warning{{Code: "public-address-changed", Peer: "bob", Update: "WGP1U-xyz", Message: "x"}}
 	tests := []struct {
 		name    string
 		report  *control.Report
@@ -31,19 +34,35 @@ func TestBuildTray(t *testing.T) {
 		{"no report", nil, OverallProblem, nil},
 		{"nothing", &control.Report{}, OverallOff, nil},
 		{"all off", &control.Report{Tunnels: []control.TunnelStatus{off}}, OverallOff,
-			[]TrayItem{{"Spare", "Spare: off", false}}},
+			[]TrayItem{{Tunnel: "Spare", Label: "Spare: off", Checked: false}}},
 		{"all connected", &control.Report{Tunnels: []control.TunnelStatus{connected, off}}, OverallConnected,
-			[]TrayItem{{"Office", "Office: connected, 4 s ago", true}, {"Spare", "Spare: off", false}}},
+			[]TrayItem{{Tunnel: "Office", Label: "Office: connected, 4 s ago", Checked: true}, {Tunnel: "Spare", Label: "Spare: off", Checked: false}}},
 		{"connecting", &control.Report{Tunnels: []control.TunnelStatus{connected, connecting}}, OverallConnecting,
-			[]TrayItem{{"Office", "Office: connected, 4 s ago", true}, {"Home", "Home: connecting…", true}}},
+			[]TrayItem{{Tunnel: "Office", Label: "Office: connected, 4 s ago", Checked: true}, {Tunnel: "Home", Label: "Home: connecting…", Checked: true}}},
 		{"stale", &control.Report{Tunnels: []control.TunnelStatus{connecting, stale}}, OverallProblem,
-			[]TrayItem{{"Home", "Home: connecting…", true}, {"Lab", "Lab: no contact since 5 min ago", true}}},
+			[]TrayItem{{Tunnel: "Home", Label: "Home: connecting…", Checked: true}, {Tunnel: "Lab", Label: "Lab: no contact since 5 min ago", Checked: true}}},
 		{"failed up", &control.Report{Tunnels: []control.TunnelStatus{failed}}, OverallProblem,
-			[]TrayItem{{"Broken", "Broken: failed to connect", false}}},
+			[]TrayItem{{Tunnel: "Broken", Label: "Broken: failed to connect", Checked: false}}},
 		{"warning", &control.Report{Tunnels: []control.TunnelStatus{warned}}, OverallProblem,
-			[]TrayItem{{"Shop", "Shop: connected, 4 s ago", true}}},
+			[]TrayItem{{Tunnel: "Shop", Label: "Shop: connected, 4 s ago", Checked: true}}},
 		{"no peer yet", &control.Report{Tunnels: []control.TunnelStatus{{Name: "New", Up: true}}}, OverallConnecting,
-			[]TrayItem{{"New", "New: waiting for the other computer", true}}},
+			[]TrayItem{{Tunnel: "New", Label: "New: waiting for the other computer", Checked: true}}},
+		// Diagnoses: a few words each; no answer yet and the stuck-router
+		// recovery are waiting, the others a problem. An address update
+		// to send gets its own item.
+		{"never connected", &control.Report{Tunnels: []control.TunnelStatus{diagnosed("Home", "Lab PC", "never-connected", nil)}}, OverallConnecting,
+			[]TrayItem{{Tunnel: "Home", Label: "Home: no answer from Lab PC yet", Checked: true}}},
+		{"recovering", &control.Report{Tunnels: []control.TunnelStatus{diagnosed("Home", "Lab PC", "recovering-stuck-mapping", nil)}}, OverallConnecting,
+			[]TrayItem{{Tunnel: "Home", Label: "Home: getting past a stuck router, about a minute or two", Checked: true}}},
+		{"peer silent", &control.Report{Tunnels: []control.TunnelStatus{diagnosed("Lab", "", "peer-silent", ago(20*time.Minute))}}, OverallProblem,
+			[]TrayItem{{Tunnel: "Lab", Label: "Lab: no contact with the other computer since 20 min ago", Checked: true}}},
+		{"udp blocked", &control.Report{Tunnels: []control.TunnelStatus{diagnosed("Lab", "bob", "udp-blocked", nil)}}, OverallProblem,
+			[]TrayItem{{Tunnel: "Lab", Label: "Lab: this network blocks the connection", Checked: true}}},
+		{"address changed", &control.Report{Tunnels: []control.TunnelStatus{addressChanged}}, OverallProblem,
+			[]TrayItem{
+				{Tunnel: "Office", Label: "Office: your internet address changed; send bob the update", Checked: true},
+				{Tunnel: "Office", Label: "Send bob your new internet address…", Peer: "bob", Update: "WGP1U-xyz"},
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -83,4 +102,17 @@ func TestTransitions(t *testing.T) {
 			}
 		})
 	}
+}
+
+// diagnosed is an up tunnel whose one peer is not connected, with a
+// diagnosis of code.
+func diagnosed(tunnel, peer, code string, last *time.Time) control.TunnelStatus {
+	state := control.State("connecting")
+	if last != nil {
+		state = "stale"
+	}
+	return control.TunnelStatus{Name: tunnel, Up: true, Peers: []control.PeerStatus{{
+		Name: peer, State: state, LastHandshake: last,
+		Diagnosis: &diagnose.Diagnosis{Code: code, Message: "m", Action: "a"},
+	}}}
 }

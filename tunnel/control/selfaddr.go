@@ -8,16 +8,21 @@ package control
 // an address update (invite.Update, WGP1U-...) to send it, and the
 // diagnosis says own-address-changed. A peer that completes a handshake
 // after the change has our new address (it took the update, or WireGuard
-// roamed); once all have, the new address is saved as the announced one.
+// roamed); once all have, and one more query still sees it, the new
+// address is saved as the announced one.
 //
 // Cost: one STUN request (retransmitted only when lost) per tunnel every
 // AddrCheckIdle (10 min) while every peer is connected, every
 // AddrCheckSilent (60 s) while one is not, and at once when a peer falls
-// silent or a local address or route changes (netlink). When no STUN server answers twice in
-// a row, the diagnosis says udp-blocked.
+// silent or a local address or route changes (netlink). When no STUN
+// server answers twice in a row, the diagnosis says udp-blocked. While the
+// engine gets a peer out of a stuck router mapping, it defers queries
+// around its quiet phases (engine.ErrProbeDeferred): a query then would
+// keep the router's wrong port for the socket alive.
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -46,6 +51,7 @@ type selfState struct {
 	lastCheck time.Time
 	failures  int                    // checks in a row no server answered
 	caught    map[wgtypes.Key]bool   // peers heard from since the change
+	caughtAll bool                   // all have been: the next probe confirms before saving
 	updates   map[wgtypes.Key]string // the update for each peer, for current
 	due       bool                   // check at the next tick (netlink change)
 	silent    bool                   // a peer was not connected at the last look
@@ -131,6 +137,14 @@ func (s *Service) CheckAddresses(ctx context.Context, p engine.Prober, force boo
 			continue
 		}
 		got, err := s.probe(ctx, p, name)
+		if errors.Is(err, engine.ErrProbeDeferred) {
+			// The engine is getting a peer out of a stuck mapping; a
+			// query now would undo it. Look again at the next tick.
+			s.aw.mu.Lock()
+			st.due = true
+			s.aw.mu.Unlock()
+			continue
+		}
 		s.observe(cfg, st, got, err, now)
 	}
 	s.aw.mu.Lock()
@@ -161,6 +175,9 @@ func (s *Service) probe(ctx context.Context, p engine.Prober, name string) (neti
 		cancel()
 		if err == nil && got.IsValid() {
 			return netip.AddrPortFrom(got.Addr().Unmap(), got.Port()), nil
+		}
+		if errors.Is(err, engine.ErrProbeDeferred) {
+			return netip.AddrPort{}, err
 		}
 		last = err
 	}
@@ -211,8 +228,21 @@ func (s *Service) observe(cfg *conf.Config, st *selfState, got netip.AddrPort, e
 		if st.changed() {
 			s.opts.Logf("tunnel %s: this computer's public address is %s again, as announced", cfg.Name, got)
 		}
-		st.current, st.updates, st.caught = got, nil, nil
+		st.current, st.updates, st.caught, st.caughtAll = got, nil, nil, false
+	case got == st.current && st.caughtAll:
+		// Every peer has been heard from since the change, and the
+		// address still holds: it is the one to announce from now on. (A
+		// port seen while a router held a wrong entry is gone again by
+		// then, and the case above applies.)
+		ep := conf.Endpoint{Host: got.Addr().String(), Port: got.Port()}
+		if err := s.saveAnnounced(cfg.Name, ep); err != nil {
+			s.opts.Logf("tunnel %s: remember the new public address %s: %v", cfg.Name, got, err)
+			return
+		}
+		s.opts.Logf("tunnel %s: every peer has this computer's new public address %s", cfg.Name, got)
+		st.announced, st.updates, st.caught, st.caughtAll = got, nil, nil, false
 	case got != st.current:
+		st.caughtAll = false
 		st.current, st.changedAt = got, now
 		st.caught = map[wgtypes.Key]bool{}
 		st.updates = map[wgtypes.Key]string{}
@@ -229,8 +259,9 @@ func (s *Service) observe(cfg *conf.Config, st *selfState, got netip.AddrPort, e
 }
 
 // catchUp marks the peers heard from since the change (a handshake after
-// it), saves the new address as announced once all have, and reports
-// whether some peer is not connected (checks are then more frequent).
+// it); once all have, the next probe, at once, saves the new address as
+// announced if it still holds (observe). It reports whether some peer is
+// not connected (checks are then more frequent).
 func (s *Service) catchUp(cfg *conf.Config, up map[string]string, st *selfState) (silent bool) {
 	s.monMu.Lock()
 	rep := s.mon.Snapshot([]*conf.Config{cfg}, up)
@@ -259,15 +290,9 @@ func (s *Service) catchUp(cfg *conf.Config, up map[string]string, st *selfState)
 			all = false
 		}
 	}
-	if st.changed() && all {
-		next := st.current
-		ep := conf.Endpoint{Host: next.Addr().String(), Port: next.Port()}
-		if err := s.saveAnnounced(cfg.Name, ep); err != nil {
-			s.opts.Logf("tunnel %s: remember the new public address %s: %v", cfg.Name, next, err)
-			return silent
-		}
-		s.opts.Logf("tunnel %s: every peer has this computer's new public address %s", cfg.Name, next)
-		st.announced, st.updates, st.caught = next, nil, nil
+	if st.changed() && all && !st.caughtAll {
+		// Look once more before saving it (observe).
+		st.caughtAll, st.due = true, true
 	}
 	return silent
 }

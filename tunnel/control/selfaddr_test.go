@@ -2,6 +2,7 @@ package control_test
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	. "github.com/wgpunch/wgpunch/tunnel/control"
 	. "github.com/wgpunch/wgpunch/tunnel/control/controltest"
 	"github.com/wgpunch/wgpunch/tunnel/diagnose"
+	"github.com/wgpunch/wgpunch/tunnel/engine"
 	"github.com/wgpunch/wgpunch/tunnel/natcheck"
 )
 
@@ -211,5 +213,94 @@ func TestAddressWatchAddressOnly(t *testing.T) {
 	a.Svc.CheckAddresses(ctx, a.Eng, true)
 	if w := warned(); !strings.Contains(w, "now 198.51.100.12:51820") {
 		t.Errorf("new address, port 0: warning %q, want the announced port kept", w)
+	}
+}
+
+// A router holding a wrong entry gives the tunnel's socket another port
+// for a while (lab: TestWGPunchStaysUp, stuck router). The watch reports
+// it, but once the peer is back and the port is the announced one again,
+// nothing new is saved. Queries the engine defers during the recovery's
+// quiet phases (engine.ErrProbeDeferred) are neither failures nor
+// results, and the next round asks again.
+func TestAddressWatchStuckPort(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	a, b := NewEnv(t, true, func(o *ServiceOptions) { o.Now = clock }), NewEnv(t, false)
+	a.NATRep = &natcheck.Report{PublicEndpoint: "198.51.100.1:51820", Mapping: natcheck.MappingEndpointIndependent, Verdict: natcheck.VerdictOK}
+	inv, err := a.Svc.Invite(ctx, InviteRequest{Name: "home", Port: 51820})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc, err := b.Svc.Accept(ctx, AcceptRequest{Name: "work", Token: inv.Token, Endpoint: "203.0.113.9:51999"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Svc.Accept(ctx, AcceptRequest{Token: acc.Reply}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Svc.Up(ctx, "home"); err != nil {
+		t.Fatal(err)
+	}
+	localSTUN(t, a)
+	set := func(public string, perr error, handshake bool) {
+		a.Eng.Mu.Lock()
+		defer a.Eng.Mu.Unlock()
+		a.Eng.Public, a.Eng.PublicErr = netip.MustParseAddrPort(public), perr
+		a.Eng.Handshakes = nil
+		if handshake {
+			a.Eng.Handshakes = map[wgtypes.Key]time.Time{a.Load("home").Peers[0].PublicKey: clock()}
+		}
+	}
+	probes := func() int { a.Eng.Mu.Lock(); defer a.Eng.Mu.Unlock(); return a.Eng.Probes }
+	diag := func() *diagnose.Diagnosis {
+		rep, err := a.Svc.Status(ctx, "home")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep.Tunnels[0].Peers[0].Diagnosis
+	}
+
+	set("198.51.100.1:58536", nil, false) // the wrong port
+	a.Svc.CheckAddresses(ctx, a.Eng, true)
+	if d := diag(); d == nil || d.Code != diagnose.OwnAddressChanged {
+		t.Fatalf("diagnosis %+v with the wrong port, want own-address-changed", d)
+	}
+	// Recovery: the engine defers the next query (due a minute later,
+	// the peer being silent) and the two after it, asked 5 s apart.
+	set("198.51.100.1:58536", fmt.Errorf("tunnel home: %w", engine.ErrProbeDeferred), false)
+	before := probes()
+	mu.Lock()
+	now = now.Add(DefaultAddrCheckSilent - 5*time.Second)
+	mu.Unlock()
+	for range 3 {
+		mu.Lock()
+		now = now.Add(5 * time.Second)
+		mu.Unlock()
+		a.Svc.CheckAddresses(ctx, a.Eng, false)
+	}
+	if n := probes() - before; n != 3 {
+		t.Errorf("%d queries in three rounds from the one due, want one per round (a deferred query is asked again at the next)", n)
+	}
+	if d := diag(); d != nil && d.Code == diagnose.UDPBlocked {
+		t.Errorf("deferred queries counted as failures: %+v", d)
+	}
+	// The link is back, and so is the announced port.
+	mu.Lock()
+	now = now.Add(time.Second)
+	mu.Unlock()
+	set("198.51.100.1:51820", nil, true)
+	a.Svc.CheckAddresses(ctx, a.Eng, false)
+	if got := a.Load("home").Interface.Meta.PublicEndpoint.String(); got != "198.51.100.1:51820" {
+		t.Errorf("announced endpoint %q after the wrong port went, want it kept", got)
+	}
+	rep, err := a.Svc.Status(ctx, "home")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range rep.Tunnels[0].Warnings {
+		if w.Code == "public-address-changed" {
+			t.Errorf("still warned after the port came back: %s", w.Message)
+		}
 	}
 }

@@ -26,6 +26,11 @@ var (
 	// ErrLANSharingUnsupported: the config shares LAN subnets (Meta.LANs),
 	// which this OS's engine cannot forward.
 	ErrLANSharingUnsupported = errors.New("sharing LAN subnets is not supported on this platform")
+	// ErrProbeDeferred: a Prober query must wait, because the tunnel is
+	// getting a peer out of a stuck router mapping and a query now would
+	// keep the wrong mapping alive (unstick.go). Ask again a few seconds
+	// later.
+	ErrProbeDeferred = errors.New("the tunnel is waiting for routers to forget a wrong entry; ask again later")
 )
 
 // Engine owns the running tunnels of one daemon. Safe for concurrent use.

@@ -139,6 +139,7 @@ type tunnel struct {
 
 	recMu      sync.Mutex
 	recovering map[wgtypes.Key]time.Duration // per peer: until the next try (Recovering)
+	probeHold  bool                          // STUN queries wait (unstick probeHold); under recMu
 
 	names   map[wgtypes.Key]*dnsPeer // hostname peers (dyndns_linux.go); under op
 	dnsMu   sync.Mutex               // guards dnsStop; held while watchNames sets an endpoint

@@ -88,6 +88,7 @@ func (e *linuxEngine) watchStuck(t *tunnel) {
 			continue
 		}
 		now := time.Now()
+		hold := false
 		for k, s := range samples {
 			p := peers[k]
 			if p == nil {
@@ -101,6 +102,7 @@ func (e *linuxEngine) watchStuck(t *tunnel) {
 				continue
 			}
 			quiet, until := e.unstick.step(&p.state, now, t.upAt, s.handshake, ours, k)
+			hold = hold || e.unstick.probeHold(&p.state, now, quiet)
 			if quiet && p.muted != s.endpoint {
 				if p.muted.IsValid() {
 					t.mute.set(p.muted, false)
@@ -126,6 +128,9 @@ func (e *linuxEngine) watchStuck(t *tunnel) {
 			t.recovering[k] = e.unstick.waitLeft(&p.state, now, until)
 			t.recMu.Unlock()
 		}
+		t.recMu.Lock()
+		t.probeHold = hold
+		t.recMu.Unlock()
 	}
 }
 
@@ -141,11 +146,19 @@ func (e *linuxEngine) Recovering(name string, peer wgtypes.Key) time.Duration {
 }
 
 // PublicAddress implements Prober: a STUN query from tunnel name's own
-// socket. It does not hold e.op (a query may take seconds).
+// socket, deferred (ErrProbeDeferred) near and during a quiet phase of
+// the stuck-mapping recovery. It does not hold e.op (a query may take
+// seconds).
 func (e *linuxEngine) PublicAddress(ctx context.Context, name string, server netip.AddrPort) (netip.AddrPort, error) {
 	t := e.lookup(name)
 	if t == nil {
 		return netip.AddrPort{}, fmt.Errorf("tunnel %q: %w", name, ErrNotUp)
+	}
+	t.recMu.Lock()
+	hold := t.probeHold
+	t.recMu.Unlock()
+	if hold {
+		return netip.AddrPort{}, fmt.Errorf("tunnel %q: %w", name, ErrProbeDeferred)
 	}
 	return t.stun.Query(ctx, server)
 }

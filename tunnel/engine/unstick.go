@@ -46,6 +46,9 @@ const (
 	// sessionLife: a handshake older than this means no session (WireGuard's
 	// REJECT_AFTER_TIME).
 	sessionLife = 180 * time.Second
+	// probeLead: STUN queries from the tunnel's socket wait from this long
+	// before a quiet phase until it ends (probeHold).
+	probeLead = 5 * time.Second
 )
 
 // unstick is the schedule, one per engine.
@@ -132,4 +135,26 @@ func (u unstick) waitLeft(s *unstickState, now time.Time, quietUntil time.Time) 
 	}
 	_, start := u.slot(now)
 	return start.Add(u.period() + u.quiet()).Sub(now)
+}
+
+// probeHold reports whether a STUN query from the tunnel's own socket must
+// wait because of peer s's recovery. The router keeps one public port per
+// socket while any flow of it lives (Linux NAT reuses a source's mapping
+// for new destinations), so a query in the quiet phase would keep the
+// wrong port alive past our resume and the trap would form again. A query
+// outside it is at least quiet() before the next resume, and its entry is
+// forgotten by then. quiet is what step said for now.
+func (u unstick) probeHold(s *unstickState, now time.Time, quiet bool) bool {
+	if quiet {
+		return true
+	}
+	if s.from.IsZero() {
+		return false
+	}
+	next := s.from
+	if !now.Before(s.from) {
+		_, start := u.slot(now)
+		next = start.Add(u.period())
+	}
+	return next.Sub(now) < probeLead
 }
