@@ -1,8 +1,13 @@
 package lab
 
 import (
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/binary"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -124,9 +129,15 @@ func addressChange(t testing.TB, in *Internet, ob *Office, a1, b1 *Host) (update
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := b1.TunnelStatus("office").Peers[0].Diagnosis; d == nil || d.Code != "own-address-changed" {
-		t.Errorf("%s diagnosis %+v, want own-address-changed", b1.Name, d)
+	// The diagnosis says so once a1 is not connected any more (its
+	// packets go to the old address; 17 s of silence).
+	if _, err := waitFor(30*time.Second, 500*time.Millisecond, func() (bool, string) {
+		d := b1.TunnelStatus("office").Peers[0].Diagnosis
+		return d != nil && d.Code == "own-address-changed", fmt.Sprintf("%s diagnosis %+v, want own-address-changed", b1.Name, d)
+	}); err != nil {
+		t.Error(err)
 	}
+	forgedUpdates(t, a1, update)
 	if _, stderr, err := a1.WGP("accept", "office", update); err != nil {
 		t.Fatalf("%s takes the update: %v\n%s", a1.Name, err, stderr)
 	}
@@ -199,4 +210,84 @@ func stuckRouter(t testing.TB, od *Office, c1, d1 *Host) (time.Duration, map[str
 		t.Errorf("the diagnosis never said recovering-stuck-mapping while stuck (seen: %v)", codes)
 	}
 	return took, codes
+}
+
+// forgedUpdates: copies of update changed on the way, one bit flipped in
+// each byte of its payload and the checksum made valid again (what an
+// attacker who read docs/invite-format.md does), are each refused by h,
+// saying so, and h's state directory stays byte for byte the same. At
+// least one must get as far as the MAC check ("was not made by").
+func forgedUpdates(t testing.TB, h *Host, update string) {
+	t.Helper()
+	before := dirDigest(t, h.StateDir)
+	payload := tokenPayload(t, update)
+	byMAC := 0
+	for i := range payload {
+		bit := i*8 + i%8
+		forged := resealFlipped(t, update, bit)
+		_, stderr, err := h.WGP("accept", "office", forged)
+		if err == nil {
+			t.Fatalf("%s took an update with payload bit %d flipped and its checksum made valid", h.Name, bit)
+		}
+		if strings.TrimSpace(stderr) == "" {
+			t.Errorf("payload bit %d flipped: refused without saying why", bit)
+		}
+		if strings.Contains(stderr, "was not made by") {
+			byMAC++
+		}
+	}
+	if after := dirDigest(t, h.StateDir); after != before {
+		t.Errorf("%s's state directory changed while refusing forged updates", h.Name)
+	}
+	if byMAC == 0 {
+		t.Errorf("none of %d forged updates reached the MAC check", len(payload))
+	}
+	t.Logf("%d forged copies of the update refused (%d by its MAC), nothing changed", len(payload), byMAC)
+}
+
+// tokenPayload is a token's payload (docs/invite-format.md: "WGP" version
+// kind "-" base32(length:u16be payload checksum:4)).
+func tokenPayload(t testing.TB, tok string) []byte {
+	t.Helper()
+	_, b32, ok := strings.Cut(tok, "-")
+	frame, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(b32)
+	if !ok || err != nil || len(frame) < 6 {
+		t.Fatalf("not a token: %q (%v)", tok, err)
+	}
+	return frame[2 : len(frame)-4]
+}
+
+// resealFlipped flips payload bit bit of tok and makes the checksum,
+// SHA-256(tag || payload)[:4], valid again.
+func resealFlipped(t testing.TB, tok string, bit int) string {
+	t.Helper()
+	tag, _, _ := strings.Cut(tok, "-")
+	payload := append([]byte(nil), tokenPayload(t, tok)...)
+	payload[bit/8] ^= 1 << (bit % 8)
+	sum := sha256.Sum256(append([]byte(tag), payload...))
+	frame := binary.BigEndian.AppendUint16(nil, uint16(len(payload)))
+	frame = append(append(frame, payload...), sum[:4]...)
+	return tag + "-" + base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(frame)
+}
+
+// dirDigest hashes every file's name and content under dir.
+func dirDigest(t testing.TB, dir string) string {
+	t.Helper()
+	h := sha256.New()
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", path, len(b))
+		h.Write(b)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("%x", h.Sum(nil))
 }

@@ -124,7 +124,7 @@ func diagnosisLabel(t control.TunnelStatus, now time.Time) (label string, waitin
 		case "own-address-changed":
 			what = "your internet address changed; send " + who + " the update"
 		case "recovering-stuck-mapping":
-			what = "getting past a stuck router, about a minute or two"
+			what = "no answer from " + who + " yet; trying again in a moment"
 		case "udp-blocked":
 			what = "this network blocks the connection"
 		case "peer-nat-cannot-punch":

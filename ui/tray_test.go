@@ -53,7 +53,7 @@ func TestBuildTray(t *testing.T) {
 		{"never connected", &control.Report{Tunnels: []control.TunnelStatus{diagnosed("Home", "Lab PC", "never-connected", nil)}}, OverallConnecting,
 			[]TrayItem{{Tunnel: "Home", Label: "Home: no answer from Lab PC yet", Checked: true}}},
 		{"recovering", &control.Report{Tunnels: []control.TunnelStatus{diagnosed("Home", "Lab PC", "recovering-stuck-mapping", nil)}}, OverallConnecting,
-			[]TrayItem{{Tunnel: "Home", Label: "Home: getting past a stuck router, about a minute or two", Checked: true}}},
+			[]TrayItem{{Tunnel: "Home", Label: "Home: no answer from Lab PC yet; trying again in a moment", Checked: true}}},
 		{"peer silent", &control.Report{Tunnels: []control.TunnelStatus{diagnosed("Lab", "", "peer-silent", ago(20*time.Minute))}}, OverallProblem,
 			[]TrayItem{{Tunnel: "Lab", Label: "Lab: no contact with the other computer since 20 min ago", Checked: true}}},
 		{"udp blocked", &control.Report{Tunnels: []control.TunnelStatus{diagnosed("Lab", "bob", "udp-blocked", nil)}}, OverallProblem,

@@ -15,14 +15,13 @@ package control
 // AddrCheckIdle (10 min) while every peer is connected, every
 // AddrCheckSilent (60 s) while one is not, and at once when a peer falls
 // silent or a local address or route changes (netlink). When no STUN
-// server answers twice in a row, the diagnosis says udp-blocked. While the
-// engine gets a peer out of a stuck router mapping, it defers queries
-// around its quiet phases (engine.ErrProbeDeferred): a query then would
-// keep the router's wrong port for the socket alive.
+// server answers twice in a row, the diagnosis says udp-blocked. While a
+// peer has no session the Linux engine asks from another socket (port 0:
+// only the address is compared), as a query from the tunnel's socket
+// could keep a stuck router's wrong port alive (docs/engine.md).
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -137,14 +136,6 @@ func (s *Service) CheckAddresses(ctx context.Context, p engine.Prober, force boo
 			continue
 		}
 		got, err := s.probe(ctx, p, name)
-		if errors.Is(err, engine.ErrProbeDeferred) {
-			// The engine is getting a peer out of a stuck mapping; a
-			// query now would undo it. Look again at the next tick.
-			s.aw.mu.Lock()
-			st.due = true
-			s.aw.mu.Unlock()
-			continue
-		}
 		s.observe(cfg, st, got, err, now)
 	}
 	s.aw.mu.Lock()
@@ -175,9 +166,6 @@ func (s *Service) probe(ctx context.Context, p engine.Prober, name string) (neti
 		cancel()
 		if err == nil && got.IsValid() {
 			return netip.AddrPortFrom(got.Addr().Unmap(), got.Port()), nil
-		}
-		if errors.Is(err, engine.ErrProbeDeferred) {
-			return netip.AddrPort{}, err
 		}
 		last = err
 	}
@@ -258,8 +246,8 @@ func (s *Service) observe(cfg *conf.Config, st *selfState, got netip.AddrPort, e
 	}
 }
 
-// catchUp marks the peers heard from since the change (a handshake after
-// it); once all have, the next probe, at once, saves the new address as
+// catchUp marks the peers heard from since the change (a handshake or
+// packets after it); once all have, the next probe, at once, saves the new address as
 // announced if it still holds (observe). It reports whether some peer is
 // not connected (checks are then more frequent).
 func (s *Service) catchUp(cfg *conf.Config, up map[string]string, st *selfState) (silent bool) {
@@ -283,7 +271,9 @@ func (s *Service) catchUp(cfg *conf.Config, up map[string]string, st *selfState)
 		if err != nil {
 			continue
 		}
-		if p.LastHandshake != nil && p.LastHandshake.After(st.changedAt) {
+		// Heard from since the change: a handshake, or packets (a
+		// session that outlived the change carries on without one).
+		if heardAfter(p.LastHandshake, st.changedAt) || heardAfter(p.LastReceive, st.changedAt) {
 			st.caught[k] = true
 		}
 		if !st.caught[k] {
@@ -296,6 +286,8 @@ func (s *Service) catchUp(cfg *conf.Config, up map[string]string, st *selfState)
 	}
 	return silent
 }
+
+func heardAfter(t *time.Time, since time.Time) bool { return t != nil && t.After(since) }
 
 // saveAnnounced stores ep as the tunnel's announced public endpoint.
 func (s *Service) saveAnnounced(name string, ep conf.Endpoint) error {

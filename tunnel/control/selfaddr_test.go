@@ -2,7 +2,6 @@ package control_test
 
 import (
 	"errors"
-	"fmt"
 	"net/netip"
 	"strings"
 	"sync"
@@ -14,7 +13,6 @@ import (
 	. "github.com/wgpunch/wgpunch/tunnel/control"
 	. "github.com/wgpunch/wgpunch/tunnel/control/controltest"
 	"github.com/wgpunch/wgpunch/tunnel/diagnose"
-	"github.com/wgpunch/wgpunch/tunnel/engine"
 	"github.com/wgpunch/wgpunch/tunnel/natcheck"
 )
 
@@ -219,9 +217,8 @@ func TestAddressWatchAddressOnly(t *testing.T) {
 // A router holding a wrong entry gives the tunnel's socket another port
 // for a while (lab: TestWGPunchStaysUp, stuck router). The watch reports
 // it, but once the peer is back and the port is the announced one again,
-// nothing new is saved. Queries the engine defers during the recovery's
-// quiet phases (engine.ErrProbeDeferred) are neither failures nor
-// results, and the next round asks again.
+// nothing new is saved: a new address is saved only when one more query
+// after every peer caught up still sees it.
 func TestAddressWatchStuckPort(t *testing.T) {
 	var mu sync.Mutex
 	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
@@ -252,7 +249,6 @@ func TestAddressWatchStuckPort(t *testing.T) {
 			a.Eng.Handshakes = map[wgtypes.Key]time.Time{a.Load("home").Peers[0].PublicKey: clock()}
 		}
 	}
-	probes := func() int { a.Eng.Mu.Lock(); defer a.Eng.Mu.Unlock(); return a.Eng.Probes }
 	diag := func() *diagnose.Diagnosis {
 		rep, err := a.Svc.Status(ctx, "home")
 		if err != nil {
@@ -265,25 +261,6 @@ func TestAddressWatchStuckPort(t *testing.T) {
 	a.Svc.CheckAddresses(ctx, a.Eng, true)
 	if d := diag(); d == nil || d.Code != diagnose.OwnAddressChanged {
 		t.Fatalf("diagnosis %+v with the wrong port, want own-address-changed", d)
-	}
-	// Recovery: the engine defers the next query (due a minute later,
-	// the peer being silent) and the two after it, asked 5 s apart.
-	set("198.51.100.1:58536", fmt.Errorf("tunnel home: %w", engine.ErrProbeDeferred), false)
-	before := probes()
-	mu.Lock()
-	now = now.Add(DefaultAddrCheckSilent - 5*time.Second)
-	mu.Unlock()
-	for range 3 {
-		mu.Lock()
-		now = now.Add(5 * time.Second)
-		mu.Unlock()
-		a.Svc.CheckAddresses(ctx, a.Eng, false)
-	}
-	if n := probes() - before; n != 3 {
-		t.Errorf("%d queries in three rounds from the one due, want one per round (a deferred query is asked again at the next)", n)
-	}
-	if d := diag(); d != nil && d.Code == diagnose.UDPBlocked {
-		t.Errorf("deferred queries counted as failures: %+v", d)
 	}
 	// The link is back, and so is the announced port.
 	mu.Lock()
@@ -301,6 +278,68 @@ func TestAddressWatchStuckPort(t *testing.T) {
 	for _, w := range rep.Tunnels[0].Warnings {
 		if w.Code == "public-address-changed" {
 			t.Errorf("still warned after the port came back: %s", w.Message)
+		}
+	}
+}
+
+// A session that outlives the address change carries on without a new
+// handshake once the peer takes the update: packets arriving after the
+// change count as the peer having caught up, and the new address becomes
+// the announced one.
+func TestAddressWatchCaughtUpByPackets(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	a, b := NewEnv(t, true, func(o *ServiceOptions) { o.Now = clock }), NewEnv(t, false)
+	a.NATRep = &natcheck.Report{PublicEndpoint: "198.51.100.1:51820", Mapping: natcheck.MappingEndpointIndependent, Verdict: natcheck.VerdictOK}
+	inv, err := a.Svc.Invite(ctx, InviteRequest{Name: "home", Port: 51820})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc, err := b.Svc.Accept(ctx, AcceptRequest{Name: "work", Token: inv.Token, Endpoint: "203.0.113.9:51999"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Svc.Accept(ctx, AcceptRequest{Token: acc.Reply}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Svc.Up(ctx, "home"); err != nil {
+		t.Fatal(err)
+	}
+	localSTUN(t, a)
+	pk := a.Load("home").Peers[0].PublicKey
+	handshake := clock()
+	set := func(public string, rx int64) {
+		a.Eng.Mu.Lock()
+		defer a.Eng.Mu.Unlock()
+		a.Eng.Public = netip.MustParseAddrPort(public)
+		a.Eng.Handshakes = map[wgtypes.Key]time.Time{pk: handshake}
+		a.Eng.RxBytes = map[wgtypes.Key]int64{pk: rx}
+	}
+	set("198.51.100.1:51820", 100)
+	a.Svc.CheckAddresses(ctx, a.Eng, true)
+	advance(30 * time.Second)
+	set("198.51.100.12:51820", 100)
+	a.Svc.CheckAddresses(ctx, a.Eng, true)
+	if got := a.Load("home").Interface.Meta.PublicEndpoint.String(); got != "198.51.100.1:51820" {
+		t.Fatalf("announced %q before the peer caught up", got)
+	}
+	// The peer took the update: its packets arrive, the session (35 s
+	// old) carries on.
+	advance(5 * time.Second)
+	set("198.51.100.12:51820", 200)
+	a.Svc.CheckAddresses(ctx, a.Eng, false)
+	if got := a.Load("home").Interface.Meta.PublicEndpoint.String(); got != "198.51.100.12:51820" {
+		t.Errorf("announced endpoint %q after packets came from the peer, want the new address", got)
+	}
+	rep, err := a.Svc.Status(ctx, "home")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range rep.Tunnels[0].Warnings {
+		if w.Code == "public-address-changed" {
+			t.Errorf("still warned after the peer caught up: %s", w.Message)
 		}
 	}
 }

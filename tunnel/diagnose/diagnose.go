@@ -96,10 +96,12 @@ func For(f Facts) *Diagnosis {
 		return diag(UDPBlocked,
 			"This network does not let WG Punch's traffic out right now: no address check server answered. Some guest, hotel and company networks block it.",
 			"Try another network (a phone hotspot, say), or ask whoever runs this network to allow outgoing UDP.")
-	case f.RecoveringFor > 0:
+	case f.RecoveringFor > 0 && !everConnected:
+		// The engine cannot tell a stuck router from a computer that is
+		// off: say both, the likelier first.
 		return diag(RecoveringStuckMapping,
-			fmt.Sprintf("A router between here and %s kept an old, wrong entry for this link. WG Punch is pausing so the router forgets it, then tries again.", who),
-			fmt.Sprintf("Nothing to do: this takes about %s more. Leave both computers on.", roundUp(f.RecoveringFor)))
+			fmt.Sprintf("No answer from %s yet. If their computer is on and this link is connected there, a router between you may be holding an old, wrong entry for it: WG Punch pauses now and then so routers forget such entries, then tries again.", who),
+			fmt.Sprintf("Check that %s has WG Punch open with this link connected, then leave both computers on: the next try is in about %s.", who, roundUp(f.RecoveringFor)))
 	case !everConnected && f.PeerVerdict == "fail":
 		what := "its router cannot be reached directly"
 		if f.PeerMapping == "endpoint-dependent" {

@@ -22,7 +22,12 @@ func TestFor(t *testing.T) {
 		{"down", func(f *Facts) { f.State = monitor.StateDown; f.UDPBlocked = true }, TunnelDown, []string{"switched off", "wgpunch up office"}},
 		{"own address changed", func(f *Facts) { f.OwnAddressChanged, f.OwnAddress, f.UDPBlocked = true, "203.0.113.12:51820", true }, OwnAddressChanged, []string{"now 203.0.113.12:51820", "Send carol the update", "WGP1U-"}},
 		{"udp blocked", func(f *Facts) { f.UDPBlocked = true; f.RecoveringFor = time.Minute }, UDPBlocked, []string{"does not let", "phone hotspot"}},
-		{"recovering", func(f *Facts) { f.RecoveringFor = 61 * time.Second; f.PeerVerdict = "fail" }, RecoveringStuckMapping, []string{"wrong entry", "about 61 seconds more"}},
+		{"recovering", func(f *Facts) { f.RecoveringFor = 61 * time.Second; f.PeerVerdict = "fail" }, RecoveringStuckMapping, []string{"No answer from carol yet", "wrong entry", "WG Punch open", "next try is in about 61 seconds"}},
+		// Connected before: the recovery keeps trying, but "silent" says
+		// more (off or asleep, or their address changed).
+		{"silent while recovering", func(f *Facts) {
+			f.State, f.EverConnected, f.SinceContact, f.RecoveringFor = monitor.StateStale, true, 4*time.Minute, 30*time.Second
+		}, PeerSilent, []string{"was connected"}},
 		{"peer cannot punch", func(f *Facts) { f.PeerVerdict, f.PeerMapping = "fail", "endpoint-dependent" }, PeerNATCannotPunch, []string{"Carol's own check", "new port", "IPv6"}},
 		{"never connected", nil, NeverConnected, []string{"No answer from carol in the 95 seconds since", "open WG Punch"}},
 		{"never connected, peer warned", func(f *Facts) { f.PeerVerdict = "warn" }, NeverConnected, []string{"Carol's own check warned"}},

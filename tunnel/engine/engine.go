@@ -26,11 +26,6 @@ var (
 	// ErrLANSharingUnsupported: the config shares LAN subnets (Meta.LANs),
 	// which this OS's engine cannot forward.
 	ErrLANSharingUnsupported = errors.New("sharing LAN subnets is not supported on this platform")
-	// ErrProbeDeferred: a Prober query must wait, because the tunnel is
-	// getting a peer out of a stuck router mapping and a query now would
-	// keep the wrong mapping alive (unstick.go). Ask again a few seconds
-	// later.
-	ErrProbeDeferred = errors.New("the tunnel is waiting for routers to forget a wrong entry; ask again later")
 )
 
 // Engine owns the running tunnels of one daemon. Safe for concurrent use.
@@ -57,8 +52,10 @@ type Engine interface {
 // running tunnel's own UDP socket, which public address and port the NAT
 // gives that socket (Linux: tunnel/stunbind wraps wireguard-go's bind). The
 // answer is the tunnel's real mapping, the one its peers send to. An
-// engine that cannot use the tunnel's socket (Windows: WireGuardNT owns it)
-// asks from another socket and returns port 0: only the address counts.
+// engine that cannot use the tunnel's socket (Windows: WireGuardNT owns it),
+// or must not just now (Linux, while a peer has no session: a query would
+// keep a stuck router's wrong port alive, docs/engine.md), asks from
+// another socket and returns port 0: only the address counts.
 type Prober interface {
 	PublicAddress(ctx context.Context, tunnel string, server netip.AddrPort) (netip.AddrPort, error)
 }

@@ -139,7 +139,8 @@ type tunnel struct {
 
 	recMu      sync.Mutex
 	recovering map[wgtypes.Key]time.Duration // per peer: until the next try (Recovering)
-	probeHold  bool                          // STUN queries wait (unstick probeHold); under recMu
+	sessionless bool      // a peer with an endpoint has no session; under recMu
+	socketProbe time.Time // the last STUN query from the tunnel's socket while sessionless; under recMu
 
 	names   map[wgtypes.Key]*dnsPeer // hostname peers (dyndns_linux.go); under op
 	dnsMu   sync.Mutex               // guards dnsStop; held while watchNames sets an endpoint
@@ -344,6 +345,7 @@ func (e *linuxEngine) create(cfg *conf.Config, endpoints map[wgtypes.Key]netip.A
 		return nil, err
 	}
 	t.pub, t.upAt = cfg.Interface.PrivateKey.PublicKey(), time.Now()
+	t.sessionless = true // no peer has a session yet; watchStuck looks every second
 	t.wg.Add(1)
 	go e.watchStuck(t)
 	return t, nil

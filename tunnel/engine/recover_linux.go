@@ -3,9 +3,9 @@ package engine
 // The Linux side of stuck-mapping recovery (unstick.go): the device sends
 // through muteBind, which drops what goes to a peer's endpoint while its
 // quiet phase lasts, and one goroutine per tunnel (watchStuck) steps every
-// peer's schedule once a second. The public address probe (engine.Prober)
-// uses the tunnel's stunbind.Bind underneath, so STUN queries are never
-// muted.
+// peer's schedule once a second, and says whether a peer is without a
+// session, which decides where the public address probe (engine.Prober)
+// asks from (PublicAddress).
 
 import (
 	"context"
@@ -17,6 +17,8 @@ import (
 	"golang.zx2c4.com/wireguard/conn"
 	"golang.zx2c4.com/wireguard/device"
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
+
+	"github.com/wgpunch/wgpunch/tunnel/natcheck"
 )
 
 // muteBind drops sends to muted endpoints (a quiet phase), passing all
@@ -88,7 +90,7 @@ func (e *linuxEngine) watchStuck(t *tunnel) {
 			continue
 		}
 		now := time.Now()
-		hold := false
+		sessionless := false
 		for k, s := range samples {
 			p := peers[k]
 			if p == nil {
@@ -101,8 +103,8 @@ func (e *linuxEngine) watchStuck(t *tunnel) {
 				// not stuck; quiet phases would delay its next packets.
 				continue
 			}
+			sessionless = sessionless || !stuckSince(now, t.upAt, s.handshake).IsZero()
 			quiet, until := e.unstick.step(&p.state, now, t.upAt, s.handshake, ours, k)
-			hold = hold || e.unstick.probeHold(&p.state, now, quiet)
 			if quiet && p.muted != s.endpoint {
 				if p.muted.IsValid() {
 					t.mute.set(p.muted, false)
@@ -129,7 +131,7 @@ func (e *linuxEngine) watchStuck(t *tunnel) {
 			t.recMu.Unlock()
 		}
 		t.recMu.Lock()
-		t.probeHold = hold
+		t.sessionless = sessionless
 		t.recMu.Unlock()
 	}
 }
@@ -146,21 +148,45 @@ func (e *linuxEngine) Recovering(name string, peer wgtypes.Key) time.Duration {
 }
 
 // PublicAddress implements Prober: a STUN query from tunnel name's own
-// socket, deferred (ErrProbeDeferred) near and during a quiet phase of
-// the stuck-mapping recovery. It does not hold e.op (a query may take
-// seconds).
+// socket, so the answer is the tunnel's real mapping. While a peer has no
+// session (it may be stuck behind a router that gave our socket a wrong
+// port), the query goes from a separate socket instead and only the
+// address counts (port 0), except once every socketProbeEvery: Linux NAT
+// gives every new flow of a socket the port an existing flow of it has,
+// and an expired flow keeps lending it until conntrack's garbage
+// collection (up to a minute later), so a query from the tunnel's socket
+// would keep the wrong port alive across the recovery's quiet phase. It
+// does not hold e.op (a query may take seconds).
 func (e *linuxEngine) PublicAddress(ctx context.Context, name string, server netip.AddrPort) (netip.AddrPort, error) {
 	t := e.lookup(name)
 	if t == nil {
 		return netip.AddrPort{}, fmt.Errorf("tunnel %q: %w", name, ErrNotUp)
 	}
+	now := time.Now()
 	t.recMu.Lock()
-	hold := t.probeHold
+	own := ownSocketProbe(t.sessionless, now, t.upAt, t.socketProbe)
+	if own && t.sessionless {
+		t.socketProbe = now
+	}
 	t.recMu.Unlock()
-	if hold {
-		return netip.AddrPort{}, fmt.Errorf("tunnel %q: %w", name, ErrProbeDeferred)
+	if !own {
+		return separateProbe(ctx, server)
 	}
 	return t.stun.Query(ctx, server)
+}
+
+// separateProbe asks server from a socket of its own: the public address
+// only (port 0).
+func separateProbe(ctx context.Context, server netip.AddrPort) (netip.AddrPort, error) {
+	rep, err := natcheck.Check(ctx, natcheck.Options{Servers: []string{server.String()}})
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	ap, err := netip.ParseAddrPort(rep.PublicEndpoint)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("no public address from %s: %s", server, rep.Message)
+	}
+	return netip.AddrPortFrom(ap.Addr().Unmap(), 0), nil
 }
 
 func keyLabel(k wgtypes.Key) string { return k.String()[:8] + "…" }

@@ -46,9 +46,10 @@ const (
 	// sessionLife: a handshake older than this means no session (WireGuard's
 	// REJECT_AFTER_TIME).
 	sessionLife = 180 * time.Second
-	// probeLead: STUN queries from the tunnel's socket wait from this long
-	// before a quiet phase until it ends (probeHold).
-	probeLead = 5 * time.Second
+	// socketProbeEvery: while a peer has no session, the address watch's
+	// STUN queries go from a separate socket (sessionless probes, see
+	// recover_linux.go), except one from the tunnel's own socket this often.
+	socketProbeEvery = 10 * time.Minute
 )
 
 // unstick is the schedule, one per engine.
@@ -137,24 +138,14 @@ func (u unstick) waitLeft(s *unstickState, now time.Time, quietUntil time.Time) 
 	return start.Add(u.period() + u.quiet()).Sub(now)
 }
 
-// probeHold reports whether a STUN query from the tunnel's own socket must
-// wait because of peer s's recovery. The router keeps one public port per
-// socket while any flow of it lives (Linux NAT reuses a source's mapping
-// for new destinations), so a query in the quiet phase would keep the
-// wrong port alive past our resume and the trap would form again. A query
-// outside it is at least quiet() before the next resume, and its entry is
-// forgotten by then. quiet is what step said for now.
-func (u unstick) probeHold(s *unstickState, now time.Time, quiet bool) bool {
-	if quiet {
-		return true
-	}
-	if s.from.IsZero() {
-		return false
-	}
-	next := s.from
-	if !now.Before(s.from) {
-		_, start := u.slot(now)
-		next = start.Add(u.period())
-	}
-	return next.Sub(now) < probeLead
+// ownSocketProbe says whether an address-watch STUN query at now may go
+// from the tunnel's own socket (PublicAddress): always while every peer
+// has a session; while one has none (sessionless), only once every
+// socketProbeEvery, counted from up and from the last such query (last).
+// A query from the tunnel's socket gives the router's flow for it the
+// socket's current port; on a stuck router that is the wrong one, and the
+// flow, expired or not, lends it to the next packets until conntrack
+// collects it (docs/engine.md).
+func ownSocketProbe(sessionless bool, now, up, last time.Time) bool {
+	return !sessionless || (now.Sub(up) >= socketProbeEvery && now.Sub(last) >= socketProbeEvery)
 }

@@ -66,24 +66,27 @@ func TestUnstickSchedule(t *testing.T) {
 
 // TestUnstickSimulation runs both sides' schedules against a model of the
 // stuck router, for either router being the bad one, clock skews up to
-// 4 s, and with the bad side's address watch asking STUN through the
-// tunnel's socket (at its up and every 60 s while the peer is silent,
-// deferred per probeHold): the link comes up within 180 s of the second
-// side's up, and a healthy pair is never made quiet. The same watch
-// without the deferral must lose some cases (a query keeps the wrong port
-// alive), or the model would not see what probeHold is for.
+// 4 s, and with the bad side's address watch asking STUN (at its up and
+// every 60 s while the peer is silent) from where ownSocketProbe says: the
+// link comes up within 180 s of the second side's up, and a healthy pair
+// is never made quiet. The same watch asking always from the tunnel's
+// socket must lose some cases, or the model would not show why
+// ownSocketProbe exists.
 //
 // The model (per the lab's Linux routers, 30 s unreplied UDP timeout): the
 // good side's packets reaching the bad router make it keep a router-local
 // entry while they keep coming; the bad side's packets get a wrong port
-// while that entry, or any flow of its socket that has the wrong port
-// (its own packets to the peer, a STUN query), lives, else the right one;
-// the good side's packets get through only while the right entry lives.
+// while that entry lives or while another flow of its socket has the wrong
+// port: its own earlier packets to the peer (that flow is replaced at the
+// next packet once expired) or a STUN query's flow, which lends its port
+// until conntrack's garbage collection removes it, up to 60 s after it
+// expired; else the right one. The good side's packets get through only
+// while the right entry lives.
 func TestUnstickSimulation(t *testing.T) {
 	u := unstick{forget: 30 * time.Second}
 	const forget = 30 // the routers' timeout, seconds
 	lostUnheld := 0
-	for _, probes := range []string{"none", "held", "unheld"} {
+	for _, probes := range []string{"none", "engine", "own socket"} {
 		for _, recovery := range []bool{false, true} {
 			for _, badIsLow := range []bool{true, false} {
 				for _, skew := range []int{-4, 0, 4} {
@@ -95,7 +98,7 @@ func TestUnstickSimulation(t *testing.T) {
 							// The model must reproduce the trap, or the
 							// cases with recovery prove nothing.
 							t.Errorf("%s: without recovery the model linked at +%ds: it is not stuck", name, connected)
-						case recovery && probes == "unheld":
+						case recovery && probes == "own socket":
 							if connected < 0 {
 								lostUnheld++
 							}
@@ -110,9 +113,9 @@ func TestUnstickSimulation(t *testing.T) {
 		}
 	}
 	if lostUnheld == 0 {
-		t.Error("STUN queries in the quiet phases never kept the wrong port alive in the model: it cannot show what probeHold is for")
+		t.Error("STUN queries from the tunnel's socket never kept the wrong port alive in the model: it cannot show why ownSocketProbe exists")
 	}
-	t.Logf("without probeHold, %d of 18 cases stay stuck", lostUnheld)
+	t.Logf("with every query from the tunnel's socket, %d of 18 cases stay stuck", lostUnheld)
 }
 
 // simulateStuck runs one case of TestUnstickSimulation second by second
@@ -125,8 +128,11 @@ func simulateStuck(u unstick, forget int, probes string, recovery, badIsLow bool
 	}
 	t0 := time.Unix(1_800_000_123, 0)
 	var sGood, sBad unstickState
+	const gcLag = 60   // conntrack collects an expired flow this much later, at worst
 	goodLast := -1000  // the good side's last packet to the bad router
-	wrongLast := -1000 // the last packet of a bad-side flow with the wrong port
+	wrongLast := -1000 // the bad side's last packet to the peer with the wrong port
+	stunLast := -1000  // the last STUN query from its socket with the wrong port
+	var ownProbe time.Time
 	rightSince, wrong := -1000, false
 	nextProbe := laterUp
 	connected = -1
@@ -138,11 +144,11 @@ func simulateStuck(u unstick, forget int, probes string, recovery, badIsLow bool
 		}
 		qg, _ := u.step(&sGood, now, t0, hs, good, bad)
 		sending := s >= laterUp
-		qb, hold := true, false
+		qb := true
+		badNow := now.Add(time.Duration(skew) * time.Second)
+		badUp := t0.Add(time.Duration(laterUp+skew) * time.Second)
 		if sending {
-			badNow := now.Add(time.Duration(skew) * time.Second)
-			qb, _ = u.step(&sBad, badNow, t0.Add(time.Duration(laterUp+skew)*time.Second), hs, bad, good)
-			hold = u.probeHold(&sBad, badNow, qb)
+			qb, _ = u.step(&sBad, badNow, badUp, hs, bad, good)
 		}
 		if !recovery {
 			qg, qb = false, !sending
@@ -153,15 +159,15 @@ func simulateStuck(u unstick, forget int, probes string, recovery, badIsLow bool
 			}
 			continue
 		}
-		// The bad side's address watch: at its up, then every 60 s; a
-		// deferred query is tried again 5 s later.
+		// The bad side's address watch (no session yet): at its up, then
+		// every 60 s.
 		if sending && probes != "none" && s == nextProbe {
-			if probes == "held" && hold {
-				nextProbe = s + 5
-			} else {
-				nextProbe = s + 60
-				if wrong && s-wrongLast < forget {
-					wrongLast = s // the query's flow gets the socket's wrong port
+			nextProbe = s + 60
+			own := probes == "own socket" || ownSocketProbe(true, badNow, badUp, ownProbe)
+			if own {
+				ownProbe = badNow
+				if wrong && (s-wrongLast < forget || s-stunLast < forget+gcLag) {
+					stunLast = s // the query's flow gets the socket's wrong port
 				}
 			}
 		}
@@ -171,7 +177,7 @@ func simulateStuck(u unstick, forget int, probes string, recovery, badIsLow bool
 			switch {
 			case !wrong && s-rightSince >= forget && !routerLocal:
 				rightSince = s
-			case wrong && s-wrongLast >= forget && !routerLocal:
+			case wrong && s-wrongLast >= forget && s-stunLast >= forget+gcLag && !routerLocal:
 				wrong, rightSince = false, s
 			case s-rightSince >= forget || wrong:
 				wrong = true
@@ -189,4 +195,31 @@ func simulateStuck(u unstick, forget int, probes string, recovery, badIsLow bool
 		}
 	}
 	return connected
+}
+
+// The address watch asks from the tunnel's socket while every peer has a
+// session; while one has none, from another socket, except once every
+// socketProbeEvery counted from up and from the last such query.
+func TestOwnSocketProbe(t *testing.T) {
+	up := time.Unix(1_800_000_000, 0)
+	for _, c := range []struct {
+		sessionless bool
+		at, last    time.Duration // after up; last < 0: none yet
+		want        bool
+	}{
+		{false, time.Second, -1, true},
+		{true, time.Second, -1, false},
+		{true, socketProbeEvery - time.Second, -1, false},
+		{true, socketProbeEvery, -1, true},
+		{true, socketProbeEvery + time.Minute, socketProbeEvery, false},
+		{true, 2 * socketProbeEvery, socketProbeEvery, true},
+	} {
+		last := time.Time{}
+		if c.last >= 0 {
+			last = up.Add(c.last)
+		}
+		if got := ownSocketProbe(c.sessionless, up.Add(c.at), up, last); got != c.want {
+			t.Errorf("sessionless %v at up+%v, last own query %v: %v, want %v", c.sessionless, c.at, c.last, got, c.want)
+		}
+	}
 }

@@ -39,6 +39,8 @@ type FakeEngine struct {
 	Calls    []string
 	// Handshakes are the last handshake times Device reports, by peer.
 	Handshakes map[wgtypes.Key]time.Time
+	// RxBytes are the received byte counters Device reports, by peer.
+	RxBytes map[wgtypes.Key]int64
 	// Public is what PublicAddress (engine.Prober) answers for every
 	// tunnel, PublicErr its error; Probes counts the calls.
 	Public    netip.AddrPort
@@ -273,7 +275,7 @@ func (e *FakeEngine) Device(name string) (*wgtypes.Device, error) {
 	}
 	d := &wgtypes.Device{Name: name, PrivateKey: c.Interface.PrivateKey, PublicKey: c.Interface.PrivateKey.PublicKey(), ListenPort: int(c.Interface.ListenPort)}
 	for _, p := range c.Peers {
-		d.Peers = append(d.Peers, wgtypes.Peer{PublicKey: p.PublicKey, LastHandshakeTime: e.Handshakes[p.PublicKey]})
+		d.Peers = append(d.Peers, wgtypes.Peer{PublicKey: p.PublicKey, LastHandshakeTime: e.Handshakes[p.PublicKey], ReceiveBytes: e.RxBytes[p.PublicKey]})
 	}
 	return d, nil
 }
