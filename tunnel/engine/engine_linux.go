@@ -137,10 +137,10 @@ type tunnel struct {
 	pub  wgtypes.Key    // our public key (for the recovery's turns)
 	upAt time.Time      // when the device came up
 
-	recMu      sync.Mutex
-	recovering map[wgtypes.Key]time.Duration // per peer: until the next try (Recovering)
-	sessionless bool      // a peer with an endpoint has no session; under recMu
-	socketProbe time.Time // the last STUN query from the tunnel's socket while sessionless; under recMu
+	recMu       sync.Mutex
+	recovering  map[wgtypes.Key]time.Duration // per peer: until the next try (Recovering)
+	sessionless bool                          // a peer with an endpoint has no session; under recMu
+	socketProbe time.Time                     // the last STUN query from the tunnel's socket while sessionless; under recMu
 
 	names   map[wgtypes.Key]*dnsPeer // hostname peers (dyndns_linux.go); under op
 	dnsMu   sync.Mutex               // guards dnsStop; held while watchNames sets an endpoint
