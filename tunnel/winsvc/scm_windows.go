@@ -210,11 +210,12 @@ func removeService(m *mgr.Mgr, name string) error {
 // Installed implements Privileged.
 func (s *SCM) Installed() ([]string, error) { return listTunnels(false) }
 
-// RunningTunnels lists the tunnels whose service is running or starting.
-// It needs no administrator.
+// RunningTunnels lists the tunnels whose service is running or starting
+// (StateOfService(...).Up()); the status of a starting one says so
+// (DeviceReader). It needs no administrator.
 func RunningTunnels() ([]string, error) { return listTunnels(true) }
 
-func listTunnels(runningOnly bool) ([]string, error) {
+func listTunnels(upOnly bool) ([]string, error) {
 	h, err := windows.OpenSCManager(nil, nil, windows.SC_MANAGER_CONNECT|windows.SC_MANAGER_ENUMERATE_SERVICE)
 	if err != nil {
 		return nil, fmt.Errorf("connect to the service manager: %w", err)
@@ -231,23 +232,44 @@ func listTunnels(runningOnly bool) ([]string, error) {
 		if !ok {
 			continue
 		}
-		if runningOnly {
-			n16, err := windows.UTF16PtrFromString(svcName)
-			if err != nil {
-				continue
-			}
-			sh, err := windows.OpenService(h, n16, windows.SERVICE_QUERY_STATUS)
-			if err != nil {
-				continue
-			}
-			var st windows.SERVICE_STATUS
-			err = windows.QueryServiceStatus(sh, &st)
-			windows.CloseServiceHandle(sh)
-			if err != nil || (st.CurrentState != windows.SERVICE_RUNNING && st.CurrentState != windows.SERVICE_START_PENDING) {
-				continue
-			}
+		if upOnly && !serviceState(h, svcName).Up() {
+			continue
 		}
 		names = append(names, name)
 	}
 	return names, nil
+}
+
+// serviceState is the tunnel state of service svcName; TunnelDown if it
+// cannot be queried.
+func serviceState(scm windows.Handle, svcName string) TunnelState {
+	n16, err := windows.UTF16PtrFromString(svcName)
+	if err != nil {
+		return TunnelDown
+	}
+	sh, err := windows.OpenService(scm, n16, windows.SERVICE_QUERY_STATUS)
+	if err != nil {
+		return TunnelDown
+	}
+	defer windows.CloseServiceHandle(sh)
+	var st windows.SERVICE_STATUS
+	if err := windows.QueryServiceStatus(sh, &st); err != nil {
+		return TunnelDown
+	}
+	return StateOfService(st.CurrentState)
+}
+
+// TunnelServiceState is the state of tunnel name's service, asked without
+// administrator rights.
+func TunnelServiceState(name string) TunnelState {
+	svcName, err := ServiceName(name)
+	if err != nil {
+		return TunnelDown
+	}
+	h, err := windows.OpenSCManager(nil, nil, windows.SC_MANAGER_CONNECT)
+	if err != nil {
+		return TunnelDown
+	}
+	defer windows.CloseServiceHandle(h)
+	return serviceState(h, svcName)
 }
