@@ -43,7 +43,7 @@ const (
 	// FlagElevated DIR: the UAC-elevated copy doing Request in DIR.
 	FlagElevated = "/elevated"
 	// FlagUninstallServices: remove every tunnel service (run by the MSI
-	// on uninstall). User configs in %APPDATA%\wgpunch stay.
+	// on uninstall). User configs in %LOCALAPPDATA%\wgpunch stay.
 	FlagUninstallServices = "/uninstall-services"
 )
 
