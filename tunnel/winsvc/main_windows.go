@@ -61,6 +61,15 @@ func run(cmd Command) error {
 			return err
 		}
 		return UninstallAll(scm, nil)
+	case FlagStopServices, FlagStartServices:
+		l, err := DefaultLayout()
+		if err != nil {
+			return err
+		}
+		if cmd.Flag == FlagStopServices {
+			return StopForUpgrade(controller{}, l.RestartPath())
+		}
+		return RestartAfterUpgrade(controller{}, l.RestartPath())
 	}
 	return fmt.Errorf("unknown command %q", cmd.Flag)
 }

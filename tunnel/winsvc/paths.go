@@ -39,6 +39,10 @@ func (l Layout) DataDir() string { return filepath.Join(l.Root, "Data") }
 // ConfigDir holds the encrypted configs.
 func (l Layout) ConfigDir() string { return filepath.Join(l.DataDir(), "Configurations") }
 
+// RestartPath lists the tunnels to start again after an upgrade
+// (StopForUpgrade).
+func (l Layout) RestartPath() string { return filepath.Join(l.DataDir(), "restart-after-upgrade") }
+
 // LogPath is the services' log.
 func (l Layout) LogPath() string { return filepath.Join(l.DataDir(), "log.bin") }
 

@@ -273,3 +273,49 @@ func TunnelServiceState(name string) TunnelState {
 	defer windows.CloseServiceHandle(h)
 	return serviceState(h, svcName)
 }
+
+// controller is the ServiceControl of the real service manager.
+type controller struct{}
+
+func (controller) Running() ([]string, error) { return RunningTunnels() }
+
+func (controller) Stop(name string) error {
+	svcName, err := ServiceName(name)
+	if err != nil {
+		return err
+	}
+	m, err := mgr.Connect()
+	if err != nil {
+		return fmt.Errorf("connect to the service manager (run as administrator): %w", err)
+	}
+	defer m.Disconnect()
+	service, err := m.OpenService(svcName)
+	if err != nil {
+		return fmt.Errorf("open service %s: %w", svcName, err)
+	}
+	defer service.Close()
+	service.Control(svc.Stop) // an already stopped service says so; fine
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		st, err := service.Query()
+		if err != nil {
+			return fmt.Errorf("query service %s: %w", svcName, err)
+		}
+		if st.State == svc.Stopped {
+			return nil
+		}
+	}
+	return fmt.Errorf("service %s did not stop within 20 s", svcName)
+}
+
+func (controller) Start(name string) error {
+	svcName, err := ServiceName(name)
+	if err != nil {
+		return err
+	}
+	m, err := mgr.Connect()
+	if err != nil {
+		return fmt.Errorf("connect to the service manager (run as administrator): %w", err)
+	}
+	defer m.Disconnect()
+	return (&services{m: m, logf: func(string, ...any) {}}).Start(svcName)
+}
