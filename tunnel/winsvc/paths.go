@@ -101,8 +101,9 @@ func CheckServiceExe(l Layout, exe string) error {
 type notInstalledError struct{ exe, want string }
 
 func (e *notInstalledError) Error() string {
-	return fmt.Sprintf("this copy of WG Punch (%s) cannot bring tunnels up: tunnels run as Windows services, which may only start the installed copy in %s. "+
-		"Install WG Punch with its installer (wgpunch-VERSION-amd64.msi), then start WG Punch from the Start menu or run %q", e.exe, filepath.Dir(e.want), e.want)
+	return fmt.Sprintf("this copy of WG Punch (%s) cannot bring tunnels up: tunnels run as Windows services, "+
+		"which may only start the installed copy in %s. Install WG Punch with its installer (wgpunch-VERSION-amd64.msi), "+
+		"then start WG Punch from the Start menu or run \"%s\"", e.exe, filepath.Dir(e.want), e.want)
 }
 
 func (e *notInstalledError) Unwrap() error { return ErrNotInstalled }
