@@ -65,7 +65,9 @@ func (in *Installer) Install(name string, wgQuick []byte) error {
 		return fmt.Errorf("store config: %w", err)
 	}
 	if err := in.Services.Create(spec); err != nil {
-		return errors.Join(fmt.Errorf("create service %s: %w", spec.Name, err), removeSealed(path))
+		// A create that failed half-way (the service registered, a
+		// setting refused) must not leave the service either.
+		return errors.Join(fmt.Errorf("create service %s: %w", spec.Name, err), in.Services.Delete(spec.Name), removeSealed(path))
 	}
 	if err := in.Services.Start(spec.Name); err != nil {
 		// An automatic-start service left behind would retry the broken

@@ -32,10 +32,11 @@ func (f *fakeServices) Delete(name string) error {
 
 func (f *fakeServices) Create(spec ServiceSpec) error {
 	f.calls = append(f.calls, "create "+spec.Name)
+	f.services[spec.Name] = spec
 	if f.failCreate {
+		// Registered, then a setting refused (as Wine refuses the SID type).
 		return errors.New("access is denied")
 	}
-	f.services[spec.Name] = spec
 	return nil
 }
 
