@@ -234,6 +234,26 @@ func checkMSI(t *testing.T, msi, exe, dll string) {
 		t.Errorf("custom action condition %q: must run on uninstall only, not on upgrade", seq[1])
 	}
 
+	// An upgrade stops the running tunnel services (with the installed,
+	// old copy) just before the files are replaced and starts them again
+	// (with the new copy) just after.
+	execSeq := msiTable(t, msi, "InstallExecuteSequence")
+	installFiles := mustAtoi(row(t, execSeq, "InstallFiles")[2])
+	for _, a := range []struct {
+		id, arg string
+		before  bool
+	}{{"StopTunnelServicesForUpgrade", "/stop-services", true}, {"StartTunnelServicesAfterUpgrade", "/start-services", false}} {
+		ca := row(t, msiTable(t, msi, "CustomAction"), a.id)
+		if ca[1] != strconv.Itoa(exeFromFile|ignoreExit|deferred|noImpersonate) || ca[2] != "wgpunch.exe" || ca[3] != a.arg {
+			t.Errorf("%s = %q; want a deferred, elevated wgpunch.exe %s", a.id, ca, a.arg)
+		}
+		f := row(t, execSeq, a.id)
+		n := mustAtoi(f[2])
+		if f[1] != "WIX_UPGRADE_DETECTED" || (a.before && n >= installFiles) || (!a.before && (n <= installFiles || n >= mustAtoi(row(t, execSeq, "InstallFinalize")[2]))) {
+			t.Errorf("%s sequenced %q (InstallFiles %d): must run on upgrade, %s the files are replaced, inside the script", a.id, f, installFiles, map[bool]string{true: "before", false: "after"}[a.before])
+		}
+	}
+
 	props := msiTable(t, msi, "Property")
 	if f := row(t, props, "UpgradeCode"); f[1] != "{8B8B0032-67CB-4E90-B8B4-547FBC5C26A4}" {
 		t.Errorf("UpgradeCode %q changed: upgrades in place would break", f[1])

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what WG Punch needs to build, run and test on Debian/Ubuntu.
 #   scripts/deps.sh run     - build and run the app (cgo + X11/GL headers)
-#   scripts/deps.sh test    - everything `make test` uses (mingw too: the package tests cross-build a .exe)
+#   scripts/deps.sh test    - everything `make test` uses (mingw too: the package tests cross-build a .exe;
+#                             wine: the Wine tier runs that .exe and its MSI)
 #   scripts/deps.sh dist    - what the release builds need (the same set)
 # Only Debian packages and Go modules are fetched. Safe to run again: it only
 # calls apt-get for packages that are missing.
@@ -12,7 +13,8 @@ run_pkgs=(gcc pkg-config libgl1-mesa-dev libgl1-mesa-dri xorg-dev)
 test_pkgs=("${run_pkgs[@]}" wireguard-tools wireguard-go coturn zbar-tools iperf3 xvfb
   imagemagick dbus dbus-x11 xauth xdotool iptables iproute2 conntrack netcat-openbsd
   iputils-ping util-linux procps librsvg2-bin
-  msitools wixl osslsigncode openssl unzip desktop-file-utils dpkg gcc-mingw-w64-x86-64)
+  msitools wixl osslsigncode openssl unzip desktop-file-utils dpkg gcc-mingw-w64-x86-64
+  wine)
 dist_pkgs=("${test_pkgs[@]}")
 
 case $what in

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -72,5 +73,18 @@ func TestCardWithoutPeer(t *testing.T) {
 	a.list.Update(sampleReport(), t0.Add(time.Second))
 	if a.list.cards.get("New") != nil {
 		t.Error("a tunnel gone from the report still has a card")
+	}
+}
+
+// A tunnel whose Windows service is still starting is on and says so.
+func TestCardStarting(t *testing.T) {
+	a := newTestApp(t, fakectl.New())
+	a.list.Update(&control.Report{Tunnels: []control.TunnelStatus{{Name: "Home", ListenPort: 51820, Starting: true}}}, t0)
+	c := a.list.cards.get("Home")
+	if c == nil {
+		t.Fatal("no card")
+	}
+	if !c.toggle.Checked || !strings.Contains(c.info.Text, "starting") || strings.Contains(c.info.Text, "off") {
+		t.Errorf("starting tunnel: toggle %v, info %q; want on and starting", c.toggle.Checked, c.info.Text)
 	}
 }

@@ -48,10 +48,13 @@ func BuildTray(r *control.Report, now time.Time) TrayModel {
 	}
 	anyUp, connecting, problem := false, false, false
 	for _, t := range r.Tunnels {
-		item := TrayItem{Tunnel: t.Name, Checked: t.Up}
+		item := TrayItem{Tunnel: t.Name, Checked: t.Up || t.Starting}
 		state, last := tunnelState(t)
 		diag, waiting := diagnosisLabel(t, now)
 		switch {
+		case t.Starting:
+			item.Label = t.Name + ": starting…"
+			connecting = true
 		case !t.Up && t.Error != "":
 			item.Label = t.Name + ": failed to connect"
 			problem = true

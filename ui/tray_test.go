@@ -45,6 +45,8 @@ func TestBuildTray(t *testing.T) {
 			[]TrayItem{{Tunnel: "Broken", Label: "Broken: failed to connect", Checked: false}}},
 		{"warning", &control.Report{Tunnels: []control.TunnelStatus{warned}}, OverallProblem,
 			[]TrayItem{{Tunnel: "Shop", Label: "Shop: connected, 4 s ago", Checked: true}}},
+		{"starting", &control.Report{Tunnels: []control.TunnelStatus{{Name: "Home", Starting: true, Peers: []control.PeerStatus{{State: "connecting"}}}}}, OverallConnecting,
+			[]TrayItem{{Tunnel: "Home", Label: "Home: starting…", Checked: true}}},
 		{"no peer yet", &control.Report{Tunnels: []control.TunnelStatus{{Name: "New", Up: true}}}, OverallConnecting,
 			[]TrayItem{{Tunnel: "New", Label: "New: waiting for the other computer", Checked: true}}},
 		// Diagnoses: a few words each; no answer yet and the stuck-router

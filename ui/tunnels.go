@@ -103,16 +103,22 @@ func newTunnelCard(a *App, name string) *tunnelCard {
 
 // Update applies one tunnel's status.
 func (c *tunnelCard) Update(t control.TunnelStatus, now time.Time) {
-	if !c.busy && c.toggle.Checked != t.Up {
+	// A starting tunnel (a Windows service not running yet) is on: turning
+	// it on again would install it a second time.
+	on := t.Up || t.Starting
+	if !c.busy && c.toggle.Checked != on {
 		c.setting = true
-		c.toggle.SetChecked(t.Up)
+		c.toggle.SetChecked(on)
 		c.setting = false
 	}
 	info := fmt.Sprintf("port %d", t.ListenPort)
 	if t.Address != "" {
 		info += " · " + t.Address
 	}
-	if !t.Up {
+	switch {
+	case t.Starting:
+		info += " · starting…"
+	case !t.Up:
 		info += " · off"
 	}
 	setText(c.info, info)

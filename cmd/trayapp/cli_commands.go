@@ -139,6 +139,16 @@ socket, and on SIGTERM/SIGINT takes tunnels down (they come back next start).
   --debug          also log LAN discovery details (or set WGPUNCH_DEBUG=1)
 `,
 			run: cmdDaemon},
+		{name: "log", args: "[--follow]",
+			summary: "print the Windows tunnel services' log as text (as administrator)",
+			help: `Prints the log the tunnel services keep in WireGuard's ring log
+(C:\Program Files\WG Punch\Data\log.bin, readable only by administrators):
+run it in a Command Prompt started as administrator. Elsewhere the daemon
+logs to the system journal (journalctl -u wgpunch).
+
+  --follow   keep printing new lines until Ctrl-C
+`,
+			run: cmdLog},
 		{name: "version", args: "", summary: "print the version", run: cmdVersion},
 		{name: "help", args: "[COMMAND]", summary: "show help for all or one command", run: cmdHelp},
 	}
@@ -155,6 +165,15 @@ func cmdHelp(c *cli, cmd *command, args []string) error {
 	}
 	c.printCommandUsage(c.stdout, sub)
 	return nil
+}
+
+func cmdLog(c *cli, cmd *command, args []string) error {
+	fs := c.flags(cmd)
+	follow := fs.Bool("follow", false, "")
+	if _, err := c.parse(cmd, fs, args, 0, 0); err != nil {
+		return err
+	}
+	return serviceLog(c.stdout, *follow)
 }
 
 func cmdVersion(c *cli, cmd *command, args []string) error {

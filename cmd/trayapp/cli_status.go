@@ -83,6 +83,9 @@ func renderStatus(w io.Writer, rep *control.Report, now time.Time) {
 			fmt.Fprintln(w)
 		}
 		state := "down"
+		if t.Starting {
+			state = "starting (its Windows service has not finished starting)"
+		}
 		if t.Up {
 			state = "up"
 			if t.Interface != "" && t.Interface != t.Name {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"os"
 
 	"golang.org/x/sys/windows"
@@ -44,3 +45,6 @@ func attachParentConsole() {
 		os.Stdin = in
 	}
 }
+
+// serviceLog prints the tunnel services' ring log ("wgpunch log").
+func serviceLog(w io.Writer, follow bool) error { return winsvc.DumpLog(w, follow) }

@@ -36,13 +36,14 @@ func (s *Service) factsOf(cfgs []*conf.Config, bad map[string]error) *exchange.F
 		running[n] = true
 	}
 	return &exchange.Facts{
-		Configs:  cfgs,
-		Broken:   bad,
-		Routes:   s.net.Routes(),
-		LANPeers: s.lanPeers(),
-		Running:  running,
-		PortFree: s.opts.PortFree,
-		Hostname: s.opts.Hostname,
+		Configs:   cfgs,
+		Broken:    bad,
+		Routes:    s.net.Routes(),
+		LANPeers:  s.lanPeers(),
+		Running:   running,
+		PortFree:  s.opts.PortFree,
+		PortCheck: s.opts.PortCheck,
+		Hostname:  s.opts.Hostname,
 	}
 }
 

@@ -64,7 +64,10 @@ type ServiceOptions struct {
 	// Hooks, for tests. nil: the real thing.
 	NATCheck func(ctx context.Context, opts natcheck.Options) (*natcheck.Report, error)
 	PortFree func(port uint16) bool
-	NetInfo  netinfo.Info
+	// PortCheck says why a port is not free (ports.Check); used when
+	// PortFree is nil.
+	PortCheck func(port uint16) error
+	NetInfo   netinfo.Info
 	// BeforeSave runs before every config save that may be applied to a
 	// running tunnel (saveThenApply); an error fails the save. nil: none.
 	BeforeSave func(cfg *conf.Config) error
@@ -126,8 +129,8 @@ func NewService(opts ServiceOptions) (*Service, error) {
 	if opts.NATCheck == nil {
 		opts.NATCheck = natcheck.Check
 	}
-	if opts.PortFree == nil {
-		opts.PortFree = ports.Free
+	if opts.PortFree == nil && opts.PortCheck == nil {
+		opts.PortCheck = ports.Check
 	}
 	if opts.NetInfo == nil {
 		opts.NetInfo = netinfo.OS()

@@ -14,6 +14,7 @@ package exchange
 
 import (
 	"fmt"
+	"github.com/wgpunch/wgpunch/tunnel/ports"
 	"math/rand/v2"
 
 	"github.com/wgpunch/wgpunch/tunnel/conf"
@@ -41,6 +42,10 @@ type Facts struct {
 	Running map[string]bool
 	// PortFree says whether a UDP port is free on this machine; nil: all are.
 	PortFree func(port uint16) bool
+	// PortCheck, when set, is used instead of PortFree: nil when the port
+	// is free, else why not (an error wrapping ports.ErrInUse,
+	// ports.ErrReserved or ports.ErrNotAllowed; see ports.Check).
+	PortCheck func(port uint16) error
 	// Hostname is the default display name.
 	Hostname string
 	// IntN returns a random number in [0, n) (subnet choice); nil:
@@ -48,7 +53,18 @@ type Facts struct {
 	IntN func(n int) int
 }
 
-func (f *Facts) portFree(p uint16) bool { return f.PortFree == nil || f.PortFree(p) }
+func (f *Facts) portFree(p uint16) bool { return f.portBusy(p) == nil }
+
+// portBusy is nil when port p is free, else why it is not.
+func (f *Facts) portBusy(p uint16) error {
+	switch {
+	case f.PortCheck != nil:
+		return f.PortCheck(p)
+	case f.PortFree != nil && !f.PortFree(p):
+		return ports.ErrInUse
+	}
+	return nil
+}
 
 func (f *Facts) intN(n int) int {
 	if f.IntN != nil {

@@ -107,7 +107,7 @@ func TestCheckUpPort(t *testing.T) {
 	}{
 		{"shared with a tunnel that is down", 51820, nil, ""},
 		{"shared with a tunnel that is up", 51820, map[string]bool{"home": true}, `tunnel "home" uses port 51820 too and is up`},
-		{"held by another program", 40001, nil, "UDP port 40001 of tunnel \"other\" is used by another program; stop it or move the tunnel: wgpunch set-port other PORT (51821 is free)"},
+		{"held by another program", 40001, nil, "UDP port 40001 of tunnel \"other\" is in use by another program on this machine; stop that program or move the tunnel: wgpunch set-port other PORT (51821 is free)"},
 	} {
 		f := facts(home(), other)
 		f.Running = tt.running

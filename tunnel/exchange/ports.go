@@ -1,6 +1,7 @@
 package exchange
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/wgpunch/wgpunch/tunnel/conf"
@@ -26,8 +27,10 @@ func (f *Facts) CheckPort(port uint16, self string) (note string, err error) {
 			held = true
 		}
 	}
-	if !held && !f.portFree(port) {
-		return "", portErrf("UDP port %d is in use by another program on this machine; choose another port%s, or leave the port out and WG Punch picks a free one", port, f.suggestFree())
+	if !held {
+		if err := f.portBusy(port); err != nil {
+			return "", portErrf("UDP port %d is %s; choose another port%s, or leave the port out and WG Punch picks a free one", port, ports.Reason(err), f.suggestFree())
+		}
 	}
 	for _, a := range f.LANPeers {
 		if a.Port == port {
@@ -63,8 +66,15 @@ func (f *Facts) CheckUpPort(name string, port uint16) error {
 			return portErrf("tunnel %q uses port %d too and is up; give one of them another port: wgpunch set-port %s PORT", c.Name, port, name)
 		}
 	}
-	if port != 0 && !f.portFree(port) {
-		return portErrf("UDP port %d of tunnel %q is used by another program; stop it or move the tunnel: wgpunch set-port %s PORT%s — the other side must then be told the new port (send a new invite)", port, name, name, f.suggestFree())
+	if port == 0 {
+		return nil
+	}
+	if err := f.portBusy(port); err != nil {
+		fix := "move the tunnel"
+		if errors.Is(err, ports.ErrInUse) {
+			fix = "stop that program or move the tunnel"
+		}
+		return portErrf("UDP port %d of tunnel %q is %s; %s: wgpunch set-port %s PORT%s — the other side must then be told the new port (send a new invite)", port, name, ports.Reason(err), fix, name, f.suggestFree())
 	}
 	return nil
 }
@@ -75,8 +85,8 @@ func (f *Facts) CheckCheckPort(port uint16) error {
 	if err := CheckPortNumber(port); err != nil {
 		return err
 	}
-	if !f.portFree(port) {
-		return portErrf("UDP port %d is busy, so the check cannot run from it; leave --port out or pick another", port)
+	if err := f.portBusy(port); err != nil {
+		return portErrf("UDP port %d is %s, so the check cannot run from it; leave --port out or pick another", port, ports.Reason(err))
 	}
 	return nil
 }
@@ -100,7 +110,7 @@ func (f *Facts) PickPort() (uint16, error) {
 	}
 	p, err := ports.PickUsable(func(p uint16) bool { return !taken[p] && f.portFree(p) })
 	if err != nil {
-		return 0, portErrf("no free UDP port found: %v", err)
+		return 0, portErrf("%v", err) // ports says "no free UDP port found ..."
 	}
 	return p, nil
 }

@@ -32,6 +32,11 @@ var _ control.Controller = (*Client)(nil)
 // Dial connects to the daemon at socketPath and checks that it answers.
 // The error wraps ErrNeedDaemon when nothing answers.
 func Dial(socketPath string) (*Client, error) {
+	// Whatever answers is told tokens and believed about tunnels: on
+	// Windows only a socket an administrator made is (endpoint.go).
+	if err := trustEndpoint(socketPath); err != nil {
+		return nil, err
+	}
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
@@ -52,6 +57,10 @@ func Dial(socketPath string) (*Client, error) {
 	}
 	return c, nil
 }
+
+// trustEndpoint checks the socket before Dial talks to it; a variable for
+// tests.
+var trustEndpoint = checkEndpoint
 
 // Socket is the socket path the Client talks to.
 func (c *Client) Socket() string { return c.socket }

@@ -1,6 +1,7 @@
 package ipc
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 
@@ -77,7 +78,11 @@ func Connect(opts ConnectOptions) (control.Controller, error) {
 		notef = func(string, ...any) {}
 	}
 	var needDaemon error
-	if cl, err := Dial(sock); err == nil {
+	cl, err := Dial(sock)
+	if errors.Is(err, ErrUntrustedEndpoint) {
+		notef("note: %v; working on the state directory directly", err)
+	}
+	if err == nil {
 		if serves(cl, opts) {
 			return cl, nil
 		}

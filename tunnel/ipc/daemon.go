@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/user"
 	"path/filepath"
 	"runtime"
@@ -36,8 +35,30 @@ type DaemonOptions struct {
 	Logf func(format string, args ...any)
 }
 
-// ErrNotRoot is returned by RunDaemon when not run by root.
-var ErrNotRoot = errors.New("the WG Punch daemon must run as root: it creates network interfaces; run: sudo wgpunch daemon  (or: sudo systemctl start wgpunch)")
+// ErrNotRoot is returned by RunDaemon when not run by root (on Windows: by
+// an administrator).
+var ErrNotRoot = errors.New(notRootText(runtime.GOOS))
+
+func notRootText(goos string) string {
+	if goos == "windows" {
+		return "the WG Punch daemon must run as an administrator: it installs tunnel services and owns its socket folder; run \"wgpunch daemon\" in a Command Prompt started as administrator"
+	}
+	return "the WG Punch daemon must run as root: it creates network interfaces; run: sudo wgpunch daemon  (or: sudo systemctl start wgpunch)"
+}
+
+// whoMayChange says who may change tunnels through a daemon on goos, and
+// what to log about it ("" for nothing). Groups are a Unix matter: on
+// Windows the daemon tells callers apart by nothing but their token, and
+// the advice to groupadd would be wrong.
+func whoMayChange(goos, group string, groupExists bool) (who, advice string) {
+	switch {
+	case goos == "windows":
+		return "only administrators may change tunnels", ""
+	case groupExists:
+		return fmt.Sprintf("root and group %q may change tunnels", group), ""
+	}
+	return "only root may change tunnels", fmt.Sprintf("group %q does not exist: only root can change tunnels; to allow users: sudo groupadd --system %s && sudo usermod -aG %s USER", group, group, group)
+}
 
 // RunDaemon runs the privileged daemon until ctx ends: it opens the state
 // directory and the engine, brings up the tunnels that were up last time,
@@ -49,8 +70,8 @@ func RunDaemon(ctx context.Context, opts DaemonOptions) error {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
-	if runtime.GOOS != "windows" && os.Geteuid() != 0 {
-		return ErrNotRoot
+	if err := daemonPrivileged(); err != nil {
+		return err
 	}
 	if opts.StateDir == "" {
 		opts.StateDir = store.DefaultDir()
@@ -74,10 +95,14 @@ func RunDaemon(ctx context.Context, opts DaemonOptions) error {
 	if group == "" {
 		group = DefaultGroup
 	}
-	who := fmt.Sprintf("root and group %q may change tunnels", group)
-	if _, err := user.LookupGroup(group); err != nil {
-		who = "only root may change tunnels"
-		logf("group %q does not exist: only root can change tunnels; to allow users: sudo groupadd --system %s && sudo usermod -aG %s USER", group, group, group)
+	groupExists := false
+	if runtime.GOOS != "windows" {
+		_, err := user.LookupGroup(group)
+		groupExists = err == nil
+	}
+	who, advice := whoMayChange(runtime.GOOS, group, groupExists)
+	if advice != "" {
+		logf("%s", advice)
 	}
 	ln, err := Listen(opts.Socket)
 	if err != nil {

@@ -1,7 +1,6 @@
 package ipc
 
 import (
-	"errors"
 	"fmt"
 	"io/fs"
 	"net"
@@ -28,21 +27,18 @@ func DefaultSocket() string {
 const DefaultGroup = "wgpunch"
 
 // Listen opens the daemon's socket at path: it creates the directory
-// (0755) if missing, refuses if another daemon answers there, removes a
+// (0755) if missing (on Windows with EndpointDirSDDL, taking over a folder
+// another user made), refuses if another daemon answers there, removes a
 // stale socket file, and makes the socket connectable by every local user
 // (0666) — the Server authorizes each request by the caller's uid/groups.
 func Listen(path string) (net.Listener, error) {
-	dir := filepath.Dir(path)
-	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("create socket directory %s: %w", dir, err)
-		}
-		_ = os.Chmod(dir, 0o755) // umask may have narrowed it
+	if err := prepareSocketDir(filepath.Dir(path)); err != nil {
+		return nil, err
 	}
 	if fi, err := os.Lstat(path); err == nil {
 		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
 			c.Close()
-			return nil, fmt.Errorf("another WG Punch daemon already answers on %s; stop it first (sudo systemctl stop wgpunch) or use another --socket", path)
+			return nil, fmt.Errorf("another WG Punch daemon already answers on %s; stop it first (%s) or use another --socket", path, stopDaemon(runtime.GOOS))
 		}
 		if fi.Mode().Type() != fs.ModeSocket {
 			return nil, fmt.Errorf("%s exists and is not a socket; remove it or choose another --socket", path)
@@ -63,4 +59,12 @@ func Listen(path string) (net.Listener, error) {
 		ul.SetUnlinkOnClose(true)
 	}
 	return ln, nil
+}
+
+// stopDaemon says how to stop the running daemon on goos.
+func stopDaemon(goos string) string {
+	if goos == "windows" {
+		return "close the other \"wgpunch daemon\" window"
+	}
+	return "sudo systemctl stop wgpunch"
 }

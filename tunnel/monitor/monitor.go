@@ -104,6 +104,15 @@ func (m *Monitor) Snapshot(cfgs []*conf.Config, up map[string]string) *Report {
 		}
 		ts.Interface = ifname
 		dev, err := m.device(ifname)
+		if errors.Is(err, ErrStarting) {
+			// Not running yet, not gone: nothing can arrive so far.
+			ts.Starting = true
+			for i := range ts.Peers {
+				ts.Peers[i].State = StateConnecting
+			}
+			r.Tunnels = append(r.Tunnels, ts)
+			continue
+		}
 		if err != nil {
 			// The engine thinks it is up but the device is gone or
 			// unreadable: report it down with the reason.
@@ -174,12 +183,21 @@ func (m *Monitor) Snapshot(cfgs []*conf.Config, up map[string]string) *Report {
 	return r
 }
 
+// ErrStarting is wrapped by a DeviceReader's error for a tunnel that was
+// brought up but whose device is not there yet because it is still
+// starting (a Windows tunnel service in START_PENDING). Snapshot shows such
+// a tunnel as starting, not as gone.
+var ErrStarting = errors.New("tunnel is starting")
+
 // device reads one device, wording the errors for a status line.
 func (m *Monitor) device(ifname string) (*wgtypes.Device, error) {
 	if m.reader == nil {
 		return nil, errors.New("no WireGuard reader configured")
 	}
 	dev, err := m.reader.Device(ifname)
+	if errors.Is(err, ErrStarting) {
+		return nil, err
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("interface %s has disappeared: bring the tunnel up again", ifname)
 	}

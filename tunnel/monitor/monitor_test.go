@@ -332,6 +332,21 @@ func TestDeviceVanished(t *testing.T) {
 	}
 }
 
+// A tunnel whose service is still starting is starting, not gone (the
+// Windows tray said "interface has disappeared" for a START_PENDING service).
+func TestDeviceStarting(t *testing.T) {
+	self, peer := key(t, 1), key(t, 100)
+	cfg := testConfig(t, "home", self, peer, 5)
+	// What winsvc's DeviceReader returns for a START_PENDING service: the
+	// status pipe is not there yet, so the error also wraps ErrNotExist.
+	rd := &fakeReader{err: fmt.Errorf("%w: %w", ErrStarting, os.ErrNotExist)}
+	m := New(Options{Reader: rd, Now: (&clock{now: t0}).Now})
+	ts := m.Snapshot([]*conf.Config{cfg}, map[string]string{"home": "home"}).Tunnels[0]
+	if !ts.Starting || ts.Error != "" || ts.Peers[0].State != StateConnecting {
+		t.Errorf("got starting=%v error=%q peer state %s; want starting, no error, connecting", ts.Starting, ts.Error, ts.Peers[0].State)
+	}
+}
+
 // A peer in the config but not (yet) on the device is connecting.
 func TestPeerMissingFromDevice(t *testing.T) {
 	self, peer := key(t, 1), key(t, 100)

@@ -66,6 +66,9 @@ type TunnelStatus struct {
 	Peers      []PeerStatus `json:"peers"`
 	Warnings   []Warning    `json:"warnings"`
 	Error      string       `json:"error,omitempty"` // why the last up failed
+	// Starting: the tunnel was brought up but is not running yet (its
+	// Windows service is START_PENDING); its peers are connecting.
+	Starting bool `json:"starting,omitempty"`
 }
 
 // Report is a snapshot of all tunnels; `wgpunch status --json` prints it.

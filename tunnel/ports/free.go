@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
-	"strconv"
 
 	"github.com/wgpunch/wgpunch/tunnel/lanpeers"
 )
@@ -25,26 +24,8 @@ const (
 	randomTries           = 500
 )
 
-// Free reports whether UDP port can be bound now on the IPv4 and the
-// IPv6 wildcard address, the way a WireGuard device binds it. A machine
-// without IPv6 only needs IPv4 to be free. Port 0 is never free.
-func Free(port uint16) bool {
-	if port == 0 {
-		return false
-	}
-	p := strconv.Itoa(int(port))
-	c4, err := net.ListenPacket("udp4", net.JoinHostPort("0.0.0.0", p))
-	if err != nil {
-		return false
-	}
-	defer c4.Close()
-	c6, err := net.ListenPacket("udp6", net.JoinHostPort("::", p))
-	if err != nil {
-		return !haveIPv6()
-	}
-	c6.Close()
-	return true
-}
+// Free reports whether Check finds port free.
+func Free(port uint16) bool { return Check(port) == nil }
 
 // haveIPv6 reports whether this machine can bind IPv6 UDP at all, which
 // tells "IPv6 is off here" from "the port is taken" on every platform.

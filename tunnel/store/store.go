@@ -41,23 +41,36 @@ const (
 // Store is a state directory. Its methods are safe for concurrent use by
 // one process.
 type Store struct {
-	dir  string
-	mu   sync.Mutex
-	role string       // SetRole
-	w    atomicWriter // every write of the store; tests inject faults
+	dir       string
+	protector Protector // nil: plain tunnel files
+	mu        sync.Mutex
+	role      string       // SetRole
+	w         atomicWriter // every write of the store; tests inject faults
 }
 
 // Open opens (creating it if needed) the state directory dir. The directory
 // is made 0700 if it is more open than that, and any tunnel file readable by
 // others is made 0600. On Linux, a directory owned by another user is
-// refused: whoever owns it could swap tunnel files.
+// refused: whoever owns it could swap tunnel files. On Windows tunnel files
+// are DPAPI-encrypted for the user (plain ones are encrypted at Open) and
+// the default directory moves out of the roaming profile once
+// (MigrateDir).
 func Open(dir string) (*Store, error) {
+	return OpenWith(dir, Options{Protector: platformProtector()})
+}
+
+func open(dir string) (*Store, error) {
 	if dir == "" {
 		return nil, errors.New("open state directory: no directory given")
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("open state directory %q: %w", dir, err)
+	}
+	if old := legacyDir(); old != "" && abs == DefaultDir() {
+		if _, err := MigrateDir(old, abs); err != nil {
+			return nil, err
+		}
 	}
 	if err := os.MkdirAll(abs, dirPerm); err != nil {
 		return nil, fmt.Errorf("create state directory %q: %w", abs, err)
@@ -163,6 +176,9 @@ func (s *Store) Load(name string) (*conf.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load tunnel %q: %w", name, err)
 	}
+	if data, err = s.unseal(data); err != nil {
+		return nil, fmt.Errorf("load tunnel %q from %s: %w", name, path, err)
+	}
 	cfg, err := conf.Parse(name, data)
 	if err != nil {
 		return nil, &LoadError{Path: path, Err: err}
@@ -230,6 +246,9 @@ func (s *Store) prepare(cfg *conf.Config) (path string, data []byte, err error) 
 	// Belt and braces: never write a file we could not read back.
 	if _, err := conf.Parse(cfg.Name, data); err != nil {
 		return "", nil, fmt.Errorf("save tunnel %q: internal error: written form does not parse: %w", cfg.Name, err)
+	}
+	if data, err = s.seal(data); err != nil {
+		return "", nil, fmt.Errorf("save tunnel %q: %w", cfg.Name, err)
 	}
 	return path, data, nil
 }

@@ -13,7 +13,8 @@ import (
 // program again with the "runas" verb (one UAC prompt) and FlagElevated,
 // handing the work over in a private request directory.
 type Elevator struct {
-	Exe string
+	Exe    string
+	Layout Layout // where WG Punch is installed
 }
 
 // Elevated reports whether this process has an elevated (administrator)
@@ -22,6 +23,11 @@ func Elevated() bool { return windows.GetCurrentProcessToken().IsElevated() }
 
 // Install implements Privileged.
 func (e *Elevator) Install(name string, wgQuick []byte) error {
+	// The elevated copy checks too; checking here spares a UAC prompt
+	// that could only end in the same refusal.
+	if err := CheckServiceExe(e.Layout, e.Exe); err != nil {
+		return err
+	}
 	return e.run(Request{Op: OpInstall, Names: []string{name}}, map[string][]byte{name: wgQuick})
 }
 

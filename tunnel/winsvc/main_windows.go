@@ -61,6 +61,15 @@ func run(cmd Command) error {
 			return err
 		}
 		return UninstallAll(scm, nil)
+	case FlagStopServices, FlagStartServices:
+		l, err := DefaultLayout()
+		if err != nil {
+			return err
+		}
+		if cmd.Flag == FlagStopServices {
+			return StopForUpgrade(controller{}, l.RestartPath())
+		}
+		return RestartAfterUpgrade(controller{}, l.RestartPath())
 	}
 	return fmt.Errorf("unknown command %q", cmd.Flag)
 }
@@ -79,6 +88,15 @@ func (s sanitizing) Install(name string, wgQuick []byte) error {
 	return s.Privileged.Install(name, clean)
 }
 
+// RemoveSealed forwards to the wrapped Privileged, so that an uninstall
+// through the elevated helper also deletes orphaned sealed configs.
+func (s sanitizing) RemoveSealed(installed []string) ([]string, error) {
+	if sr, ok := s.Privileged.(SealedRemover); ok {
+		return sr.RemoveSealed(installed)
+	}
+	return nil, nil
+}
+
 // NewWindowsEngine returns the engine of this process: the service manager itself
 // when elevated, the UAC helper otherwise.
 func NewWindowsEngine(logf func(string, ...any)) (*Engine, error) {
@@ -86,7 +104,11 @@ func NewWindowsEngine(logf func(string, ...any)) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("find own executable: %w", err)
 	}
-	var priv Privileged = &Elevator{Exe: exe}
+	l, err := DefaultLayout()
+	if err != nil {
+		return nil, err
+	}
+	var priv Privileged = &Elevator{Exe: exe, Layout: l}
 	if Elevated() {
 		scm, err := NewSCM(logf)
 		if err != nil {

@@ -1,6 +1,7 @@
 package winsvc
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -38,6 +39,10 @@ func (l Layout) DataDir() string { return filepath.Join(l.Root, "Data") }
 // ConfigDir holds the encrypted configs.
 func (l Layout) ConfigDir() string { return filepath.Join(l.DataDir(), "Configurations") }
 
+// RestartPath lists the tunnels to start again after an upgrade
+// (StopForUpgrade).
+func (l Layout) RestartPath() string { return filepath.Join(l.DataDir(), "restart-after-upgrade") }
+
 // LogPath is the services' log.
 func (l Layout) LogPath() string { return filepath.Join(l.DataDir(), "log.bin") }
 
@@ -70,3 +75,35 @@ func NameFromPath(path string) (string, error) {
 	}
 	return name, nil
 }
+
+// ExeName is the program's file name in the install directory.
+const ExeName = "wgpunch.exe"
+
+// ServiceExe is the program the tunnel services run: the installed copy,
+// which only the Administrators can change (Program Files' ACL).
+func (l Layout) ServiceExe() string { return filepath.Join(l.Root, ExeName) }
+
+// ErrNotInstalled is wrapped by CheckServiceExe's error.
+var ErrNotInstalled = errors.New("WG Punch is not installed")
+
+// CheckServiceExe refuses to make exe a tunnel service's program unless it
+// is the installed copy (l.ServiceExe(), compared without case as Windows
+// does). A service runs as LocalSystem at every boot; a wgpunch.exe in
+// Downloads, or a DLL next to it, can be replaced by the user, who would
+// then run code as SYSTEM.
+func CheckServiceExe(l Layout, exe string) error {
+	if exe != "" && strings.EqualFold(filepath.Clean(exe), filepath.Clean(l.ServiceExe())) {
+		return nil
+	}
+	return &notInstalledError{exe: exe, want: l.ServiceExe()}
+}
+
+type notInstalledError struct{ exe, want string }
+
+func (e *notInstalledError) Error() string {
+	return fmt.Sprintf("this copy of WG Punch (%s) cannot bring tunnels up: tunnels run as Windows services, "+
+		"which may only start the installed copy in %s. Install WG Punch with its installer (wgpunch-VERSION-amd64.msi), "+
+		"then start WG Punch from the Start menu or run \"%s\"", e.exe, filepath.Dir(e.want), e.want)
+}
+
+func (e *notInstalledError) Unwrap() error { return ErrNotInstalled }

@@ -158,22 +158,35 @@ func handle(dir string, p Privileged, res *Result) error {
 }
 
 // UninstallAll removes every installed WG Punch tunnel service, going on
-// past failures; it returns the first error.
+// past failures, and then, when p is a SealedRemover, every sealed config
+// left without a service, so that no private key survives an uninstall.
+// It returns the first error.
 func UninstallAll(p Privileged, res *Result) error {
 	names, err := p.Installed()
 	if err != nil {
 		return fmt.Errorf("list tunnel services: %w", err)
 	}
 	var first error
+	var left []string
 	for _, name := range names {
 		if err := p.Remove(name); err != nil {
 			if first == nil {
 				first = fmt.Errorf("remove tunnel %q: %w", name, err)
 			}
+			left = append(left, name)
 			continue
 		}
 		if res != nil {
 			res.Names = append(res.Names, name)
+		}
+	}
+	if sr, ok := p.(SealedRemover); ok {
+		removed, err := sr.RemoveSealed(left)
+		if err != nil && first == nil {
+			first = err
+		}
+		if res != nil {
+			res.Names = append(res.Names, removed...)
 		}
 	}
 	return first

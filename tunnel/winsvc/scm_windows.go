@@ -1,17 +1,15 @@
 package winsvc
 
 import (
-	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
 	"golang.org/x/sys/windows/svc"
 	"golang.org/x/sys/windows/svc/mgr"
-	"golang.zx2c4.com/wireguard/windows/services"
+	wgservices "golang.zx2c4.com/wireguard/windows/services"
 )
 
 // SCM does the privileged work with the service manager; it must run
@@ -91,51 +89,48 @@ func EnsureDataDir(l Layout) error {
 	return nil
 }
 
-func writeSealed(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+// Install implements Privileged (see Installer.Install).
+func (s *SCM) Install(name string, wgQuick []byte) error {
+	return s.withInstaller(func(in *Installer) error { return in.Install(name, wgQuick) })
 }
 
-// Install implements Privileged.
-func (s *SCM) Install(name string, wgQuick []byte) error {
-	spec, err := SpecFor(s.Layout, s.Exe, name)
-	if err != nil {
-		return err
-	}
-	sealed, err := Seal(s.Protector, name, wgQuick)
-	if err != nil {
-		return err
-	}
-	if err := EnsureDataDir(s.Layout); err != nil {
-		return err
-	}
+// Remove implements Privileged.
+func (s *SCM) Remove(name string) error {
+	return s.withInstaller(func(in *Installer) error { return in.Remove(name) })
+}
+
+// RemoveSealed implements SealedRemover.
+func (s *SCM) RemoveSealed(installed []string) ([]string, error) {
+	in := &Installer{Layout: s.Layout, Exe: s.Exe}
+	return in.RemoveSealed(installed)
+}
+
+func (s *SCM) withInstaller(f func(*Installer) error) error {
 	m, err := mgr.Connect()
 	if err != nil {
 		return fmt.Errorf("connect to the service manager (run as administrator): %w", err)
 	}
 	defer m.Disconnect()
-	if err := removeService(m, spec.Name); err != nil {
-		return err
-	}
-	if err := writeSealed(spec.Args[1], sealed); err != nil {
-		return fmt.Errorf("store config: %w", err)
-	}
-	service, err := m.CreateService(spec.Name, spec.Exe, mgr.Config{
+	return f(&Installer{
+		Layout:        s.Layout,
+		Exe:           s.Exe,
+		Protector:     s.Protector,
+		Services:      &services{m: m, layout: s.Layout, logf: s.Logf},
+		EnsureDataDir: EnsureDataDir,
+	})
+}
+
+// services is the ServiceManager of the real service manager.
+type services struct {
+	m      *mgr.Mgr
+	layout Layout
+	logf   func(string, ...any)
+}
+
+func (sm *services) Delete(name string) error { return removeService(sm.m, name) }
+
+func (sm *services) Create(spec ServiceSpec) error {
+	service, err := sm.m.CreateService(spec.Name, spec.Exe, mgr.Config{
 		ServiceType:  windows.SERVICE_WIN32_OWN_PROCESS,
 		StartType:    mgr.StartAutomatic,
 		ErrorControl: mgr.ErrorNormal,
@@ -145,30 +140,38 @@ func (s *SCM) Install(name string, wgQuick []byte) error {
 		SidType:      windows.SERVICE_SID_TYPE_UNRESTRICTED,
 	}, spec.Args...)
 	if err != nil {
-		return fmt.Errorf("create service %s: %w", spec.Name, err)
+		return err
+	}
+	return service.Close()
+}
+
+func (sm *services) Start(name string) error {
+	service, err := sm.m.OpenService(name)
+	if err != nil {
+		return fmt.Errorf("open service %s: %w", name, err)
 	}
 	defer service.Close()
 	if err := service.Start(); err != nil {
-		return fmt.Errorf("start service %s: %w", spec.Name, err)
+		return fmt.Errorf("start service %s: %w", name, err)
 	}
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
 		st, err := service.Query()
 		if err != nil {
-			return fmt.Errorf("query service %s: %w", spec.Name, err)
+			return fmt.Errorf("query service %s: %w", name, err)
 		}
 		switch st.State {
 		case svc.Running:
-			s.Logf("service %s running", spec.Name)
+			sm.logf("service %s running", name)
 			return nil
 		case svc.Stopped:
 			why := error(windows.Errno(st.Win32ExitCode))
 			if st.Win32ExitCode == uint32(windows.ERROR_SERVICE_SPECIFIC_ERROR) {
-				why = services.Error(st.ServiceSpecificExitCode)
+				why = wgservices.Error(st.ServiceSpecificExitCode)
 			}
-			return fmt.Errorf("tunnel service %s stopped at start: %w (see the log in %s)", spec.Name, why, s.Layout.LogPath())
+			return fmt.Errorf("tunnel service %s stopped at start: %w (%s)", name, why, SeeLog)
 		}
 	}
-	return fmt.Errorf("tunnel service %s did not start within 30 s", spec.Name)
+	return fmt.Errorf("tunnel service %s did not start within 30 s (%s)", name, SeeLog)
 }
 
 // removeService stops and deletes a service and waits until it is gone.
@@ -204,34 +207,15 @@ func removeService(m *mgr.Mgr, name string) error {
 	return fmt.Errorf("service %s is still marked for deletion: close services.msc and try again", name)
 }
 
-// Remove implements Privileged.
-func (s *SCM) Remove(name string) error {
-	spec, err := SpecFor(s.Layout, s.Exe, name)
-	if err != nil {
-		return err
-	}
-	m, err := mgr.Connect()
-	if err != nil {
-		return fmt.Errorf("connect to the service manager (run as administrator): %w", err)
-	}
-	defer m.Disconnect()
-	if err := removeService(m, spec.Name); err != nil {
-		return err
-	}
-	if err := os.Remove(spec.Args[1]); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("delete stored config: %w", err)
-	}
-	return nil
-}
-
 // Installed implements Privileged.
 func (s *SCM) Installed() ([]string, error) { return listTunnels(false) }
 
-// RunningTunnels lists the tunnels whose service is running or starting.
-// It needs no administrator.
+// RunningTunnels lists the tunnels whose service is running or starting
+// (StateOfService(...).Up()); the status of a starting one says so
+// (DeviceReader). It needs no administrator.
 func RunningTunnels() ([]string, error) { return listTunnels(true) }
 
-func listTunnels(runningOnly bool) ([]string, error) {
+func listTunnels(upOnly bool) ([]string, error) {
 	h, err := windows.OpenSCManager(nil, nil, windows.SC_MANAGER_CONNECT|windows.SC_MANAGER_ENUMERATE_SERVICE)
 	if err != nil {
 		return nil, fmt.Errorf("connect to the service manager: %w", err)
@@ -248,23 +232,90 @@ func listTunnels(runningOnly bool) ([]string, error) {
 		if !ok {
 			continue
 		}
-		if runningOnly {
-			n16, err := windows.UTF16PtrFromString(svcName)
-			if err != nil {
-				continue
-			}
-			sh, err := windows.OpenService(h, n16, windows.SERVICE_QUERY_STATUS)
-			if err != nil {
-				continue
-			}
-			var st windows.SERVICE_STATUS
-			err = windows.QueryServiceStatus(sh, &st)
-			windows.CloseServiceHandle(sh)
-			if err != nil || (st.CurrentState != windows.SERVICE_RUNNING && st.CurrentState != windows.SERVICE_START_PENDING) {
-				continue
-			}
+		if upOnly && !serviceState(h, svcName).Up() {
+			continue
 		}
 		names = append(names, name)
 	}
 	return names, nil
+}
+
+// serviceState is the tunnel state of service svcName; TunnelDown if it
+// cannot be queried.
+func serviceState(scm windows.Handle, svcName string) TunnelState {
+	n16, err := windows.UTF16PtrFromString(svcName)
+	if err != nil {
+		return TunnelDown
+	}
+	sh, err := windows.OpenService(scm, n16, windows.SERVICE_QUERY_STATUS)
+	if err != nil {
+		return TunnelDown
+	}
+	defer windows.CloseServiceHandle(sh)
+	var st windows.SERVICE_STATUS
+	if err := windows.QueryServiceStatus(sh, &st); err != nil {
+		return TunnelDown
+	}
+	return StateOfService(st.CurrentState)
+}
+
+// TunnelServiceState is the state of tunnel name's service, asked without
+// administrator rights.
+func TunnelServiceState(name string) TunnelState {
+	svcName, err := ServiceName(name)
+	if err != nil {
+		return TunnelDown
+	}
+	h, err := windows.OpenSCManager(nil, nil, windows.SC_MANAGER_CONNECT)
+	if err != nil {
+		return TunnelDown
+	}
+	defer windows.CloseServiceHandle(h)
+	return serviceState(h, svcName)
+}
+
+// controller is the ServiceControl of the real service manager.
+type controller struct{}
+
+func (controller) Running() ([]string, error) { return RunningTunnels() }
+
+func (controller) Stop(name string) error {
+	svcName, err := ServiceName(name)
+	if err != nil {
+		return err
+	}
+	m, err := mgr.Connect()
+	if err != nil {
+		return fmt.Errorf("connect to the service manager (run as administrator): %w", err)
+	}
+	defer m.Disconnect()
+	service, err := m.OpenService(svcName)
+	if err != nil {
+		return fmt.Errorf("open service %s: %w", svcName, err)
+	}
+	defer service.Close()
+	service.Control(svc.Stop) // an already stopped service says so; fine
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		st, err := service.Query()
+		if err != nil {
+			return fmt.Errorf("query service %s: %w", svcName, err)
+		}
+		if st.State == svc.Stopped {
+			return nil
+		}
+	}
+	return fmt.Errorf("service %s did not stop within 20 s", svcName)
+}
+
+func (controller) Start(name string) error {
+	svcName, err := ServiceName(name)
+	if err != nil {
+		return err
+	}
+	m, err := mgr.Connect()
+	if err != nil {
+		return fmt.Errorf("connect to the service manager (run as administrator): %w", err)
+	}
+	defer m.Disconnect()
+	return (&services{m: m, logf: func(string, ...any) {}}).Start(svcName)
 }

@@ -43,14 +43,21 @@ const (
 	// FlagElevated DIR: the UAC-elevated copy doing Request in DIR.
 	FlagElevated = "/elevated"
 	// FlagUninstallServices: remove every tunnel service (run by the MSI
-	// on uninstall). User configs in %APPDATA%\wgpunch stay.
+	// on uninstall). User configs in %LOCALAPPDATA%\wgpunch stay.
 	FlagUninstallServices = "/uninstall-services"
+	// FlagStopServices: stop the running tunnel services before an
+	// upgrade replaces the files, remembering them (run by the MSI with
+	// the installed copy).
+	FlagStopServices = "/stop-services"
+	// FlagStartServices: start the tunnels FlagStopServices stopped (run
+	// by the MSI with the new copy).
+	FlagStartServices = "/start-services"
 )
 
 // Command is a parsed Windows entry point.
 type Command struct {
 	Flag string // one of the Flag constants
-	Arg  string // PATH or DIR; empty for FlagUninstallServices
+	Arg  string // PATH or DIR; empty for the flags without an argument
 }
 
 // ParseCommand recognises the Windows entry points in args (without the
@@ -71,9 +78,9 @@ func ParseCommand(args []string) (cmd Command, ok bool, err error) {
 			}
 		}
 		return Command{Flag: args[0], Arg: args[1]}, true, nil
-	case FlagUninstallServices:
+	case FlagUninstallServices, FlagStopServices, FlagStartServices:
 		if len(args) != 1 {
-			return Command{}, true, fmt.Errorf("usage: wgpunch %s", FlagUninstallServices)
+			return Command{}, true, fmt.Errorf("usage: wgpunch %s", args[0])
 		}
 		return Command{Flag: args[0]}, true, nil
 	}

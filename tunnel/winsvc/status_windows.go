@@ -93,6 +93,9 @@ func (r *DeviceReader) Device(name string) (*wgtypes.Device, error) {
 		wgErr = err
 	}
 	d, err := readStatusPipe(name)
+	if errors.Is(err, os.ErrNotExist) {
+		err = deviceError(name, TunnelServiceState(name), err)
+	}
 	if err != nil && wgErr != nil {
 		return nil, fmt.Errorf("read tunnel %q: %w (wgctrl: %v)", name, err, wgErr)
 	}
