@@ -584,14 +584,28 @@ func printNAT(w interface{ Write([]byte) (int, error) }, r *natcheck.Report) {
 	if pub == "" {
 		pub = "unknown"
 	}
+	pub6 := r.IPv6.PublicEndpoint
+	if pub6 == "" {
+		pub6 = "unknown"
+	}
 	fmt.Fprintf(w, "Public endpoint: %s (from local port %d)\n", pub, r.LocalPort)
 	fmt.Fprintf(w, "NAT mapping:     %s (port preserved: %v, CGNAT: %v, UDP blocked: %v)\n", r.Mapping, r.PortPreserved, r.CGNAT, r.UDPBlocked)
+	fmt.Fprintf(w, "IPv6 endpoint:   %s (%s)\n", pub6, r.IPv6.Verdict)
 	fmt.Fprintf(w, "Verdict:         %s — %s\n", r.Verdict, r.Message)
-	for _, s := range r.Servers {
-		if s.Error != "" {
-			fmt.Fprintf(w, "  %-28s error: %s\n", s.Server, s.Error)
-		} else {
-			fmt.Fprintf(w, "  %-28s saw %s (%d ms)\n", s.Server, s.Mapped, s.RTTMilli)
+	printServers(w, "", r.Servers)
+	printServers(w, "IPv6 ", r.IPv6.Servers)
+}
+
+// printServers lists what each STUN server answered; for IPv6 only the
+// servers that have an IPv6 address.
+func printServers(w interface{ Write([]byte) (int, error) }, family string, servers []natcheck.ServerResult) {
+	for _, s := range servers {
+		switch {
+		case family != "" && s.Address == "":
+		case s.Error != "":
+			fmt.Fprintf(w, "  %s%-28s error: %s\n", family, s.Server, s.Error)
+		default:
+			fmt.Fprintf(w, "  %s%-28s saw %s (%d ms)\n", family, s.Server, s.Mapped, s.RTTMilli)
 		}
 	}
 }

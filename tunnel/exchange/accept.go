@@ -164,7 +164,7 @@ func (p *AcceptPlan) Finish(a *Addresses) (cfg *conf.Config, reply *invite.Reply
 		p.Warnings = append(p.Warnings, *w)
 	}
 	if verdict == string(natcheck.VerdictFail) {
-		p.Warnings = append(p.Warnings, Warning{Code: "nat-fail", Message: "this machine's network cannot be punched: " + a.NAT.Message})
+		p.Warnings = append(p.Warnings, Warning{Code: "nat-fail", Message: "this machine's network cannot be punched: " + a.natMessage()})
 	}
 	return cfg, reply, nil
 }

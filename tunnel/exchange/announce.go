@@ -19,12 +19,24 @@ type Addresses struct {
 }
 
 // natFields are the NAT mapping and verdict to store and announce; "" when
-// no check ran.
+// no check ran. Both are IPv4's: the endpoint announced is IPv4's.
 func (a *Addresses) natFields() (mapping, verdict string) {
 	if a.NAT == nil {
 		return "", ""
 	}
-	return string(a.NAT.Mapping), string(a.NAT.Verdict)
+	v := a.NAT.IPv4.Verdict
+	if v == "" { // a report from before the IPv6 half
+		v = a.NAT.Verdict
+	}
+	return string(a.NAT.Mapping), string(v)
+}
+
+// natMessage is the words for natFields' verdict.
+func (a *Addresses) natMessage() string {
+	if a.NAT.IPv4.Message != "" {
+		return a.NAT.IPv4.Message
+	}
+	return a.NAT.Message
 }
 
 // watched is the announced endpoint the daemon's address watch compares
