@@ -27,7 +27,9 @@ unanswered prints the same invite (same ID) with fresh addresses.
 
   --port N             UDP listen port (default: a free one from 51820 up)
   --endpoint HOST:PORT address the other side should send to (default: found
-                       by a STUN NAT check; a DNS name works for dynamic DNS)
+                       by a STUN NAT check; a DNS name works for dynamic DNS);
+                       give it twice for both families: an IPv4 address or
+                       name and an IPv6 one, like [2001:db8::7]:51820
   --lan CIDR,...       LAN subnets of this side to share through the tunnel
   --subnet CIDR        the tunnel's own subnet, for a new tunnel (default: a
                        free 10.x.y.0/24); use the one the other side suggests
@@ -65,7 +67,8 @@ TOKEN "-" or no TOKEN reads it from standard input.
 
   --qr FILE.png        read the invite/reply from a QR code image
   --port N             UDP listen port (default: a free one)
-  --endpoint HOST:PORT address the other side should send to (default: NAT check)
+  --endpoint HOST:PORT address the other side should send to (default: NAT
+                       check); once per address family (IPv4 or name, IPv6)
   --lan CIDR,...       LAN subnets of this side to share
   --stun HOST:PORT,... STUN servers for the NAT check
   --name DISPLAY       how this machine introduces itself (default: hostname)
@@ -171,7 +174,7 @@ type linkFlags struct {
 	port     portFlag
 	lans     listFlag
 	stun     listFlag
-	endpoint *string
+	endpoint listFlag // one per address family
 	display  *string
 	asJSON   *bool
 	public   *bool
@@ -179,12 +182,12 @@ type linkFlags struct {
 
 func addLinkFlags(fs *flag.FlagSet) *linkFlags {
 	lf := &linkFlags{
-		endpoint: fs.String("endpoint", "", ""),
-		display:  fs.String("name", "", ""),
-		asJSON:   fs.Bool("json", false, ""),
-		public:   fs.Bool("allow-public-routes", false, ""),
+		display: fs.String("name", "", ""),
+		asJSON:  fs.Bool("json", false, ""),
+		public:  fs.Bool("allow-public-routes", false, ""),
 	}
 	fs.Var(&lf.port, "port", "")
+	fs.Var(&lf.endpoint, "endpoint", "")
 	fs.Var(&lf.lans, "lan", "")
 	fs.Var(&lf.stun, "stun", "")
 	return lf
@@ -231,7 +234,7 @@ func cmdInvite(c *cli, cmd *command, args []string) error {
 	ctx, cancel := signalContext()
 	defer cancel()
 	res, err := ctl.Invite(ctx, control.InviteRequest{
-		Name: pos[0], DisplayName: *lf.display, Port: uint16(lf.port), Endpoint: *lf.endpoint, LANs: lf.lans, Subnet: *subnet, STUN: lf.stun, AllowPublicRoutes: *lf.public,
+		Name: pos[0], DisplayName: *lf.display, Port: uint16(lf.port), Endpoint: lf.endpoint.String(), LANs: lf.lans, Subnet: *subnet, STUN: lf.stun, AllowPublicRoutes: *lf.public,
 	})
 	if err != nil {
 		return err
@@ -246,7 +249,11 @@ func cmdInvite(c *cli, cmd *command, args []string) error {
 		return printJSON(c.stdout, res)
 	}
 	fmt.Fprintln(c.stdout, res.Token)
-	c.note("Invite for tunnel %s: this machine listens on UDP port %d, announced as %s.", res.Tunnel, res.ListenPort, res.Endpoint)
+	announced := res.Endpoint
+	if res.Endpoint6 != "" {
+		announced += " and " + res.Endpoint6
+	}
+	c.note("Invite for tunnel %s: this machine listens on UDP port %d, announced as %s.", res.Tunnel, res.ListenPort, announced)
 	c.natNote(res.NAT)
 	c.notes(res.Notes)
 	if *qr != "" {
@@ -309,7 +316,7 @@ func cmdAccept(c *cli, cmd *command, args []string) error {
 	ctx, cancel := signalContext()
 	defer cancel()
 	req := control.AcceptRequest{
-		Name: name, Token: token, DisplayName: *lf.display, Port: uint16(lf.port), Endpoint: *lf.endpoint, LANs: lf.lans, STUN: lf.stun, AllowPublicRoutes: *lf.public,
+		Name: name, Token: token, DisplayName: *lf.display, Port: uint16(lf.port), Endpoint: lf.endpoint.String(), LANs: lf.lans, STUN: lf.stun, AllowPublicRoutes: *lf.public,
 	}
 	// Show before you take: what the link routes and shares, and the
 	// safety code when it is known, before anything is saved.
