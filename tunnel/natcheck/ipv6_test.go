@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -287,5 +288,47 @@ func TestJudge6(t *testing.T) {
 				t.Errorf("endpoint %q, want the first answer %s", r.IPv6.PublicEndpoint, tt.answers[0].mapped)
 			}
 		})
+	}
+}
+
+// noRoute is an IPv6 socket on a machine without IPv6 routes: every send
+// fails with "network is unreachable".
+type noRoute struct{ net.PacketConn }
+
+func (noRoute) WriteTo([]byte, net.Addr) (int, error) {
+	return 0, &net.OpError{Op: "write", Net: "udp6", Err: syscall.ENETUNREACH}
+}
+
+// IPv6 servers that cannot be reached at all must not hold the check up:
+// on a machine without IPv6 the IPv4 answers end it, as before.
+func TestCheckIPv6Unreachable(t *testing.T) {
+	need6(t)
+	a := startFake(t, "127.0.0.2", func(s *fakeServer) { s.mapped = ap(natIP + ":40000") })
+	b := startFake(t, "127.0.0.3", func(s *fakeServer) { s.mapped = ap(natIP + ":40000") })
+	six := startFake(t, "::1", nil)
+	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c6, err := net.ListenPacket("udp6", "[::1]:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c6.Close()
+	start := time.Now()
+	r := checkOK(t, Options{Conn: c, Conn6: noRoute{c6}, Servers: []string{a.addr(), b.addr(), six.addr()},
+		LocalAddrs: func() ([]netip.Addr, error) { return []netip.Addr{lan4Addr}, nil }})
+	if el := time.Since(start); el > 700*time.Millisecond {
+		t.Errorf("Check took %v with IPv6 unreachable, want it to end with the IPv4 answers, not wait for the 1.5 s timeout", el)
+	}
+	if got := r.IPv6.Servers[2].Error; !strings.Contains(got, "unreachable") {
+		t.Errorf("IPv6 server error %q, want it to say the network is unreachable", got)
+	}
+	if r.IPv6.Verdict != VerdictFail || !strings.Contains(r.IPv6.Message, "no global IPv6 address") {
+		t.Errorf("IPv6 half %+v, want fail: no global IPv6 address", r.IPv6)
+	}
+	if r.Verdict != VerdictOK {
+		t.Errorf("overall %q, want IPv4's ok", r.Verdict)
 	}
 }

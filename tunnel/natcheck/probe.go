@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/pion/stun/v3"
@@ -130,6 +131,17 @@ loop:
 			break loop
 		case <-timer.C:
 			p.sendAll(slots)
+			// A server that cannot be reached at all (no route: typically
+			// IPv6 on a machine without it) is final at once, so it does
+			// not hold the check up until the timeout.
+			for _, s := range slots {
+				if s != nil && !s.done && unreachable(s.sendErr) {
+					s.done = true
+					pending--
+					results[s.index].Error = fmt.Sprintf("send to %s: %v", s.addr, s.sendErr)
+					report(s.index)
+				}
+			}
 			next++
 			if next < len(p.retransmits) {
 				timer.Reset(time.Until(start.Add(p.retransmits[next])))
@@ -183,6 +195,13 @@ loop:
 	// Keep answers in the order the servers were given.
 	slices.SortFunc(answers, func(a, b answer) int { return a.index - b.index })
 	return answers
+}
+
+// unreachable reports whether a send failed because there is no way to
+// the server from here (no route, no source address of its family).
+func unreachable(err error) bool {
+	return errors.Is(err, syscall.ENETUNREACH) || errors.Is(err, syscall.EHOSTUNREACH) ||
+		errors.Is(err, syscall.EADDRNOTAVAIL) || errors.Is(err, syscall.EAFNOSUPPORT)
 }
 
 // sendAll (re)sends the request to every server that has not answered.
