@@ -169,8 +169,7 @@ func FoundEndpoint(self string, port, checkPort uint16, lan conf.Endpoint, rep *
 }
 
 // addIPv6 adds the IPv6 endpoint the check found, if it can link
-// directly: beside the IPv4 one, or as the endpoint when there is none
-// (or only the LAN address stood in for it).
+// directly: beside the IPv4 one, or as the endpoint when there is none.
 func (a *Addresses) addIPv6(rep *natcheck.Report, port, checkPort uint16) {
 	if !rep.Reaches6() {
 		return
@@ -182,7 +181,7 @@ func (a *Addresses) addIPv6(rep *natcheck.Report, port, checkPort uint16) {
 	if checkPort != port && rep.IPv6.Mapping == natcheck.MappingNone {
 		ep.Port = port // no NAT over IPv6: the tunnel's port is the port
 	}
-	if a.Endpoint.IsZero() || a.Endpoint == a.LAN {
+	if a.Endpoint.IsZero() {
 		a.Endpoint = ep
 		a.Notes = append(a.Notes, fmt.Sprintf("no public IPv4 address was found; the invite carries the IPv6 address %s, which works with a peer that has IPv6 too", ep))
 		return

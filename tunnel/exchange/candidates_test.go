@@ -44,6 +44,9 @@ func TestFoundEndpointIPv6(t *testing.T) {
 		{"both families", 51820, rep6("198.51.100.1:51820", "[2001:db8:1::5]:51820"), "198.51.100.1:51820", "[2001:db8:1::5]:51820", "", "ok", "198.51.100.1:51820"},
 		{"IPv4 only", 51820, rep6("198.51.100.1:51820", ""), "198.51.100.1:51820", "", "", "ok", "198.51.100.1:51820"},
 		{"IPv6 only: the endpoint", 51820, rep6("", "[2001:db8:1::5]:51820"), "[2001:db8:1::5]:51820", "", "invite carries the IPv6 address", "ok", ""},
+		// A machine with a public IPv4 address on its interface: the LAN
+		// endpoint is the public one, and both families stay.
+		{"no NAT: public IPv4 is the LAN address", 51820, rep6("192.168.1.10:51820", "[2001:db8:1::5]:51820"), "192.168.1.10:51820", "[2001:db8:1::5]:51820", "", "ok", "192.168.1.10:51820"},
 		{"tunnel up: IPv6 gets the tunnel's port", 40000, rep6("198.51.100.1:40000", "[2001:db8:1::5]:40000"), "198.51.100.1:40000", "[2001:db8:1::5]:51820", "", "ok", "198.51.100.1:40000"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

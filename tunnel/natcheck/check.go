@@ -187,7 +187,13 @@ func Check(ctx context.Context, opts Options) (*Report, error) {
 		goos = runtime.GOOS
 	}
 	judge(report, answers4, locals)
-	judge6(report, answers6, locals, len(targets6) > 0, conn6Err, goos)
+	localPort6 := localPort
+	if conn6 != nil {
+		if ua, ok := conn6.LocalAddr().(*net.UDPAddr); ok {
+			localPort6 = uint16(ua.Port)
+		}
+	}
+	judge6(report, answers6, locals, localPort6, len(targets6) > 0, conn6Err, goos)
 	explainCarrier(report, answers4, locals, gws)
 	combine(report)
 	return report, nil

@@ -202,8 +202,8 @@ func TestCheckThroughConn6(t *testing.T) {
 	}
 	defer c6.Close()
 	r := checkOK(t, Options{Conn: c, Conn6: c6, Servers: []string{a.addr(), six.addr()}})
-	if want := c6.LocalAddr().String(); r.IPv6.PublicEndpoint != want {
-		t.Errorf("IPv6 endpoint %q, want the socket's own %s", r.IPv6.PublicEndpoint, want)
+	if want := c6.LocalAddr().String(); r.IPv6.PublicEndpoint != want || r.IPv6.Mapping != MappingNone || r.IPv6.Verdict != VerdictOK {
+		t.Errorf("IPv6 half %+v, want no NAT, ok, at the socket's own %s (its port, not the IPv4 socket's)", r.IPv6, want)
 	}
 	if _, err := c6.WriteTo([]byte("x"), c6.LocalAddr()); err != nil {
 		t.Fatalf("IPv6 socket closed by Check: %v", err)
@@ -280,7 +280,7 @@ func TestJudge6(t *testing.T) {
 				tt.answers[i].index = i
 				r.IPv6.Servers = append(r.IPv6.Servers, ServerResult{Server: tt.answers[i].server.String()})
 			}
-			judge6(r, tt.answers, locals, true, nil, "linux")
+			judge6(r, tt.answers, locals, 51820, true, nil, "linux")
 			if r.IPv6.Mapping != tt.mapping || r.IPv6.Verdict != tt.verdict || !strings.Contains(r.IPv6.Message, tt.inMsg) {
 				t.Errorf("mapping %q verdict %q message %q; want %q %q containing %q", r.IPv6.Mapping, r.IPv6.Verdict, r.IPv6.Message, tt.mapping, tt.verdict, tt.inMsg)
 			}

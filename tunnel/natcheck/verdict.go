@@ -157,9 +157,10 @@ func global6(locals []netip.Addr) []netip.Addr {
 }
 
 // judge6 fills r.IPv6 from the IPv6 answers, this machine's addresses,
-// whether any server was asked over IPv6 and why not (sockErr), and the
-// operating system (for the firewall advice).
-func judge6(r *Report, answers []answer, locals []netip.Addr, asked bool, sockErr error, goos string) {
+// the IPv6 socket's port (localPort: the tunnel's, but Options.Conn6 may
+// differ), whether any server was asked over IPv6 and why not (sockErr),
+// and the operating system (for the firewall advice).
+func judge6(r *Report, answers []answer, locals []netip.Addr, localPort uint16, asked bool, sockErr error, goos string) {
 	v := &r.IPv6
 	v.Mapping = MappingUnknown
 	globals := global6(locals)
@@ -193,7 +194,7 @@ func judge6(r *Report, answers []answer, locals []netip.Addr, asked bool, sockEr
 			v.Verdict = VerdictWarning
 			v.Message = fmt.Sprintf("This machine has the global IPv6 address %s, but no STUN server answered over IPv6 (asked %s): "+
 				"outgoing IPv6 UDP may be blocked by a firewall on this network. %s",
-				v.GlobalAddress, strings.Join(tried, ", "), firewallAdvice(goos, r.LocalPort))
+				v.GlobalAddress, strings.Join(tried, ", "), firewallAdvice(goos, localPort))
 		}
 		return
 	}
@@ -210,12 +211,12 @@ func judge6(r *Report, answers []answer, locals []netip.Addr, asked bool, sockEr
 	}
 	local := slices.Contains(locals, first.mapped.Addr())
 	switch {
-	case allSame && local && first.mapped.Port() == r.LocalPort:
+	case allSame && local && first.mapped.Port() == localPort:
 		v.Mapping = MappingNone
 		v.Verdict = VerdictOK
 		v.Message = fmt.Sprintf("This network can link directly over IPv6: this machine has the address %s itself, with no NAT in between, "+
 			"and peers can reach it at %s. A router's IPv6 firewall lets the link through because both sides send first and keep sending. %s",
-			first.mapped.Addr(), v.PublicEndpoint, firewallAdvice(goos, r.LocalPort))
+			first.mapped.Addr(), v.PublicEndpoint, firewallAdvice(goos, localPort))
 	case !allSame:
 		v.Mapping = MappingEndpointDependent
 		v.Verdict = VerdictFail
@@ -229,7 +230,7 @@ func judge6(r *Report, answers []answer, locals []netip.Addr, asked bool, sockEr
 		v.Mapping = MappingEndpointIndependent
 		v.Verdict = VerdictOK
 		v.Message = fmt.Sprintf("This network can link directly over IPv6: an address translator (NAT66) on the way keeps the same public endpoint %s "+
-			"for every destination, and the invite carries it. %s", v.PublicEndpoint, firewallAdvice(goos, r.LocalPort))
+			"for every destination, and the invite carries it. %s", v.PublicEndpoint, firewallAdvice(goos, localPort))
 	default:
 		v.Verdict = VerdictWarning
 		v.Message = fmt.Sprintf("Only %s answered over IPv6, and it saw %s, which is not an address of this machine: there is an address translator on the way, "+
