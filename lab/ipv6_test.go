@@ -186,6 +186,16 @@ func TestWGPunchIPv6Link(t *testing.T) {
 	a1, b1 := oa.Host("a1"), ob.Host("b1")
 	a6, b6 := oa.addIPv6(a1, 0), ob.addIPv6(b1, 0)
 	l.waitIPv6(in.NS, oa.Router, ob.Router, a1.NS, b1.NS)
+	// The firewall is stateful: a packet from the internet that answers
+	// nothing is dropped before it reaches a1.
+	before := oa.dropped6()
+	l.MustNS(in.NS, "sh", "-c", fmt.Sprintf("echo unsolicited | nc -u -w1 -q0 %s 51820", a6))
+	if _, err := waitFor(5*time.Second, 50*time.Millisecond, func() (bool, string) {
+		n := oa.dropped6()
+		return n > before, fmt.Sprintf("router a's IPv6 DROP rule counted %d packets, %d before the probe", n, before)
+	}); err != nil {
+		t.Fatalf("unsolicited IPv6 UDP not dropped by the office firewall: %v", err)
+	}
 	a1.StartDaemon()
 	b1.StartDaemon()
 	servers := stunServers + "," + stun6Servers
@@ -206,4 +216,18 @@ func TestWGPunchIPv6Link(t *testing.T) {
 	} else {
 		t.Logf("first ping over IPv6 after %v", d.Round(time.Millisecond))
 	}
+}
+
+// dropped6 is how many packets the router's IPv6 FORWARD DROP rule (the
+// last one: nothing unsolicited from the WAN) has dropped.
+func (o *Office) dropped6() int {
+	out, _ := o.lab.InNS(o.Router, "ip6tables", "-L", "FORWARD", "-v", "-x", "-n")
+	n := 0
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 3 && f[2] == "DROP" {
+			fmt.Sscan(f[0], &n)
+		}
+	}
+	return n
 }
