@@ -206,7 +206,7 @@ func NATFailWarning(who string, verdict, mapping string) *Warning {
 	}
 	return &Warning{
 		Code: "nat-fail",
-		Message: fmt.Sprintf("the other side's network (%s) cannot be punched: its NAT mapping is %q (a new public port for every destination, typical of symmetric NAT or carrier-grade NAT), so a direct tunnel will most likely not connect. Fixes: forward the tunnel's UDP port on %s's router, or use a network with a public address",
+		Message: fmt.Sprintf("the other side's network (%s) cannot be punched: its NAT mapping is %q (a new public port for every destination: a \"symmetric\" NAT, whether the router or the provider's carrier-grade NAT does it), so a direct tunnel will most likely not connect. Fixes: forward the tunnel's UDP port on %s's router, or use a network with a public address",
 			who, mapping, who),
 	}
 }

@@ -154,7 +154,7 @@ func Check(ctx context.Context, opts Options) (*Report, error) {
 		targets = append(targets, t)
 	}
 	answers := p.run(ctx, targets, all, len(servers))
-	report.Servers = all[:len(servers)]
+	report.Servers = all[:len(servers):len(servers)] // capped: an append must not overwrite the IPv6 results
 	report.IPv6.Servers = all[len(servers):]
 	var answers4, answers6 []answer
 	for _, a := range answers {
