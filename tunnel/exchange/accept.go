@@ -122,7 +122,7 @@ func (p *AcceptPlan) Finish(a *Addresses) (cfg *conf.Config, reply *invite.Reply
 	} else if a.NAT != nil && !inv.LANEndpoint.IsZero() && a.Endpoint.Host == inv.Endpoint.Host && a.Endpoint != a.LAN && !isLoopback(a.Endpoint.Host) {
 		peerEP = inv.LANEndpoint
 		p.Notes = append(p.Notes, fmt.Sprintf("%s is behind the same public address %s as this machine; using its LAN address %s", inv.Name, a.Endpoint.Host, inv.LANEndpoint))
-	} else if ep, note := prefer6(inv.Name, peerEP, ipv6Of(inv.Endpoint, inv.Endpoint6), a.IPv6()); note != "" {
+	} else if ep, note := prefer6(inv.Name, peerEP, ipv6Of(inv.Endpoint, inv.Endpoint6), a.IPv6(), a.ipv4Doubtful() || symmetric(inv.NATMapping)); note != "" {
 		peerEP = ep
 		p.Notes = append(p.Notes, note)
 	}
@@ -172,6 +172,10 @@ func (p *AcceptPlan) Finish(a *Addresses) (cfg *conf.Config, reply *invite.Reply
 	}
 	return cfg, reply, nil
 }
+
+// symmetric reports whether a NAT mapping (natcheck.Mapping) gives a new
+// public port per destination: IPv4 hole punching through it fails.
+func symmetric(mapping string) bool { return mapping == string(natcheck.MappingEndpointDependent) }
 
 func isLoopback(host string) bool {
 	a, err := netip.ParseAddr(host)
@@ -271,7 +275,8 @@ func (f *Facts) PlanAcceptReply(name string, r *invite.Reply, allowPublic bool) 
 	}
 	if sent != nil {
 		var n string
-		if ep, n = prefer6(r.Name, ep, ipv6Of(r.Endpoint, r.Endpoint6), ipv6Of(sent.Endpoint, sent.Endpoint6)); n != "" {
+		doubt := symmetric(r.NATMapping) || symmetric(sent.NATMapping) || !ipv6Of(sent.Endpoint, conf.Endpoint{}).IsZero()
+		if ep, n = prefer6(r.Name, ep, ipv6Of(r.Endpoint, r.Endpoint6), ipv6Of(sent.Endpoint, sent.Endpoint6), doubt); n != "" {
 			p.Notes = append(p.Notes, n)
 		}
 	}
@@ -352,12 +357,15 @@ func sentCode(cfg *conf.Config, r *invite.Reply) (invite.Code, *invite.Invite, e
 	return code, sent, nil
 }
 
-// prefer6 is where to reach the other side (who) when both sides announced
-// an IPv6 endpoint (theirs6, ours6): over IPv6, which needs no NAT mapping,
-// with a note; otherwise ep, with no note. (The daemon does not yet try
-// the other candidates when the chosen one stays silent.)
-func prefer6(who string, ep, theirs6, ours6 conf.Endpoint) (conf.Endpoint, string) {
-	if theirs6.IsZero() || ours6.IsZero() || ep == theirs6 {
+// prefer6 is where to reach the other side (who): over IPv6, which needs
+// no NAT mapping, with a note, when both sides announced an IPv6 endpoint
+// (theirs6, ours6) and IPv4 is doubtful (v4Doubt: a side's NAT maps per
+// destination, fails its check, or has no public IPv4 address); otherwise
+// ep, with no note. As long as the daemon does not try the other
+// candidates when the chosen one stays silent, a link that IPv4 can carry
+// stays on IPv4, as before IPv6 was announced.
+func prefer6(who string, ep, theirs6, ours6 conf.Endpoint, v4Doubt bool) (conf.Endpoint, string) {
+	if theirs6.IsZero() || ours6.IsZero() || ep == theirs6 || !v4Doubt {
 		return ep, ""
 	}
 	return theirs6, fmt.Sprintf("both sides have IPv6: reaching %s over IPv6 at %s rather than %s", who, theirs6, ep)

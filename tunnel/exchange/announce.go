@@ -35,6 +35,16 @@ func ipv6Of(ep, ep6 conf.Endpoint) conf.Endpoint {
 	return conf.Endpoint{}
 }
 
+// ipv4Doubtful reports whether this side's IPv4 can hardly be punched: its
+// NAT check saw a per-destination mapping or failed over IPv4, or it
+// announces no IPv4 endpoint (only IPv6).
+func (a *Addresses) ipv4Doubtful() bool {
+	if !ipv6Of(a.Endpoint, conf.Endpoint{}).IsZero() {
+		return true
+	}
+	return a.NAT != nil && (a.NAT.Mapping == natcheck.MappingEndpointDependent || a.NAT.IPv4.Verdict == natcheck.VerdictFail)
+}
+
 // natFields are the NAT mapping and verdict to store and announce; "" when
 // no check ran. The verdict is the overall one when an IPv6 endpoint is
 // announced, else IPv4's: it is about the endpoints the other side gets.

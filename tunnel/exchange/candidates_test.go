@@ -136,16 +136,19 @@ func TestGivenEndpoints(t *testing.T) {
 
 func TestPrefer6(t *testing.T) {
 	v4, v6, ours6 := cep("203.0.113.5:51820"), cep("[2001:db8:5::1]:51820"), cep("[2001:db8:9::1]:51820")
-	if ep, n := prefer6("carol", v4, v6, ours6); ep != v6 || !strings.Contains(n, "over IPv6 at [2001:db8:5::1]:51820") {
-		t.Errorf("both have IPv6: %s %q, want IPv6 with a note", ep, n)
+	if ep, n := prefer6("carol", v4, v6, ours6, true); ep != v6 || !strings.Contains(n, "over IPv6 at [2001:db8:5::1]:51820") {
+		t.Errorf("both have IPv6, IPv4 doubtful: %s %q, want IPv6 with a note", ep, n)
 	}
-	if ep, n := prefer6("carol", v4, v6, conf.Endpoint{}); ep != v4 || n != "" {
+	if ep, n := prefer6("carol", v4, v6, ours6, false); ep != v4 || n != "" {
+		t.Errorf("both have IPv6, IPv4 fine: %s %q, want IPv4 (no fallback yet), no note", ep, n)
+	}
+	if ep, n := prefer6("carol", v4, v6, conf.Endpoint{}, true); ep != v4 || n != "" {
 		t.Errorf("we have no IPv6: %s %q, want IPv4, no note", ep, n)
 	}
-	if ep, n := prefer6("carol", v4, conf.Endpoint{}, ours6); ep != v4 || n != "" {
+	if ep, n := prefer6("carol", v4, conf.Endpoint{}, ours6, true); ep != v4 || n != "" {
 		t.Errorf("they have no IPv6: %s %q, want IPv4, no note", ep, n)
 	}
-	if ep, n := prefer6("carol", v6, v6, ours6); ep != v6 || n != "" {
+	if ep, n := prefer6("carol", v6, v6, ours6, true); ep != v6 || n != "" {
 		t.Errorf("IPv6 already: %s %q, want no note", ep, n)
 	}
 }
@@ -155,17 +158,29 @@ func TestPrefer6(t *testing.T) {
 // both share a public IPv4.
 func TestPlanAcceptInviteCandidates(t *testing.T) {
 	for _, tt := range []struct {
-		name   string
-		addrs  Addresses
-		wantEP string
+		name    string
+		addrs   Addresses
+		wantEP  string
+		mapping string // the invite's NAT mapping
 	}{
-		{"both IPv6: IPv6", Addresses{Endpoint: cep("198.51.100.9:51820"), Endpoint6: cep("[2001:db8:9::1]:51820"), NAT: rep6("198.51.100.9:51820", "[2001:db8:9::1]:51820")}, "[2001:db8:5::1]:51820"},
-		{"no IPv6 here: IPv4", Addresses{Endpoint: cep("198.51.100.9:51820"), NAT: rep6("198.51.100.9:51820", "")}, "203.0.113.5:51820"},
-		{"one NAT: LAN beats IPv6", Addresses{Endpoint: cep("203.0.113.5:51821"), Endpoint6: cep("[2001:db8:9::1]:51821"), LAN: cep("192.168.50.9:51821"), NAT: rep6("203.0.113.5:51821", "[2001:db8:9::1]:51821")}, "192.168.50.5:51820"},
+		{"both IPv6, IPv4 fine: IPv4", Addresses{Endpoint: cep("198.51.100.9:51820"), Endpoint6: cep("[2001:db8:9::1]:51820"), NAT: rep6("198.51.100.9:51820", "[2001:db8:9::1]:51820")}, "203.0.113.5:51820", ""},
+		{"both IPv6, our NAT symmetric: IPv6", Addresses{Endpoint: cep("198.51.100.9:51820"), Endpoint6: cep("[2001:db8:9::1]:51820"), NAT: func() *natcheck.Report {
+			r := rep6("198.51.100.9:51820", "[2001:db8:9::1]:51820")
+			r.Mapping, r.IPv4.Verdict = natcheck.MappingEndpointDependent, natcheck.VerdictFail
+			return r
+		}()}, "[2001:db8:5::1]:51820", ""},
+		{"both IPv6, their NAT symmetric: IPv6", Addresses{Endpoint: cep("198.51.100.9:51820"), Endpoint6: cep("[2001:db8:9::1]:51820"), NAT: rep6("198.51.100.9:51820", "[2001:db8:9::1]:51820")}, "[2001:db8:5::1]:51820", "endpoint-dependent"},
+		{"both IPv6, we have no public IPv4: IPv6", Addresses{Endpoint: cep("[2001:db8:9::1]:51820"), NAT: rep6("", "[2001:db8:9::1]:51820")}, "[2001:db8:5::1]:51820", ""},
+		{"no IPv6 here: IPv4", Addresses{Endpoint: cep("198.51.100.9:51820"), NAT: rep6("198.51.100.9:51820", "")}, "203.0.113.5:51820", ""},
+		{"one NAT: LAN beats IPv6", Addresses{Endpoint: cep("203.0.113.5:51821"), Endpoint6: cep("[2001:db8:9::1]:51821"), LAN: cep("192.168.50.9:51821"), NAT: rep6("203.0.113.5:51821", "[2001:db8:9::1]:51821")}, "192.168.50.5:51820", ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			inv := testInvite()
 			inv.Endpoint6 = cep("[2001:db8:5::1]:51820")
+			inv.NATMapping, inv.NATVerdict = tt.mapping, ""
+			if tt.mapping != "" {
+				inv.NATVerdict = "ok"
+			}
 			p, err := facts().PlanAcceptInvite(Request{Name: "work", NewKey: key(8)}, inv)
 			if err != nil {
 				t.Fatal(err)
