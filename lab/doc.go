@@ -17,6 +17,12 @@
 // routers. A router can be made symmetric (MASQUERADE --random-fully),
 // block outbound UDP, or "reboot" (forwarding dropped, conntrack flushed).
 //
+// IPv6 (ipv6_test.go, per test): the internet gets 2001:db8::fe/64 on br0
+// and a second coturn on 2001:db8:ffff::1 and ::2 port 3479; an office gets
+// WAN 2001:db8::N, LAN 2001:db8:N::/64 and a stateful ip6tables firewall
+// (no NAT: established traffic and ICMPv6 in, nothing else), its hosts
+// 2001:db8:N::10 and up.
+//
 // Each host runs in its own network namespace and its own mount namespace,
 // with a private tmpfs on /var/run/wireguard, so two hosts can both have a
 // tunnel named "office" without their UAPI sockets colliding. A long-lived

@@ -318,6 +318,7 @@ func tokenLine(out string) string {
 type linkOpts struct {
 	Port     int    // --port, 0: let WG Punch choose
 	Endpoint string // --endpoint, "": discover with --stun
+	STUN     string // --stun servers; "": the lab's IPv4 ones (stunServers)
 }
 
 // linkResult is what happened during Link.
@@ -340,6 +341,8 @@ func Link(t testing.TB, a, b *Host, name string, ao, bo linkOpts) *linkResult {
 		}
 		if o.Endpoint != "" {
 			cmd = append(cmd, "--endpoint", o.Endpoint)
+		} else if o.STUN != "" {
+			cmd = append(cmd, "--stun", o.STUN)
 		} else {
 			cmd = append(cmd, "--stun", stunServers)
 		}

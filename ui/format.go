@@ -91,6 +91,9 @@ func VerdictWords(r *natcheck.Report) (Tone, string, string) {
 		if msg == "" {
 			msg = "Your router keeps the same public port for every destination, so the other computer can reach this one directly."
 		}
+		if r.IPv4.Verdict != "" && r.IPv4.Verdict != natcheck.VerdictOK {
+			return ToneGreen, "OK: this network can link directly over IPv6", msg
+		}
 		return ToneGreen, "OK: this network can link directly", msg
 	case natcheck.VerdictWarning:
 		if msg == "" {
@@ -102,8 +105,6 @@ func VerdictWords(r *natcheck.Report) (Tone, string, string) {
 		switch {
 		case r.UDPBlocked:
 			msg = "No STUN server answered: UDP seems blocked on this network."
-		case r.CGNAT:
-			msg = "Your provider shares one public address among many customers (CGNAT); nobody can reach this computer directly."
 		case r.Mapping == natcheck.MappingEndpointDependent:
 			msg = "Your router gives a new public port to every destination (symmetric NAT), so hole punching cannot work from here."
 		default:

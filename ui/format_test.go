@@ -42,7 +42,8 @@ func TestVerdictWords(t *testing.T) {
 	}{
 		{&natcheck.Report{Verdict: natcheck.VerdictOK}, ToneGreen, "same public port"},
 		{&natcheck.Report{Verdict: natcheck.VerdictFail, Mapping: natcheck.MappingEndpointDependent}, ToneRed, "symmetric NAT"},
-		{&natcheck.Report{Verdict: natcheck.VerdictFail, CGNAT: true}, ToneRed, "CGNAT"},
+		// A carrier NAT alone is no reason: the mapping is.
+		{&natcheck.Report{Verdict: natcheck.VerdictFail, CGNAT: true}, ToneRed, "cannot be made"},
 		{&natcheck.Report{Verdict: natcheck.VerdictFail, UDPBlocked: true}, ToneRed, "UDP seems blocked"},
 		{&natcheck.Report{Verdict: natcheck.VerdictWarning, Message: "custom words"}, ToneAmber, "custom words"},
 	} {
@@ -50,5 +51,9 @@ func TestVerdictWords(t *testing.T) {
 		if tone != tt.tone || head == "" || !strings.Contains(msg, tt.msg) {
 			t.Errorf("VerdictWords(%+v) = %v, %q, %q", tt.r, tone, head, msg)
 		}
+	}
+	six := &natcheck.Report{Verdict: natcheck.VerdictOK, IPv4: natcheck.Family{Verdict: natcheck.VerdictFail}}
+	if tone, head, _ := VerdictWords(six); tone != ToneGreen || !strings.Contains(head, "over IPv6") {
+		t.Errorf("VerdictWords(IPv6 only) = %v, %q, want green, over IPv6", tone, head)
 	}
 }

@@ -431,8 +431,11 @@ func (v *wizardView) checkPage() fyne.CanvasObject {
 		tone, head, msg := VerdictWords(v.m.NAT)
 		box.Add(verdictBox(tone, head, msg))
 		details := fmt.Sprintf("Public address: %s\nRouter behaviour: %s", endpointText(v.m.NAT.PublicEndpoint), v.m.NAT.Mapping)
+		if v.m.NAT.IPv6.Verdict != "" {
+			details += fmt.Sprintf("\nIPv6 address: %s (%s)", endpointText(v.m.NAT.IPv6.PublicEndpoint), v.m.NAT.IPv6.Verdict)
+		}
 		if v.m.NAT.CGNAT {
-			details += "\nShared provider address (CGNAT): yes"
+			details += "\nProvider uses carrier-grade NAT (CGNAT): yes"
 		}
 		box.Add(wrapLabel(details))
 		box.Add(container.NewHBox(again))

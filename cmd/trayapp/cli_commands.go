@@ -27,7 +27,9 @@ unanswered prints the same invite (same ID) with fresh addresses.
 
   --port N             UDP listen port (default: a free one from 51820 up)
   --endpoint HOST:PORT address the other side should send to (default: found
-                       by a STUN NAT check; a DNS name works for dynamic DNS)
+                       by a STUN NAT check; a DNS name works for dynamic DNS);
+                       give it twice for both families: an IPv4 address or
+                       name and an IPv6 one, like [2001:db8::7]:51820
   --lan CIDR,...       LAN subnets of this side to share through the tunnel
   --subnet CIDR        the tunnel's own subnet, for a new tunnel (default: a
                        free 10.x.y.0/24); use the one the other side suggests
@@ -65,7 +67,8 @@ TOKEN "-" or no TOKEN reads it from standard input.
 
   --qr FILE.png        read the invite/reply from a QR code image
   --port N             UDP listen port (default: a free one)
-  --endpoint HOST:PORT address the other side should send to (default: NAT check)
+  --endpoint HOST:PORT address the other side should send to (default: NAT
+                       check); once per address family (IPv4 or name, IPv6)
   --lan CIDR,...       LAN subnets of this side to share
   --stun HOST:PORT,... STUN servers for the NAT check
   --name DISPLAY       how this machine introduces itself (default: hostname)
@@ -190,7 +193,7 @@ type linkFlags struct {
 	port     portFlag
 	lans     listFlag
 	stun     listFlag
-	endpoint *string
+	endpoint listFlag // one per address family
 	display  *string
 	asJSON   *bool
 	public   *bool
@@ -198,12 +201,12 @@ type linkFlags struct {
 
 func addLinkFlags(fs *flag.FlagSet) *linkFlags {
 	lf := &linkFlags{
-		endpoint: fs.String("endpoint", "", ""),
-		display:  fs.String("name", "", ""),
-		asJSON:   fs.Bool("json", false, ""),
-		public:   fs.Bool("allow-public-routes", false, ""),
+		display: fs.String("name", "", ""),
+		asJSON:  fs.Bool("json", false, ""),
+		public:  fs.Bool("allow-public-routes", false, ""),
 	}
 	fs.Var(&lf.port, "port", "")
+	fs.Var(&lf.endpoint, "endpoint", "")
 	fs.Var(&lf.lans, "lan", "")
 	fs.Var(&lf.stun, "stun", "")
 	return lf
@@ -250,7 +253,7 @@ func cmdInvite(c *cli, cmd *command, args []string) error {
 	ctx, cancel := signalContext()
 	defer cancel()
 	res, err := ctl.Invite(ctx, control.InviteRequest{
-		Name: pos[0], DisplayName: *lf.display, Port: uint16(lf.port), Endpoint: *lf.endpoint, LANs: lf.lans, Subnet: *subnet, STUN: lf.stun, AllowPublicRoutes: *lf.public,
+		Name: pos[0], DisplayName: *lf.display, Port: uint16(lf.port), Endpoint: lf.endpoint.String(), LANs: lf.lans, Subnet: *subnet, STUN: lf.stun, AllowPublicRoutes: *lf.public,
 	})
 	if err != nil {
 		return err
@@ -265,7 +268,11 @@ func cmdInvite(c *cli, cmd *command, args []string) error {
 		return printJSON(c.stdout, res)
 	}
 	fmt.Fprintln(c.stdout, res.Token)
-	c.note("Invite for tunnel %s: this machine listens on UDP port %d, announced as %s.", res.Tunnel, res.ListenPort, res.Endpoint)
+	announced := res.Endpoint
+	if res.Endpoint6 != "" {
+		announced += " and " + res.Endpoint6
+	}
+	c.note("Invite for tunnel %s: this machine listens on UDP port %d, announced as %s.", res.Tunnel, res.ListenPort, announced)
 	c.natNote(res.NAT)
 	c.notes(res.Notes)
 	if *qr != "" {
@@ -328,7 +335,7 @@ func cmdAccept(c *cli, cmd *command, args []string) error {
 	ctx, cancel := signalContext()
 	defer cancel()
 	req := control.AcceptRequest{
-		Name: name, Token: token, DisplayName: *lf.display, Port: uint16(lf.port), Endpoint: *lf.endpoint, LANs: lf.lans, STUN: lf.stun, AllowPublicRoutes: *lf.public,
+		Name: name, Token: token, DisplayName: *lf.display, Port: uint16(lf.port), Endpoint: lf.endpoint.String(), LANs: lf.lans, STUN: lf.stun, AllowPublicRoutes: *lf.public,
 	}
 	// Show before you take: what the link routes and shares, and the
 	// safety code when it is known, before anything is saved.
@@ -603,14 +610,28 @@ func printNAT(w interface{ Write([]byte) (int, error) }, r *natcheck.Report) {
 	if pub == "" {
 		pub = "unknown"
 	}
+	pub6 := r.IPv6.PublicEndpoint
+	if pub6 == "" {
+		pub6 = "unknown"
+	}
 	fmt.Fprintf(w, "Public endpoint: %s (from local port %d)\n", pub, r.LocalPort)
 	fmt.Fprintf(w, "NAT mapping:     %s (port preserved: %v, CGNAT: %v, UDP blocked: %v)\n", r.Mapping, r.PortPreserved, r.CGNAT, r.UDPBlocked)
+	fmt.Fprintf(w, "IPv6 endpoint:   %s (%s)\n", pub6, r.IPv6.Verdict)
 	fmt.Fprintf(w, "Verdict:         %s — %s\n", r.Verdict, r.Message)
-	for _, s := range r.Servers {
-		if s.Error != "" {
-			fmt.Fprintf(w, "  %-28s error: %s\n", s.Server, s.Error)
-		} else {
-			fmt.Fprintf(w, "  %-28s saw %s (%d ms)\n", s.Server, s.Mapped, s.RTTMilli)
+	printServers(w, "", r.Servers)
+	printServers(w, "IPv6 ", r.IPv6.Servers)
+}
+
+// printServers lists what each STUN server answered; for IPv6 only the
+// servers that have an IPv6 address.
+func printServers(w interface{ Write([]byte) (int, error) }, family string, servers []natcheck.ServerResult) {
+	for _, s := range servers {
+		switch {
+		case family != "" && s.Address == "":
+		case s.Error != "":
+			fmt.Fprintf(w, "  %s%-28s error: %s\n", family, s.Server, s.Error)
+		default:
+			fmt.Fprintf(w, "  %s%-28s saw %s (%d ms)\n", family, s.Server, s.Mapped, s.RTTMilli)
 		}
 	}
 }

@@ -165,3 +165,20 @@ func TestStatusDiagnosis(t *testing.T) {
 		t.Errorf("silent peer's diagnosis missing:\n%s", got)
 	}
 }
+
+// TestEndpointPerFamily: --endpoint given twice announces both; twice for
+// one family is refused in words, and nothing is saved.
+func TestEndpointPerFamily(t *testing.T) {
+	a := newSide(t)
+	r := a.ok("", "invite", "dual", "--endpoint", "198.51.100.1:51820", "--endpoint", "[2001:db8::7]:51820")
+	if !strings.Contains(r.stderr, "announced as 198.51.100.1:51820 and [2001:db8::7]:51820") {
+		t.Errorf("invite notes %q, want both endpoints announced", r.stderr)
+	}
+	r = a.run("", "invite", "twice", "--endpoint", "198.51.100.1:51820", "--endpoint", "198.51.100.2:51820")
+	if r.code == 0 || !strings.Contains(r.stderr, "one per address family") {
+		t.Errorf("two IPv4 endpoints: exit %d, stderr %q; want a refusal naming the rule", r.code, r.stderr)
+	}
+	if r := a.run("", "show", "twice"); r.code == 0 {
+		t.Errorf("tunnel twice was saved after a refused invite")
+	}
+}

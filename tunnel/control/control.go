@@ -108,7 +108,7 @@ type InviteRequest struct {
 	Name        string   `json:"name"`
 	DisplayName string   `json:"display_name,omitempty"` // default: hostname
 	Port        uint16   `json:"port,omitempty"`         // default: a free port
-	Endpoint    string   `json:"endpoint,omitempty"`     // HOST:PORT; default: NAT check
+	Endpoint    string   `json:"endpoint,omitempty"`     // HOST:PORT, or one per address family comma-separated; default: NAT check
 	LANs        []string `json:"lans,omitempty"`         // CIDRs to share
 	Subnet      string   `json:"subnet,omitempty"`       // tunnel subnet CIDR of a new tunnel; default: a free 10.x.y.0/24
 	STUN        []string `json:"stun,omitempty"`         // STUN servers; default: settings
@@ -123,9 +123,10 @@ type InviteResult struct {
 	QRPNG      []byte           `json:"qr_png"` // the same as a QR code
 	Tunnel     string           `json:"tunnel"`
 	ListenPort uint16           `json:"listen_port"`
-	Endpoint   string           `json:"endpoint"`        // what the invite announces
-	NAT        *natcheck.Report `json:"nat,omitempty"`   // nil when --endpoint was given
-	Notes      []string         `json:"notes,omitempty"` // things to tell the user
+	Endpoint   string           `json:"endpoint"`            // what the invite announces
+	Endpoint6  string           `json:"endpoint6,omitempty"` // its IPv6 endpoint beside it, if any
+	NAT        *natcheck.Report `json:"nat,omitempty"`       // nil when --endpoint was given
+	Notes      []string         `json:"notes,omitempty"`     // things to tell the user
 }
 
 // AcceptRequest answers an invite or takes a reply.

@@ -235,6 +235,7 @@ func (s *Service) inviteOnce(ctx context.Context, req InviteRequest, in exchange
 		Tunnel:     req.Name,
 		ListenPort: cfg.Interface.ListenPort,
 		Endpoint:   addrs.Endpoint.String(),
+		Endpoint6:  endpointText(addrs.Endpoint6),
 		NAT:        addrs.NAT,
 		Notes:      plan.Notes,
 	}, nil
@@ -434,4 +435,12 @@ func (s *Service) acceptReply(ctx context.Context, req AcceptRequest, r *invite.
 		res.Notes = append(res.Notes, fmt.Sprintf("bring the tunnel up with: wgpunch up %s", cfg.Name))
 	}
 	return res, nil
+}
+
+// endpointText is ep as HOST:PORT, "" when zero.
+func endpointText(ep conf.Endpoint) string {
+	if ep.IsZero() {
+		return ""
+	}
+	return ep.String()
 }

@@ -533,3 +533,43 @@ func TestSecondPeerGetsNewAddress(t *testing.T) {
 		t.Errorf("peers %+v", cfg.Peers)
 	}
 }
+
+// TestExchangeEveryCandidate: both sides give an IPv4 and an IPv6
+// endpoint (--endpoint twice); both messages carry both, the safety codes
+// agree over them, and with nothing known against IPv4 each side reaches
+// the other over IPv4 as before (no fallback between candidates yet).
+func TestExchangeEveryCandidate(t *testing.T) {
+	a, b := NewEnv(t, false), NewEnv(t, false)
+	inv, err := a.Svc.Invite(ctx, InviteRequest{Name: "home", Endpoint: "198.51.100.1:51820,[2001:db8:1::1]:51820", Port: 51820})
+	if err != nil {
+		t.Fatalf("Invite: %v", err)
+	}
+	if inv.Endpoint != "198.51.100.1:51820" || inv.Endpoint6 != "[2001:db8:1::1]:51820" {
+		t.Errorf("invite announces %q and %q, want both endpoints", inv.Endpoint, inv.Endpoint6)
+	}
+	acc, err := b.Svc.Accept(ctx, AcceptRequest{Name: "work", Token: inv.Token, Endpoint: "203.0.113.9:51999,[2001:db8:2::1]:51999", Port: 51999})
+	if err != nil {
+		t.Fatalf("Accept(invite): %v", err)
+	}
+	rep, err := a.Svc.Accept(ctx, AcceptRequest{Name: "home", Token: acc.Reply})
+	if err != nil {
+		t.Fatalf("Accept(reply): %v", err)
+	}
+	if got := b.Load("work").Peers[0].Endpoint.String(); got != "198.51.100.1:51820" {
+		t.Errorf("invitee reaches the inviter at %s, want its IPv4 endpoint", got)
+	}
+	if got := a.Load("home").Peers[0].Endpoint.String(); got != "203.0.113.9:51999" {
+		t.Errorf("inviter reaches the invitee at %s, want its IPv4 endpoint", got)
+	}
+	m, err := invite.Decode(acc.Reply)
+	if err != nil || m.Reply.Endpoint6.String() != "[2001:db8:2::1]:51999" {
+		t.Errorf("reply %+v (%v), want it to carry the IPv6 endpoint", m, err)
+	}
+	if acc.SafetyCode == "" || acc.SafetyCode != rep.SafetyCode {
+		t.Errorf("safety codes %q and %q, want the same", acc.SafetyCode, rep.SafetyCode)
+	}
+	_, err = a.Svc.Invite(ctx, InviteRequest{Name: "two", Endpoint: "198.51.100.1:51820,198.51.100.2:51820", Port: 51821})
+	if !errors.Is(err, ErrInvalidInput) || !strings.Contains(err.Error(), "one per address family") {
+		t.Errorf("two IPv4 endpoints: %v, want invalid input, one per address family", err)
+	}
+}

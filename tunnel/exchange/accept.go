@@ -122,6 +122,9 @@ func (p *AcceptPlan) Finish(a *Addresses) (cfg *conf.Config, reply *invite.Reply
 	} else if a.NAT != nil && !inv.LANEndpoint.IsZero() && a.Endpoint.Host == inv.Endpoint.Host && a.Endpoint != a.LAN && !isLoopback(a.Endpoint.Host) {
 		peerEP = inv.LANEndpoint
 		p.Notes = append(p.Notes, fmt.Sprintf("%s is behind the same public address %s as this machine; using its LAN address %s", inv.Name, a.Endpoint.Host, inv.LANEndpoint))
+	} else if ep, note := prefer6(inv.Name, peerEP, ipv6Of(inv.Endpoint, inv.Endpoint6), a.IPv6(), a.ipv4Doubtful() || symmetric(inv.NATMapping)); note != "" {
+		peerEP = ep
+		p.Notes = append(p.Notes, note)
 	}
 	display := in.DisplayName
 	cfg = &conf.Config{
@@ -148,6 +151,7 @@ func (p *AcceptPlan) Finish(a *Addresses) (cfg *conf.Config, reply *invite.Reply
 		Name:        display,
 		PublicKey:   in.NewKey.PublicKey(),
 		Endpoint:    a.Endpoint,
+		Endpoint6:   a.Endpoint6,
 		LANEndpoint: a.LAN,
 		LANs:        in.LANs,
 		NATMapping:  mapping,
@@ -164,10 +168,14 @@ func (p *AcceptPlan) Finish(a *Addresses) (cfg *conf.Config, reply *invite.Reply
 		p.Warnings = append(p.Warnings, *w)
 	}
 	if verdict == string(natcheck.VerdictFail) {
-		p.Warnings = append(p.Warnings, Warning{Code: "nat-fail", Message: "this machine's network cannot be punched: " + a.NAT.Message})
+		p.Warnings = append(p.Warnings, Warning{Code: "nat-fail", Message: "this machine's network cannot be punched: " + a.natMessage()})
 	}
 	return cfg, reply, nil
 }
+
+// symmetric reports whether a NAT mapping (natcheck.Mapping) gives a new
+// public port per destination: IPv4 hole punching through it fails.
+func symmetric(mapping string) bool { return mapping == string(natcheck.MappingEndpointDependent) }
 
 func isLoopback(host string) bool {
 	a, err := netip.ParseAddr(host)
@@ -261,9 +269,16 @@ func (f *Facts) PlanAcceptReply(name string, r *invite.Reply, allowPublic bool) 
 	}
 	// Behind one NAT, the invitee already aims at our LAN endpoint; its
 	// first handshake teaches WireGuard its LAN source (roaming).
-	code, err := sentCode(cfg, r)
+	code, sent, err := sentCode(cfg, r)
 	if err != nil {
 		return nil, err
+	}
+	if sent != nil {
+		var n string
+		doubt := symmetric(r.NATMapping) || symmetric(sent.NATMapping) || !ipv6Of(sent.Endpoint, conf.Endpoint{}).IsZero()
+		if ep, n = prefer6(r.Name, ep, ipv6Of(r.Endpoint, r.Endpoint6), ipv6Of(sent.Endpoint, sent.Endpoint6), doubt); n != "" {
+			p.Notes = append(p.Notes, n)
+		}
 	}
 	p.Code = code
 	self := netip.Addr{}
@@ -321,23 +336,37 @@ func (f *Facts) notOurInvite(cfg, owner *conf.Config, r *invite.Reply) error {
 // this machine never sent is refused (invite.ErrInviteChanged); a tunnel
 // whose invite was made before copies were kept (no stored copy) falls
 // back to the key-only code.
-func sentCode(cfg *conf.Config, r *invite.Reply) (invite.Code, error) {
+func sentCode(cfg *conf.Config, r *invite.Reply) (invite.Code, *invite.Invite, error) {
 	own := cfg.Interface.PrivateKey.PublicKey()
 	sent, err := invite.FindSent(cfg.Interface.Meta.SentInvites, r)
 	switch {
 	case errors.Is(err, invite.ErrInviteChanged):
-		return invite.Code{}, &Error{Kind: Invalid, Msg: err.Error(), Err: err}
+		return invite.Code{}, nil, &Error{Kind: Invalid, Msg: err.Error(), Err: err}
 	case errors.Is(err, invite.ErrNotAnswer):
-		return invite.Code{Text: invite.SafetyCode(own, r.PublicKey), KeysOnly: true}, nil
+		return invite.Code{Text: invite.SafetyCode(own, r.PublicKey), KeysOnly: true}, nil, nil
 	case err != nil:
-		return invite.Code{}, invalidf("%v", err)
+		return invite.Code{}, nil, invalidf("%v", err)
 	}
 	code, err := invite.ExchangeCode(sent, r)
 	if errors.Is(err, invite.ErrInviteChanged) {
-		return invite.Code{}, &Error{Kind: Invalid, Msg: err.Error(), Err: err}
+		return invite.Code{}, nil, &Error{Kind: Invalid, Msg: err.Error(), Err: err}
 	}
 	if err != nil {
-		return invite.Code{}, invalidf("cannot compute the safety code: %v; send a new invite", err)
+		return invite.Code{}, nil, invalidf("cannot compute the safety code: %v; send a new invite", err)
 	}
-	return code, nil
+	return code, sent, nil
+}
+
+// prefer6 is where to reach the other side (who): over IPv6, which needs
+// no NAT mapping, with a note, when both sides announced an IPv6 endpoint
+// (theirs6, ours6) and IPv4 is doubtful (v4Doubt: a side's NAT maps per
+// destination, fails its check, or has no public IPv4 address); otherwise
+// ep, with no note. As long as the daemon does not try the other
+// candidates when the chosen one stays silent, a link that IPv4 can carry
+// stays on IPv4, as before IPv6 was announced.
+func prefer6(who string, ep, theirs6, ours6 conf.Endpoint, v4Doubt bool) (conf.Endpoint, string) {
+	if theirs6.IsZero() || ours6.IsZero() || ep == theirs6 || !v4Doubt {
+		return ep, ""
+	}
+	return theirs6, fmt.Sprintf("both sides have IPv6: reaching %s over IPv6 at %s rather than %s", who, theirs6, ep)
 }

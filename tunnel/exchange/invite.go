@@ -174,6 +174,7 @@ func (p *InvitePlan) Finish(a *Addresses) (token string, err error) {
 		Name:           m.DisplayName,
 		PublicKey:      cfg.Interface.PrivateKey.PublicKey(),
 		Endpoint:       a.Endpoint,
+		Endpoint6:      a.Endpoint6,
 		LANEndpoint:    a.LAN,
 		Subnet:         m.Subnet,
 		InviterAddress: cfg.Interface.Addresses[0],

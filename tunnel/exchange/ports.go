@@ -122,8 +122,8 @@ func (f *Facts) ChoosePort(req uint16, endpoint, self string) (uint16, string, e
 		n, err := f.CheckPort(req, self)
 		return req, n, err
 	}
-	if endpoint != "" {
-		if ep, err := conf.ParseEndpoint(endpoint); err == nil && ep.Port != 0 {
+	if eps := SplitEndpoints(endpoint); len(eps) > 0 {
+		if ep, err := conf.ParseEndpoint(eps[0]); err == nil && ep.Port != 0 {
 			if n, err := f.CheckPort(ep.Port, self); err == nil {
 				return ep.Port, n, nil
 			}

@@ -1,11 +1,13 @@
 package invite
 
 import (
+	"bytes"
 	"errors"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/wgpunch/wgpunch/tunnel/conf"
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 )
 
@@ -151,6 +153,22 @@ func TestDecodeErrors(t *testing.T) {
 			b[46] = 0x0f // ... of 10.0.15.0: host bits set
 			return b
 		}()), KindInvalid, "not canonical"},
+		{"IPv6 endpoint that is IPv4", badInvite(func(i *Invite) { i.Endpoint6 = ep("192.0.2.1", 51820) }), KindInvalid, "want IPv6"},
+		{"IPv6 endpoint beside an IPv6 one", badInvite(func(i *Invite) {
+			i.Endpoint, i.Endpoint6 = ep("2001:db8::1", 51820), ep("2001:db8::2", 51820)
+		}), KindInvalid, "two IPv6 endpoints"},
+		{"IPv6 endpoint alone", badReply(func(r *Reply) {
+			r.Endpoint, r.Endpoint6 = conf.Endpoint{}, ep("2001:db8::2", 51820)
+		}), KindInvalid, "make it the public endpoint"},
+		{"IPv6 extension with an IPv4 address", sealRaw(kindInvite, append(testInvite().marshal(), extEndpoint6, epIPv4, 192, 0, 2, 1, 0xca, 0x6c)), KindInvalid, "want IPv6"},
+		{"IPv6 extension empty", sealRaw(kindInvite, append(testInvite().marshal(), extEndpoint6, epNone)), KindInvalid, "want IPv6"},
+		{"reply extensions out of order", sealRaw(kindReply, func() []byte {
+			r := dualReply()
+			b := r.marshal() // no digest: ends with the IPv6 extension
+			d := append([]byte{extInviteDigest}, bytes.Repeat([]byte{7}, DigestLen)...)
+			return append(b, d...)
+		}()), KindInvalid, "out of order"},
+		{"unknown extension", sealRaw(kindInvite, append(testInvite().marshal(), 0x7f, 1, 2)), KindInvalid, "3 unexpected bytes after the content (extension 127"},
 		{"unknown NAT code", sealRaw(kindReply, func() []byte {
 			b := testReply().marshal()
 			b[len(b)-1] = 0x9a
@@ -270,6 +288,31 @@ func TestErrorKindString(t *testing.T) {
 	for k := KindNotInvite; k <= KindWrongMessage; k++ {
 		if s := k.String(); s == "" || strings.HasPrefix(s, "ErrorKind(") {
 			t.Errorf("ErrorKind(%d).String() = %q", k, s)
+		}
+	}
+}
+
+// Encode refuses an IPv6 endpoint that is none, or one too many, in words.
+func TestEncodeEndpoint6Errors(t *testing.T) {
+	for _, tt := range []struct {
+		ep, ep6 conf.Endpoint
+		want    string
+	}{
+		{ep("203.0.113.7", 51820), ep("192.0.2.1", 51820), "IPv6 endpoint 192.0.2.1:51820 is not an IPv6 address"},
+		{ep("203.0.113.7", 51820), ep("alice.duckdns.org", 51820), "is not an IPv6 address"},
+		{ep("203.0.113.7", 51820), ep("2001:db8::1", 0), "port must be"},
+		{ep("2001:db8::1", 51820), ep("2001:db8::2", 51820), "two IPv6 endpoints"},
+		{conf.Endpoint{}, ep("2001:db8::2", 51820), "make it the public endpoint"},
+	} {
+		i := testInvite()
+		i.Endpoint, i.Endpoint6 = tt.ep, tt.ep6
+		if _, err := i.Encode(); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Encode with %v and %v: err = %v, want it to contain %q", tt.ep, tt.ep6, err, tt.want)
+		}
+		r := testReply()
+		r.Endpoint, r.Endpoint6 = tt.ep, tt.ep6
+		if _, err := r.Encode(); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("reply Encode with %v and %v: err = %v, want it to contain %q", tt.ep, tt.ep6, err, tt.want)
 		}
 	}
 }

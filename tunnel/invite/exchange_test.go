@@ -61,9 +61,9 @@ func mustCode(t *testing.T, i *Invite, r *Reply) Code {
 }
 
 func TestExchangeCodeAgrees(t *testing.T) {
-	for name, inv := range map[string]*Invite{"typical": testInvite(), "worst case": worstInvite()} {
+	for name, inv := range map[string]*Invite{"typical": testInvite(), "worst case": worstInvite(), "every candidate": dualInvite()} {
 		t.Run(name, func(t *testing.T) {
-			x := runExchange(t, inv, testReply())
+			x := runExchange(t, inv, dualReply())
 			invitee := mustCode(t, x.gotInvite, x.sentReply)
 			inviter, err := inviterCode(t, []string{StoreToken(x.sentInvite)}, x.replyToken)
 			if err != nil {
@@ -120,6 +120,8 @@ var inviteFields = map[string]func(*Invite){
 	"LANs":           func(i *Invite) { i.LANs = append(i.LANs, pfx("192.168.2.0/24")) },
 	"NATMapping":     func(i *Invite) { i.NATMapping = "none" },
 	"NATVerdict":     func(i *Invite) { i.NATVerdict = "warning" },
+	// An attacker adding a candidate of its own (testInvite has none).
+	"Endpoint6": func(i *Invite) { i.Endpoint6 = ep("2001:db8:bad::1", 51820) },
 }
 
 var replyFields = map[string]func(*Reply){
@@ -132,6 +134,46 @@ var replyFields = map[string]func(*Reply){
 	"NATMapping":   func(r *Reply) { r.NATMapping = "endpoint-dependent" },
 	"NATVerdict":   func(r *Reply) { r.NATVerdict = "fail" },
 	"InviteDigest": func(r *Reply) { r.InviteDigest[0] ^= 1 },
+	"Endpoint6":    func(r *Reply) { r.Endpoint6 = ep("2001:db8:bad::2", 51821) },
+}
+
+// dualInvite and dualReply carry all three candidates: public IPv4,
+// public IPv6 and LAN.
+func dualInvite() *Invite {
+	i := testInvite()
+	i.Endpoint6 = ep("2001:db8:1::7", 51820)
+	return i
+}
+
+func dualReply() *Reply {
+	r := testReply()
+	r.Endpoint6 = ep("2001:db8:2::9", 51821)
+	return r
+}
+
+// Changing the IPv6 candidate of a message that has one changes the code
+// too, on both sides of the exchange.
+func TestTamperedEndpoint6ChangesCode(t *testing.T) {
+	x := runExchange(t, dualInvite(), dualReply())
+	honest := mustCode(t, x.gotInvite, x.sentReply)
+	for name, change := range map[string]func(*Invite, *Reply){
+		"invite's IPv6 port":    func(i *Invite, _ *Reply) { i.Endpoint6.Port++ },
+		"invite's IPv6 address": func(i *Invite, _ *Reply) { i.Endpoint6.Host = "2001:db8:bad::1" },
+		"invite's IPv6 dropped": func(i *Invite, _ *Reply) { i.Endpoint6 = conf.Endpoint{} },
+		"reply's IPv6 address":  func(_ *Invite, r *Reply) { r.Endpoint6.Host = "2001:db8:bad::2" },
+		"reply's IPv6 dropped":  func(_ *Invite, r *Reply) { r.Endpoint6 = conf.Endpoint{} },
+	} {
+		t.Run(name, func(t *testing.T) {
+			inv, rep := *x.gotInvite, *x.sentReply
+			change(&inv, &rep)
+			// The attacker keeps the reply quoting the invite it changed,
+			// so only the transcript can tell.
+			rep.Answer(&inv)
+			if c := mustCode(t, &inv, &rep); c == honest {
+				t.Errorf("code %s unchanged after changing the %s", c.Text, name)
+			}
+		})
+	}
 }
 
 func TestTamperCoversEveryField(t *testing.T) {

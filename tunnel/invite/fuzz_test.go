@@ -37,6 +37,10 @@ func FuzzPayload(f *testing.F) {
 	answered.Answer(testInvite())
 	f.Add(false, answered.marshal())
 	f.Add(true, worstInvite().marshal())
+	f.Add(true, dualInvite().marshal())
+	dual := dualReply()
+	dual.Answer(dualInvite())
+	f.Add(false, dual.marshal())
 	f.Add(false, []byte{})
 	f.Fuzz(func(t *testing.T, invite bool, payload []byte) {
 		if len(payload) > 0xffff {

@@ -50,10 +50,14 @@ type Invite struct {
 	// runes, may be empty.
 	Name      string
 	PublicKey wgtypes.Key
-	// Endpoint is the inviter's public IP:port (zero: unknown);
-	// LANEndpoint its LAN IP:port (zero: none), used when both machines
-	// are on one LAN.
+	// Endpoint is the inviter's public IP:port (zero: unknown): IPv4, a
+	// host name, or IPv6 when that is all it has; LANEndpoint its LAN
+	// IP:port (zero: none), used when both machines are on one LAN.
 	Endpoint, LANEndpoint conf.Endpoint
+	// Endpoint6 is the inviter's public IPv6 [IP]:port beside an Endpoint
+	// that is not IPv6 (zero: none). It is encoded in an extension, so an
+	// invite without it is byte for byte what older versions write.
+	Endpoint6 conf.Endpoint
 	// Subnet is the proposed tunnel subnet, e.g. 10.77.12.0/24.
 	// InviterAddress is the inviter's own tunnel address and
 	// InviteeAddress the one it gives the other side, e.g. 10.77.12.1/24
@@ -73,8 +77,9 @@ type Reply struct {
 	// Name is the invitee's display name (see Invite.Name).
 	Name      string
 	PublicKey wgtypes.Key
-	// Endpoint and LANEndpoint are as in Invite.
+	// Endpoint, LANEndpoint and Endpoint6 are as in Invite.
 	Endpoint, LANEndpoint conf.Endpoint
+	Endpoint6             conf.Endpoint
 	// LANs are the invitee's LAN subnets it shares.
 	LANs []netip.Prefix
 	// NATMapping and NATVerdict are as in Invite.

@@ -75,6 +75,7 @@ func worstInvite() *Invite {
 	}
 	i.NATMapping = strings.Repeat("m", MaxNATStringLen)
 	i.NATVerdict = strings.Repeat("v", MaxNATStringLen)
+	i.Endpoint6 = ep("2001:db8:ffff:ffff:ffff:ffff:ffff:ffff", 65535)
 	return i
 }
 
@@ -94,6 +95,10 @@ func TestInviteRoundTrip(t *testing.T) {
 			i.InviteeAddress = pfx("fd00:77::ffff:2/128")
 		}},
 		{"dynamic DNS host name", func(i *Invite) { i.Endpoint = ep("alice.duckdns.org", 443) }},
+		{"IPv4 and IPv6 endpoints", func(i *Invite) { i.Endpoint6 = ep("2001:db8:1::7", 51820) }},
+		{"host name and IPv6 endpoint", func(i *Invite) {
+			i.Endpoint, i.Endpoint6 = ep("alice.duckdns.org", 443), ep("2001:db8:1::7", 443)
+		}},
 		{"odd subnet length", func(i *Invite) {
 			i.Subnet = pfx("10.77.12.128/25")
 			i.InviterAddress = pfx("10.77.12.129/32")

@@ -36,6 +36,8 @@ func TestQRSize(t *testing.T) {
 		{"typical reply", testReply(), 10},
 		{"invite with IPv6 endpoint", typicalV6, 10},
 		{"invite with long name and 3 LANs", longName, 10},
+		{"invite with IPv4, IPv6 and LAN endpoints", dualInvite(), 10},
+		{"reply with IPv4, IPv6 and LAN endpoints and digest", func() *Reply { r := dualReply(); r.Answer(testInvite()); return r }(), 10},
 		{"worst-case invite (every limit)", worstInvite(), 25},
 	}
 	for _, tt := range tests {

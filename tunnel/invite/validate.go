@@ -20,6 +20,9 @@ func (i *Invite) validate() error {
 	if err := validateCommon(i.Name, i.PublicKey, i.Endpoint, i.LANEndpoint, i.LANs, i.NATMapping, i.NATVerdict); err != nil {
 		return err
 	}
+	if err := validateEndpoint6(i.Endpoint, i.Endpoint6); err != nil {
+		return err
+	}
 	if err := validateSubnet(i.Subnet); err != nil {
 		return err
 	}
@@ -44,7 +47,32 @@ func (r *Reply) validate() error {
 	if err := validateID("invite ID", r.InviteID); err != nil {
 		return err
 	}
-	return validateCommon(r.Name, r.PublicKey, r.Endpoint, r.LANEndpoint, r.LANs, r.NATMapping, r.NATVerdict)
+	if err := validateCommon(r.Name, r.PublicKey, r.Endpoint, r.LANEndpoint, r.LANs, r.NATMapping, r.NATVerdict); err != nil {
+		return err
+	}
+	return validateEndpoint6(r.Endpoint, r.Endpoint6)
+}
+
+// validateEndpoint6 checks the IPv6 endpoint beside the public one: an
+// IPv6 address with a port, and only beside a public endpoint that is not
+// IPv6 itself (a lone IPv6 endpoint is the public endpoint).
+func validateEndpoint6(ep, ep6 conf.Endpoint) error {
+	if ep6 == (conf.Endpoint{}) {
+		return nil
+	}
+	if err := validateEndpoint("IPv6 endpoint", ep6); err != nil {
+		return err
+	}
+	if a, err := netip.ParseAddr(ep6.Host); err != nil || !a.Is6() || a.Is4In6() {
+		return fmt.Errorf("IPv6 endpoint %s is not an IPv6 address", ep6)
+	}
+	if ep == (conf.Endpoint{}) {
+		return errors.New("an IPv6 endpoint beside no public endpoint: make it the public endpoint")
+	}
+	if a, err := netip.ParseAddr(ep.Host); err == nil && a.Is6() {
+		return fmt.Errorf("two IPv6 endpoints (%s and %s): give one per address family", ep, ep6)
+	}
+	return nil
 }
 
 func validateCommon(name string, key wgtypes.Key, ep, lanEP conf.Endpoint, lans []netip.Prefix, mapping, verdict string) error {

@@ -65,10 +65,20 @@ var (
 
 const natString = 0xF
 
-// extInviteDigest starts the optional tail of a reply: the digest of the
-// invite it answers (Invite.Digest). Replies from WG Punch versions
-// without the exchange safety code end before it.
-const extInviteDigest = 0x01
+// Extensions: the optional tail of a message, each a tag byte and its
+// content, in increasing tag order, each at most once. A message without
+// them is what older versions write; older versions refuse a message with
+// an extension they do not know (the checksum covers it, so it is no
+// corruption: they say there are unexpected bytes).
+const (
+	// extInviteDigest (replies only): the digest of the invite it answers
+	// (Invite.Digest). Replies from WG Punch versions without the
+	// exchange safety code end before it.
+	extInviteDigest = 0x01
+	// extEndpoint6: the IPv6 endpoint (Endpoint6), as an endpoint
+	// (type epIPv6, 16 address bytes, port).
+	extEndpoint6 = 0x02
+)
 
 type writer struct{ b []byte }
 
@@ -161,7 +171,16 @@ func (i *Invite) marshal() []byte {
 	w.prefixes(i.LANs)
 	w.str8(i.Name)
 	w.nat(i.NATMapping, i.NATVerdict)
+	w.endpoint6(i.Endpoint6)
 	return w.b
+}
+
+// endpoint6 writes the extEndpoint6 extension, unless e is zero.
+func (w *writer) endpoint6(e conf.Endpoint) {
+	if e != (conf.Endpoint{}) {
+		w.byte(extEndpoint6)
+		w.endpoint(e)
+	}
 }
 
 func (r *Reply) marshal() []byte {
@@ -177,6 +196,7 @@ func (r *Reply) marshal() []byte {
 		w.byte(extInviteDigest)
 		w.bytes(r.InviteDigest[:])
 	}
+	w.endpoint6(r.Endpoint6)
 	return w.b
 }
 
@@ -322,6 +342,35 @@ func (r *reader) nat() (mapping, verdict string) {
 	return natMappings[m], natVerdicts[v]
 }
 
+// extensions reads the tail: tags in increasing order, each at most once;
+// read reads one tag's content and reports false for a tag it does not
+// know.
+func (r *reader) extensions(read func(tag byte) bool) {
+	last := -1
+	for r.err == nil && len(r.b) > 0 {
+		tag := r.byte()
+		if int(tag) <= last {
+			r.fail("extension %d after extension %d: out of order or twice", tag, last)
+			return
+		}
+		last = int(tag)
+		if !read(tag) {
+			r.fail("%d unexpected bytes after the content (extension %d is unknown to this version: was the message made by a newer WG Punch?)", len(r.b)+1, tag)
+			return
+		}
+	}
+}
+
+// endpoint6 reads extEndpoint6's content: an IPv6 endpoint, never empty
+// (the encoder leaves a zero one out).
+func (r *reader) endpoint6() conf.Endpoint {
+	if r.err == nil && len(r.b) > 0 && r.b[0] != epIPv6 {
+		r.fail("IPv6 endpoint: address type %d, want IPv6 (%d)", r.b[0], epIPv6)
+		return conf.Endpoint{}
+	}
+	return r.endpoint("IPv6 endpoint")
+}
+
 func (r *reader) end() error {
 	if r.err == nil && len(r.b) > 0 {
 		r.err = fmt.Errorf("%d unexpected bytes after the content", len(r.b))
@@ -342,6 +391,13 @@ func unmarshalInvite(b []byte) (*Invite, error) {
 	i.LANs = r.prefixes("shared LANs")
 	i.Name = r.str8()
 	i.NATMapping, i.NATVerdict = r.nat()
+	r.extensions(func(tag byte) bool {
+		if tag != extEndpoint6 {
+			return false
+		}
+		i.Endpoint6 = r.endpoint6()
+		return true
+	})
 	if err := r.end(); err != nil {
 		return nil, err
 	}
@@ -358,13 +414,20 @@ func unmarshalReply(b []byte) (*Reply, error) {
 	rp.LANs = r.prefixes("shared LANs")
 	rp.Name = r.str8()
 	rp.NATMapping, rp.NATVerdict = r.nat()
-	if len(r.b) > 0 && r.b[0] == extInviteDigest && r.err == nil {
-		r.next(1)
-		copy(rp.InviteDigest[:], r.next(DigestLen))
-		if r.err == nil && rp.InviteDigest == ([DigestLen]byte{}) {
-			r.fail("the digest of the answered invite is all zeros")
+	r.extensions(func(tag byte) bool {
+		switch tag {
+		case extInviteDigest:
+			copy(rp.InviteDigest[:], r.next(DigestLen))
+			if r.err == nil && rp.InviteDigest == ([DigestLen]byte{}) {
+				r.fail("the digest of the answered invite is all zeros")
+			}
+		case extEndpoint6:
+			rp.Endpoint6 = r.endpoint6()
+		default:
+			return false
 		}
-	}
+		return true
+	})
 	if err := r.end(); err != nil {
 		return nil, err
 	}

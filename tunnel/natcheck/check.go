@@ -6,13 +6,16 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"runtime"
+	"slices"
 	"strconv"
 	"time"
 )
 
 // DefaultServers are well-known public STUN servers on different
 // addresses. They are used when Options.Servers is empty. Tests never
-// contact them.
+// contact them. All three have IPv6 (AAAA) addresses as well, so they
+// serve the IPv6 half of the check too.
 var DefaultServers = []string{
 	"stun.l.google.com:19302",
 	"stun.cloudflare.com:3478",
@@ -35,20 +38,25 @@ func defaultRetransmits() []time.Duration {
 // Options configures Check.
 type Options struct {
 	// LocalPort is the UDP port to probe from: the port the tunnel will
-	// listen on. Check binds 0.0.0.0:LocalPort itself unless Conn is set,
-	// so it must run before the tunnel binds the port. 0 picks any port.
+	// listen on. Check binds 0.0.0.0:LocalPort (and [::]:LocalPort when a
+	// server has an IPv6 address) itself unless Conn is set, so it must
+	// run before the tunnel binds the port. 0 picks any port.
 	LocalPort uint16
 	// Servers are STUN servers as host:port (port 3478 if left out).
 	// Empty means DefaultServers.
 	Servers []string
 	// Timeout bounds the whole check; 0 means DefaultTimeout (1.5 s).
 	Timeout time.Duration
-	// Conn, if set, is used for probing instead of a socket of our own.
-	// Check reads from it until it returns, then clears its read
+	// Conn, if set, is used for probing over IPv4 instead of a socket of
+	// our own. Check reads from it until it returns, then clears its read
 	// deadline; it does not close it.
 	Conn net.PacketConn
+	// Conn6 is the same for IPv6. When Conn is set and Conn6 is not, the
+	// IPv6 half is not checked.
+	Conn6 net.PacketConn
 	// Progress, if set, is called once per server, from the goroutine
-	// that called Check, as soon as that server answered or finally failed.
+	// that called Check, as soon as that server answered or finally failed
+	// over IPv4. (The IPv6 probes are in Report.IPv6.Servers.)
 	Progress func(ServerResult)
 	// Logf, if set, receives debug lines.
 	Logf func(string, ...any)
@@ -60,6 +68,11 @@ type Options struct {
 	// LocalAddrs lists this machine's addresses, to tell a NAT from none
 	// (tests pretend to be behind one). nil: the interfaces' addresses.
 	LocalAddrs func() ([]netip.Addr, error)
+	// Gateways lists this machine's default gateways, to explain a
+	// carrier-grade NAT. nil: read from the system (Linux only).
+	Gateways func() ([]netip.Addr, error)
+	// GOOS picks the firewall advice; "": runtime.GOOS.
+	GOOS string
 }
 
 // Check finds the public endpoint of LocalPort by asking every server in
@@ -98,14 +111,60 @@ func Check(ctx context.Context, opts Options) (*Report, error) {
 	}
 
 	results := make([]ServerResult, len(servers))
-	targets := resolveAll(ctx, servers, results)
+	results6 := make([]ServerResult, len(servers))
+	targets, targets6 := resolveAll(ctx, servers, results, results6)
 	report := &Report{LocalPort: localPort, Mapping: MappingUnknown}
-	p := &prober{conn: conn, logf: logf, progress: opts.Progress, retransmits: opts.Retransmits}
+
+	// The IPv6 socket, on the same port: the tunnel listens on both.
+	var conn6Err error
+	conn6 := opts.Conn6
+	switch {
+	case conn6 != nil:
+	case opts.Conn != nil:
+		conn6Err = errNot6
+	case len(targets6) > 0:
+		c, err := net.ListenPacket("udp6", net.JoinHostPort("::", strconv.Itoa(int(localPort))))
+		if err != nil {
+			conn6Err = fmt.Errorf("open UDP port %d over IPv6: %w", localPort, err)
+			logf("natcheck: %v", conn6Err)
+		} else {
+			defer c.Close()
+			conn6 = c
+		}
+	}
+	if conn6 == nil {
+		for _, t := range targets6 {
+			if conn6Err == errNot6 {
+				results6[t.index].Error = "not asked: the IPv6 half was not checked"
+			} else {
+				results6[t.index].Error = conn6Err.Error()
+			}
+		}
+		targets6 = nil
+	}
+
+	p := &prober{conn: conn, conn6: conn6, logf: logf, progress: opts.Progress, retransmits: opts.Retransmits}
 	if len(p.retransmits) == 0 {
 		p.retransmits = defaultRetransmits()
 	}
-	answers := p.run(ctx, targets, results)
-	report.Servers = results
+	// One result slice for both families: IPv6 results come after IPv4's.
+	all := append(results, results6...)
+	for _, t := range targets6 {
+		t.index += len(servers)
+		targets = append(targets, t)
+	}
+	answers := p.run(ctx, targets, all, len(servers))
+	report.Servers = all[:len(servers):len(servers)] // capped: an append must not overwrite the IPv6 results
+	report.IPv6.Servers = all[len(servers):]
+	var answers4, answers6 []answer
+	for _, a := range answers {
+		if a.index >= len(servers) {
+			a.index -= len(servers)
+			answers6 = append(answers6, a)
+		} else {
+			answers4 = append(answers4, a)
+		}
+	}
 
 	listLocal := opts.LocalAddrs
 	if listLocal == nil {
@@ -115,9 +174,33 @@ func Check(ctx context.Context, opts Options) (*Report, error) {
 	if err != nil {
 		logf("natcheck: list local addresses: %v", err)
 	}
-	judge(report, answers, locals)
+	listGateways := opts.Gateways
+	if listGateways == nil {
+		listGateways = defaultGateways
+	}
+	gws, err := listGateways()
+	if err != nil {
+		logf("natcheck: list gateways: %v", err)
+	}
+	goos := opts.GOOS
+	if goos == "" {
+		goos = runtime.GOOS
+	}
+	judge(report, answers4, locals)
+	localPort6 := localPort
+	if conn6 != nil {
+		if ua, ok := conn6.LocalAddr().(*net.UDPAddr); ok {
+			localPort6 = uint16(ua.Port)
+		}
+	}
+	judge6(report, answers6, locals, localPort6, len(targets6) > 0, conn6Err, goos)
+	explainCarrier(report, answers4, locals, gws)
+	combine(report)
 	return report, nil
 }
+
+// errNot6 marks an IPv6 half that was not asked for (Conn without Conn6).
+var errNot6 = errors.New("the IPv6 half was not checked")
 
 // target is one server we could resolve.
 type target struct {
@@ -125,39 +208,53 @@ type target struct {
 	addr  netip.AddrPort
 }
 
-// resolveAll resolves every server to an IPv4 address, in parallel, within
-// resolveTimeout. Servers that fail get their Error set in results.
-func resolveAll(ctx context.Context, servers []string, results []ServerResult) []target {
+// resolveAll resolves every server to an IPv4 and an IPv6 address, in
+// parallel, within resolveTimeout. Servers that fail get their Error set in
+// results (IPv4) and results6 (IPv6).
+func resolveAll(ctx context.Context, servers []string, results, results6 []ServerResult) (targets, targets6 []target) {
 	ctx, cancel := context.WithTimeout(ctx, resolveTimeout)
 	defer cancel()
 	type res struct {
-		i    int
-		addr netip.AddrPort
-		err  error
+		i          int
+		addr4      netip.AddrPort
+		addr6      netip.AddrPort
+		err4, err6 error
 	}
 	ch := make(chan res, len(servers))
 	for i, s := range servers {
 		results[i].Server = s
+		results6[i].Server = s
 		go func() {
-			a, err := resolve(ctx, s)
-			ch <- res{i, a, err}
+			a4, a6, err4, err6 := resolve(ctx, s)
+			ch <- res{i, a4, a6, err4, err6}
 		}()
 	}
-	var targets []target
 	for range servers {
 		r := <-ch
-		if r.err != nil {
-			results[r.i].Error = r.err.Error()
-			continue
+		if r.err4 != nil {
+			results[r.i].Error = r.err4.Error()
+		} else {
+			results[r.i].Address = r.addr4.String()
+			targets = append(targets, target{r.i, r.addr4})
 		}
-		results[r.i].Address = r.addr.String()
-		targets = append(targets, target{r.i, r.addr})
+		if r.err6 != nil {
+			results6[r.i].Error = r.err6.Error()
+		} else {
+			results6[r.i].Address = r.addr6.String()
+			targets6 = append(targets6, target{r.i, r.addr6})
+		}
 	}
-	return targets
+	slices.SortFunc(targets, func(a, b target) int { return a.index - b.index })
+	slices.SortFunc(targets6, func(a, b target) int { return a.index - b.index })
+	return targets, targets6
 }
 
-// resolve turns "host[:port]" into an IPv4 address and port.
-func resolve(ctx context.Context, server string) (netip.AddrPort, error) {
+// resolve turns "host[:port]" into an IPv4 and an IPv6 address with the
+// port; a family it has no address for gets an error.
+func resolve(ctx context.Context, server string) (a4, a6 netip.AddrPort, err4, err6 error) {
+	fail := func(err error) (netip.AddrPort, netip.AddrPort, error, error) {
+		return netip.AddrPort{}, netip.AddrPort{}, err, err
+	}
 	host, portStr, err := net.SplitHostPort(server)
 	if err != nil {
 		// No port given (or an unbracketed IPv6 literal).
@@ -165,32 +262,36 @@ func resolve(ctx context.Context, server string) (netip.AddrPort, error) {
 	}
 	port, err := strconv.ParseUint(portStr, 10, 16)
 	if err != nil || port == 0 {
-		return netip.AddrPort{}, fmt.Errorf("bad STUN server %q: port must be 1-65535", server)
+		return fail(fmt.Errorf("bad STUN server %q: port must be 1-65535", server))
 	}
 	if host == "" {
-		return netip.AddrPort{}, fmt.Errorf("bad STUN server %q: no host name", server)
+		return fail(fmt.Errorf("bad STUN server %q: no host name", server))
 	}
+	var ips []netip.Addr
 	if ip, err := netip.ParseAddr(host); err == nil {
-		ip = ip.Unmap()
-		if !ip.Is4() {
-			return netip.AddrPort{}, fmt.Errorf("STUN server %q is IPv6; the tunnel port is IPv4, use an IPv4 server", server)
+		ips = []netip.Addr{ip.Unmap().WithZone("")}
+	} else {
+		ips, err = net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+		if err != nil {
+			var dnsErr *net.DNSError
+			if errors.As(err, &dnsErr) && (dnsErr.IsTimeout || errors.Is(err, context.DeadlineExceeded)) {
+				return fail(fmt.Errorf("look up %q: no answer in time (check DNS or the internet connection)", host))
+			}
+			return fail(fmt.Errorf("look up %q: %w", host, err))
 		}
-		return netip.AddrPortFrom(ip, uint16(port)), nil
 	}
-	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip4", host)
-	if err != nil {
-		var dnsErr *net.DNSError
-		if errors.As(err, &dnsErr) && (dnsErr.IsTimeout || errors.Is(err, context.DeadlineExceeded)) {
-			return netip.AddrPort{}, fmt.Errorf("look up %q: no answer in time (check DNS or the internet connection)", host)
-		}
-		return netip.AddrPort{}, fmt.Errorf("look up %q: %w", host, err)
-	}
+	err4 = fmt.Errorf("%q has no IPv4 address (it is asked over IPv6 only)", server)
+	err6 = fmt.Errorf("%q has no IPv6 address (it is asked over IPv4 only)", server)
 	for _, ip := range ips {
-		if ip = ip.Unmap(); ip.Is4() {
-			return netip.AddrPortFrom(ip, uint16(port)), nil
+		ip = ip.Unmap()
+		if ip.Is4() && !a4.IsValid() {
+			a4, err4 = netip.AddrPortFrom(ip, uint16(port)), nil
+		}
+		if ip.Is6() && !a6.IsValid() {
+			a6, err6 = netip.AddrPortFrom(ip, uint16(port)), nil
 		}
 	}
-	return netip.AddrPort{}, fmt.Errorf("look up %q: no IPv4 address", host)
+	return a4, a6, err4, err6
 }
 
 // localAddrs lists this machine's interface addresses.

@@ -36,6 +36,14 @@ func (s *syncBuffer) String() string {
 // 127.0.0.3:port, with no config file, and stops it when the test ends.
 func startCoturn(t *testing.T) (string, string) {
 	t.Helper()
+	s := startCoturnOn(t, "127.0.0.2", "127.0.0.3")
+	return s[0], s[1]
+}
+
+// startCoturnOn runs coturn on the given addresses, one port for all, and
+// returns them as host:port.
+func startCoturnOn(t *testing.T, ips ...string) []string {
+	t.Helper()
 	bin, err := exec.LookPath("turnserver")
 	if err != nil {
 		t.Skip("turnserver (Debian package coturn) is not installed")
@@ -43,13 +51,16 @@ func startCoturn(t *testing.T) (string, string) {
 	port := freeUDPPort(t)
 	dir := t.TempDir()
 	out := &syncBuffer{}
-	cmd := exec.Command(bin, "-n", "--stun-only",
-		"--listening-ip", "127.0.0.2", "--listening-ip", "127.0.0.3",
-		"--listening-port", strconv.Itoa(int(port)),
+	args := []string{"-n", "--stun-only"}
+	for _, ip := range ips {
+		args = append(args, "--listening-ip", ip)
+	}
+	args = append(args, "--listening-port", strconv.Itoa(int(port)),
 		"--no-cli", "--no-tls", "--no-dtls", "--no-software-attribute",
 		"--log-file", "stdout", "--simple-log",
 		"--pidfile", filepath.Join(dir, "turnserver.pid"),
 		"--db", filepath.Join(dir, "turndb"))
+	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start turnserver: %v", err)
@@ -61,23 +72,24 @@ func startCoturn(t *testing.T) (string, string) {
 			t.Logf("turnserver output:\n%s", out.String())
 		}
 	})
-	a := net.JoinHostPort("127.0.0.2", strconv.Itoa(int(port)))
-	b := net.JoinHostPort("127.0.0.3", strconv.Itoa(int(port)))
-	for _, s := range []string{a, b} {
+	var addrs []string
+	for _, ip := range ips {
+		s := net.JoinHostPort(ip, strconv.Itoa(int(port)))
 		waitSTUN(t, s)
+		addrs = append(addrs, s)
 	}
-	return a, b
+	return addrs
 }
 
 // waitSTUN waits until server answers a binding request.
 func waitSTUN(t *testing.T, server string) {
 	t.Helper()
-	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	c, err := net.ListenPacket("udp", ":0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	to, err := net.ResolveUDPAddr("udp4", server)
+	to, err := net.ResolveUDPAddr("udp", server)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,5 +132,28 @@ func TestCheckCoturn(t *testing.T) {
 		if s.Mapped != want || s.Error != "" {
 			t.Errorf("coturn %s: mapped %q error %q, want %s", s.Server, s.Mapped, s.Error, want)
 		}
+	}
+}
+
+// TestCheckCoturnIPv6 asks a real coturn on 127.0.0.2 and ::1: both halves
+// see this machine's own addresses, so both say no NAT, and the IPv6 half
+// links directly.
+func TestCheckCoturnIPv6(t *testing.T) {
+	need6(t)
+	if _, err := exec.LookPath("turnserver"); err != nil {
+		t.Skip("turnserver (Debian package coturn) is not installed")
+	}
+	s := startCoturnOn(t, "127.0.0.2", "::1")
+	port := freeUDPPort(t)
+	r, err := Check(context.Background(), Options{LocalPort: port, Servers: s, Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want6 := net.JoinHostPort("::1", strconv.Itoa(int(port)))
+	if r.IPv6.Mapping != MappingNone || r.IPv6.Verdict != VerdictOK || r.IPv6.PublicEndpoint != want6 {
+		t.Errorf("IPv6 half %+v, want no NAT, ok, endpoint %s", r.IPv6, want6)
+	}
+	if r.Mapping != MappingNone || r.PublicEndpoint != "127.0.0.1:"+strconv.Itoa(int(port)) {
+		t.Errorf("IPv4 half: mapping %q endpoint %q, want none at 127.0.0.1:%d", r.Mapping, r.PublicEndpoint, port)
 	}
 }

@@ -3,6 +3,7 @@ package natcheck
 import (
 	"net"
 	"net/netip"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -25,10 +26,15 @@ type fakeServer struct {
 	requests atomic.Int32
 }
 
-// startFake listens on ip:0 (ip in 127/8, all routed to lo on Linux).
+// startFake listens on ip:0 (ip in 127/8, all routed to lo on Linux, or
+// ::1).
 func startFake(t testing.TB, ip string, configure func(*fakeServer)) *fakeServer {
 	t.Helper()
-	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.ParseIP(ip)})
+	network := "udp4"
+	if strings.Contains(ip, ":") {
+		network = "udp6"
+	}
+	c, err := net.ListenUDP(network, &net.UDPAddr{IP: net.ParseIP(ip)})
 	if err != nil {
 		t.Fatalf("listen fake STUN server on %s: %v", ip, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/pion/stun/v3"
@@ -39,20 +40,29 @@ type slot struct {
 	done    bool
 }
 
-// prober sends binding requests to all targets over one socket and
-// collects the answers.
+// prober sends binding requests to all targets, over conn (IPv4 targets)
+// or conn6 (IPv6 targets, nil if none), and collects the answers.
 type prober struct {
 	conn        net.PacketConn
+	conn6       net.PacketConn
 	logf        func(string, ...any)
 	progress    func(ServerResult)
 	retransmits []time.Duration // send times from the first; not empty
 }
 
+// connFor is the socket for packets to addr.
+func (p *prober) connFor(addr netip.AddrPort) net.PacketConn {
+	if addr.Addr().Is6() {
+		return p.conn6
+	}
+	return p.conn
+}
+
 // run probes targets until every one has answered or ctx is done.
-// It fills results and calls progress once per server.
-func (p *prober) run(ctx context.Context, targets []target, results []ServerResult) []answer {
+// It fills results and calls progress once per result below nProgress.
+func (p *prober) run(ctx context.Context, targets []target, results []ServerResult, nProgress int) []answer {
 	report := func(i int) {
-		if p.progress != nil {
+		if p.progress != nil && i < nProgress {
 			p.progress(results[i])
 		}
 	}
@@ -84,16 +94,23 @@ func (p *prober) run(ctx context.Context, targets []target, results []ServerResu
 		byTxID[m.TransactionID] = i
 	}
 
+	conns := []net.PacketConn{p.conn}
+	if p.conn6 != nil {
+		conns = append(conns, p.conn6)
+	}
+	want6 := func(i int) bool { return slots[i].addr.Addr().Is6() }
 	events := make(chan event)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		p.read(byTxID, events, stop)
-	}()
-	if dl, ok := ctx.Deadline(); ok {
-		p.conn.SetReadDeadline(dl)
+	for _, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.read(c, byTxID, want6, events, stop)
+		}()
+		if dl, ok := ctx.Deadline(); ok {
+			c.SetReadDeadline(dl)
+		}
 	}
 
 	var answers []answer
@@ -114,6 +131,17 @@ loop:
 			break loop
 		case <-timer.C:
 			p.sendAll(slots)
+			// A server that cannot be reached at all (no route: typically
+			// IPv6 on a machine without it) is final at once, so it does
+			// not hold the check up until the timeout.
+			for _, s := range slots {
+				if s != nil && !s.done && unreachable(s.sendErr) {
+					s.done = true
+					pending--
+					results[s.index].Error = fmt.Sprintf("send to %s: %v", s.addr, s.sendErr)
+					report(s.index)
+				}
+			}
 			next++
 			if next < len(p.retransmits) {
 				timer.Reset(time.Until(start.Add(p.retransmits[next])))
@@ -138,11 +166,15 @@ loop:
 		}
 	}
 
-	// Stop the reader: a read deadline in the past wakes it up.
+	// Stop the readers: a read deadline in the past wakes them up.
 	close(stop)
-	p.conn.SetReadDeadline(time.Unix(1, 0))
+	for _, c := range conns {
+		c.SetReadDeadline(time.Unix(1, 0))
+	}
 	wg.Wait()
-	p.conn.SetReadDeadline(time.Time{})
+	for _, c := range conns {
+		c.SetReadDeadline(time.Time{})
+	}
 
 	wait := time.Since(start).Round(100 * time.Millisecond)
 	for _, s := range slots {
@@ -165,6 +197,13 @@ loop:
 	return answers
 }
 
+// unreachable reports whether a send failed because there is no way to
+// the server from here (no route, no source address of its family).
+func unreachable(err error) bool {
+	return errors.Is(err, syscall.ENETUNREACH) || errors.Is(err, syscall.EHOSTUNREACH) ||
+		errors.Is(err, syscall.EADDRNOTAVAIL) || errors.Is(err, syscall.EAFNOSUPPORT)
+}
+
 // sendAll (re)sends the request to every server that has not answered.
 func (p *prober) sendAll(slots []*slot) {
 	for _, s := range slots {
@@ -174,7 +213,7 @@ func (p *prober) sendAll(slots []*slot) {
 		if s.sent.IsZero() {
 			s.sent = time.Now()
 		}
-		_, err := p.conn.WriteTo(s.request, net.UDPAddrFromAddrPort(s.addr))
+		_, err := p.connFor(s.addr).WriteTo(s.request, net.UDPAddrFromAddrPort(s.addr))
 		if err != nil {
 			p.logf("natcheck: send to %s: %v", s.addr, err)
 			s.sendErr = err
@@ -184,13 +223,15 @@ func (p *prober) sendAll(slots []*slot) {
 	}
 }
 
-// read decodes packets until the read deadline passes. Packets that are
-// not STUN, not a binding response or not ours are dropped.
-func (p *prober) read(byTxID map[[stun.TransactionIDSize]byte]int, events chan<- event, stop <-chan struct{}) {
+// read decodes packets from conn until the read deadline passes. Packets
+// that are not STUN, not a binding response or not ours are dropped.
+// want6 says whether a slot's server is asked over IPv6: its answer must
+// carry an IPv6 address, an IPv4 server's an IPv4 one.
+func (p *prober) read(conn net.PacketConn, byTxID map[[stun.TransactionIDSize]byte]int, want6 func(int) bool, events chan<- event, stop <-chan struct{}) {
 	buf := make([]byte, 1500)
 	failures := 0
 	for {
-		n, from, err := p.conn.ReadFrom(buf)
+		n, from, err := conn.ReadFrom(buf)
 		if err != nil {
 			if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, net.ErrClosed) {
 				return
@@ -221,6 +262,9 @@ func (p *prober) read(byTxID map[[stun.TransactionIDSize]byte]int, events chan<-
 		switch m.Type {
 		case stun.BindingSuccess:
 			ev.mapped, ev.err = mappedAddress(m)
+			if ev.err == nil && ev.mapped.Addr().Is6() != want6(i) {
+				ev.err = fmt.Errorf("mapped address %v is of the other address family", ev.mapped)
+			}
 			if ev.err != nil {
 				// A broken answer; maybe a retransmit brings a good one.
 				p.logf("natcheck: ignored binding response from %v: %v", from, ev.err)
@@ -264,8 +308,8 @@ func mappedAddress(m *stun.Message) (netip.AddrPort, error) {
 		return netip.AddrPort{}, fmt.Errorf("bad mapped address %v:%d", ip, port)
 	}
 	addr = addr.Unmap()
-	if !addr.Is4() || addr.IsUnspecified() {
-		return netip.AddrPort{}, fmt.Errorf("mapped address %v is not a usable IPv4 address", addr)
+	if addr.IsUnspecified() || addr.IsMulticast() {
+		return netip.AddrPort{}, fmt.Errorf("mapped address %v is not a usable address", addr)
 	}
 	return netip.AddrPortFrom(addr, uint16(port)), nil
 }
