@@ -41,6 +41,11 @@ type Options struct {
 	// yes. It may block a few seconds (a panel starting with the session)
 	// and runs off the Fyne goroutine. Used only with StartInTray.
 	HasTray func() bool
+	// WindowOnly is the window process of the two-process app
+	// (wgpunch --window, started by the tray process): no tray icon and
+	// no notifications here (the tray process has both), and closing the
+	// window ends the process, freeing the GL driver.
+	WindowOnly bool
 }
 
 // App is the running UI: main window, tray and notifications.
@@ -107,6 +112,12 @@ func (a *App) Controller() control.Controller {
 // Options.StartInTray it starts there, unless Options.HasTray says there is
 // no tray to open the window from.
 func (a *App) Start() {
+	if a.opts.WindowOnly {
+		a.win.SetMaster()
+		a.connect()
+		a.win.Show()
+		return
+	}
 	if d, ok := a.fyne.(desktop.App); ok {
 		a.trayOK = true
 		d.SetSystemTrayIcon(a.icons.Off)
@@ -137,6 +148,16 @@ func (a *App) showIfNeverShown() {
 	if a.hidden && !a.shownOnce {
 		a.show()
 	}
+}
+
+// ShowWindow opens or raises the window (another start asked for it).
+func (a *App) ShowWindow() { a.show() }
+
+// ShowAddressUpdate opens the window showing an address update to send
+// to peer (the tray's "Send … your new internet address" item).
+func (a *App) ShowAddressUpdate(peer, update string) {
+	a.show()
+	a.showUpdate(control.Warning{Code: "public-address-changed", Peer: peer, Update: update})
 }
 
 // hide closes the window to the tray.
@@ -284,8 +305,10 @@ func (a *App) showStatus(msg string) {
 // It must run on the Fyne goroutine (Watch's goroutine uses fyne.Do).
 func (a *App) Apply(r *control.Report) {
 	now := a.now()
-	for _, n := range Transitions(a.last, r) {
-		a.fyne.SendNotification(fyne.NewNotification(n.Title, n.Body))
+	if !a.opts.WindowOnly {
+		for _, n := range Transitions(a.last, r) {
+			a.fyne.SendNotification(fyne.NewNotification(n.Title, n.Body))
+		}
 	}
 	a.last = r
 	if !a.hidden { // a window in the tray is not redrawn: cheap idle
@@ -335,27 +358,27 @@ func trayEqual(a, b TrayModel) bool {
 // opens the window with the update), then Open, Link, Quit.
 func (a *App) TrayMenu(m TrayModel) *fyne.Menu {
 	var items []*fyne.MenuItem
-	for _, it := range m.Items {
-		it := it
-		if it.Update != "" {
-			items = append(items, fyne.NewMenuItem(it.Label, func() {
-				a.show()
-				a.showUpdate(control.Warning{Code: "public-address-changed", Peer: it.Peer, Update: it.Update})
-			}))
-			continue
+	for _, e := range TrayEntries(m) {
+		e := e
+		var mi *fyne.MenuItem
+		switch e.Kind {
+		case EntrySeparator:
+			mi = fyne.NewMenuItemSeparator()
+		case EntryUpdate:
+			mi = fyne.NewMenuItem(e.Label, func() { a.ShowAddressUpdate(e.Item.Peer, e.Item.Update) })
+		case EntryTunnel:
+			mi = fyne.NewMenuItem(e.Label, func() { a.setUp(e.Item.Tunnel, !e.Item.Checked, nil) })
+			mi.Checked = e.Checked
+		case EntryOpen:
+			mi = fyne.NewMenuItem(e.Label, a.show)
+		case EntryLink:
+			mi = fyne.NewMenuItem(e.Label, a.ShowWizard)
+		case EntryQuit:
+			mi = fyne.NewMenuItem(e.Label, func() { a.Stop(); a.fyne.Quit() })
+			mi.IsQuit = true
 		}
-		mi := fyne.NewMenuItem(it.Label, func() { a.setUp(it.Tunnel, !it.Checked, nil) })
-		mi.Checked = it.Checked
 		items = append(items, mi)
 	}
-	if len(items) > 0 {
-		items = append(items, fyne.NewMenuItemSeparator())
-	}
-	open := fyne.NewMenuItem("Open WG Punch", a.show)
-	link := fyne.NewMenuItem("Link another computer…", a.ShowWizard)
-	quit := fyne.NewMenuItem("Quit", func() { a.Stop(); a.fyne.Quit() })
-	quit.IsQuit = true
-	items = append(items, open, link, fyne.NewMenuItemSeparator(), quit)
 	return fyne.NewMenu("WG Punch", items...)
 }
 
