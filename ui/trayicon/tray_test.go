@@ -3,9 +3,9 @@ package trayicon
 import (
 	"bytes"
 	"context"
+	"errors"
 	"image"
 	"image/png"
-	"errors"
 	"sync"
 	"testing"
 	"time"
