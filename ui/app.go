@@ -6,6 +6,7 @@ package ui
 import (
 	"context"
 	"errors"
+	"reflect"
 	"sync"
 	"time"
 
@@ -46,6 +47,13 @@ type Options struct {
 	// no notifications here (the tray process has both), and closing the
 	// window ends the process, freeing the GL driver.
 	WindowOnly bool
+	// LiveEvery, when set, is how often the window shows changes that are
+	// only packets arriving (traffic counters, the dot's pulse) and the
+	// ages of handshakes; anything else (a state, an error, a warning, a
+	// tunnel or peer coming or going) shows at once. Each redraw of the
+	// whole window costs a frame, which in software OpenGL is the window's
+	// idle cost (issue 14). 0: every report is drawn (tests).
+	LiveEvery time.Duration
 }
 
 // App is the running UI: main window, tray and notifications.
@@ -70,6 +78,8 @@ type App struct {
 	hidden    bool // the main window is closed to the tray
 	shownOnce bool // show ran (tray's Open, wizard without service)
 	last      *control.Report
+	drawn     *control.Report // the last report the window drew
+	drawnAt   time.Time
 	tray      TrayModel
 	trayOK    bool
 	trayMenu  *fyne.Menu
@@ -172,6 +182,7 @@ func (a *App) show() {
 	if a.hidden {
 		a.hidden = false
 		a.list.Update(a.last, a.now())
+		a.drawn, a.drawnAt = a.last, a.now()
 	}
 	a.win.Show()
 	a.win.RequestFocus()
@@ -311,13 +322,42 @@ func (a *App) Apply(r *control.Report) {
 		}
 	}
 	a.last = r
-	if !a.hidden { // a window in the tray is not redrawn: cheap idle
+	if !a.hidden && !a.onlyLiveness(r, now) { // a window in the tray is not redrawn: cheap idle
 		a.list.Update(r, now)
+		a.drawn, a.drawnAt = r, now
 	}
 	a.applyTray(r, false)
 	if a.wizard != nil {
 		a.wizard.onReport(r)
 	}
+}
+
+// onlyLiveness reports whether r may wait for the next Options.LiveEvery
+// beat: it differs from what the window shows only in traffic counters and
+// last-receive times, and the beat is not due.
+func (a *App) onlyLiveness(r *control.Report, now time.Time) bool {
+	if a.opts.LiveEvery <= 0 || a.drawn == nil || r == nil || now.Sub(a.drawnAt) >= a.opts.LiveEvery {
+		return false
+	}
+	return reflect.DeepEqual(withoutLiveness(a.drawn), withoutLiveness(r))
+}
+
+// withoutLiveness is a copy of r without the fields that change with every
+// packet.
+func withoutLiveness(r *control.Report) control.Report {
+	c := *r
+	c.Tunnels = make([]control.TunnelStatus, len(r.Tunnels))
+	for i, t := range r.Tunnels {
+		t.Peers = append([]control.PeerStatus(nil), t.Peers...)
+		for j := range t.Peers {
+			t.Peers[j].RxBytes, t.Peers[j].TxBytes, t.Peers[j].LastReceive = 0, 0, nil
+		}
+		if len(t.Warnings) == 0 {
+			t.Warnings = nil
+		}
+		c.Tunnels[i] = t
+	}
+	return c
 }
 
 // applyTray rebuilds the tray menu only when its model changed.

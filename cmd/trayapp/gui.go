@@ -24,6 +24,11 @@ import (
 // before the tray process existed (tests, and a fallback).
 const oneProcessEnv = "WGPUNCH_ONE_PROCESS"
 
+// liveEvery is ui.Options.LiveEvery: packets arriving (counters, the dot's
+// pulse) and handshake ages show in the window every 10 s; everything else
+// at once. See docs/ui.md.
+const liveEvery = 10 * time.Second
+
 // runGUI starts the app. With a daemon it is two processes: this one
 // becomes the tray (fyne.io/systray, no GL driver; gui_tray.go) and starts
 // the window as `wgpunch --window` when asked, which exits when closed.
@@ -88,7 +93,7 @@ func runOneProcess(g guiOptions, srv *instance.Server) int {
 	// LANG=C.UTF-8 and the like reading as English, not as the tag "C".
 	locale.Apply()
 	a := app.NewWithID("io.github.wgpunch")
-	u := ui.New(a, ui.Options{Connect: g.Connect, Icons: guiIcons(), StartInTray: g.Tray, HasTray: hasTray})
+	u := ui.New(a, ui.Options{Connect: g.Connect, Icons: guiIcons(), StartInTray: g.Tray, HasTray: hasTray, LiveEvery: liveEvery})
 	if srv != nil {
 		go srv.Serve(func(r instance.Request) { fyne.Do(func() { handleWindowRequest(a, u, r) }) })
 	}

@@ -11,6 +11,8 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -42,6 +44,10 @@ const (
 // second start) and, unless --tray, once at start. Without a tray on the
 // desktop the window shows anyway and closing it quits.
 func runTray(g guiOptions, ctl control.Controller, srv *instance.Server) int {
+	// It waits on sockets nearly all the time: one thread running Go code
+	// and a small heap are plenty, and keep its memory near the floor.
+	runtime.GOMAXPROCS(1)
+	debug.SetGCPercent(20)
 	wsock, err := instance.Path("window", instanceKey(g))
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "wgpunch: %v\n", err)
@@ -275,7 +281,7 @@ func runWindow(g guiOptions) int {
 	}
 	locale.Apply()
 	a := app.NewWithID("io.github.wgpunch")
-	u := ui.New(a, ui.Options{Connect: g.Connect, Icons: guiIcons(), WindowOnly: true})
+	u := ui.New(a, ui.Options{Connect: g.Connect, Icons: guiIcons(), WindowOnly: true, LiveEvery: liveEvery})
 	if srv != nil {
 		defer srv.Close()
 		go srv.Serve(func(r instance.Request) { fyne.Do(func() { handleWindowRequest(a, u, r) }) })

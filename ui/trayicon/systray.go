@@ -2,6 +2,7 @@ package trayicon
 
 import (
 	"context"
+	"sync"
 
 	"fyne.io/systray"
 
@@ -30,13 +31,44 @@ func (i Icons) for_(o ui.Overall) []byte {
 type sysMenu struct {
 	icons Icons
 	click func(ui.TrayEntry)
+
+	mu      sync.Mutex
+	entries []ui.TrayEntry
+	items   []*systray.MenuItem // nil for separators
 }
 
 func (s *sysMenu) SetIcon(o ui.Overall) { systray.SetIcon(osIcon(s.icons.for_(o))) }
 
+// SetMenu changes the labels and ticks in place when the menu keeps its
+// shape (the usual change: "connected, 10 s ago" to "20 s ago"), so the
+// panel hears of one item instead of the whole menu; otherwise it
+// rebuilds the menu.
 func (s *sysMenu) SetMenu(entries []ui.TrayEntry) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sameShape(s.entries, entries) {
+		for i, e := range entries {
+			old, it := s.entries[i], s.items[i]
+			if it == nil {
+				continue
+			}
+			if e.Label != old.Label {
+				it.SetTitle(e.Label)
+			}
+			if e.Checked != old.Checked {
+				if e.Checked {
+					it.Check()
+				} else {
+					it.Uncheck()
+				}
+			}
+		}
+		s.entries = entries
+		return
+	}
 	systray.ResetMenu() // closes the old items' ClickedCh, ending their goroutines
-	for _, e := range entries {
+	s.entries, s.items = entries, make([]*systray.MenuItem, len(entries))
+	for i, e := range entries {
 		var item *systray.MenuItem
 		switch {
 		case e.Kind == ui.EntrySeparator:
@@ -47,12 +79,29 @@ func (s *sysMenu) SetMenu(entries []ui.TrayEntry) {
 		default:
 			item = systray.AddMenuItem(e.Label, "")
 		}
-		go func(e ui.TrayEntry, ch <-chan struct{}) {
+		s.items[i] = item
+		go func(i int, ch <-chan struct{}) {
 			for range ch {
+				s.mu.Lock()
+				e := s.entries[i]
+				s.mu.Unlock()
 				s.click(e)
 			}
-		}(e, item.ClickedCh)
+		}(i, item.ClickedCh)
 	}
+}
+
+// sameShape: the same entries in the same order, up to labels and ticks.
+func sameShape(a, b []ui.TrayEntry) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Kind != b[i].Kind || a[i].Checkable != b[i].Checkable || a[i].Item.Tunnel != b[i].Item.Tunnel {
+			return false
+		}
+	}
+	return true
 }
 
 // Run shows the tray until Quit is called (by the menu's Quit, or by

@@ -204,3 +204,23 @@ func TestPNGICO(t *testing.T) {
 		t.Fatalf("ico header % x", ico[:22])
 	}
 }
+
+func TestSameShape(t *testing.T) {
+	office := func(label string, on bool) ui.TrayEntry {
+		return ui.TrayEntry{Kind: ui.EntryTunnel, Label: label, Checkable: true, Checked: on, Item: ui.TrayItem{Tunnel: "office"}}
+	}
+	open := ui.TrayEntry{Kind: ui.EntryOpen, Label: "Open WG Punch"}
+	a := []ui.TrayEntry{office("office: connected, 10 s ago", true), open}
+	if !sameShape(a, []ui.TrayEntry{office("office: off", false), open}) {
+		t.Error("a new label and tick changed the shape")
+	}
+	update := ui.TrayEntry{Kind: ui.EntryUpdate, Label: "Send bob…", Item: ui.TrayItem{Tunnel: "office"}}
+	if sameShape(a, []ui.TrayEntry{office("x", true), update, open}) {
+		t.Error("an added update entry kept the shape")
+	}
+	lab := office("lab: off", false)
+	lab.Item.Tunnel = "lab"
+	if sameShape(a, []ui.TrayEntry{lab, open}) {
+		t.Error("another tunnel in the same place kept the shape")
+	}
+}
