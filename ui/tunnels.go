@@ -64,9 +64,9 @@ type tunnelCard struct {
 	warnings []control.Warning
 	// warnRebuilds counts rebuilds of warnBox, for tests.
 	warnRebuilds int
-	peerBox  *fyne.Container
-	peers    *keyedRows[*peerRow] // by public key
-	root     fyne.CanvasObject
+	peerBox      *fyne.Container
+	peers        *keyedRows[*peerRow] // by public key
+	root         fyne.CanvasObject
 }
 
 func newTunnelCard(a *App, name string) *tunnelCard {

@@ -48,6 +48,7 @@ func runTray(g guiOptions, ctl control.Controller, srv *instance.Server) int {
 	// and a small heap are plenty, and keep its memory near the floor.
 	runtime.GOMAXPROCS(1)
 	debug.SetGCPercent(20)
+	debug.FreeOSMemory() // what the packages' start-up left
 	wsock, err := instance.Path("window", instanceKey(g))
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "wgpunch: %v\n", err)
