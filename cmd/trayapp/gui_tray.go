@@ -160,6 +160,13 @@ type windowProc struct {
 func (w *windowProc) open(r instance.Request) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.cmd != nil {
+		select {
+		case <-w.done: // ended; its goroutine has not caught up yet
+			w.cmd, w.stdin = nil, nil
+		default:
+		}
+	}
 	if w.cmd == nil {
 		if err := w.start(r); err != nil {
 			fmt.Fprintf(os.Stderr, "wgpunch: open the window: %v\n", err)
@@ -211,12 +218,12 @@ func (w *windowProc) start(r instance.Request) error {
 	w.cmd, w.done, w.stdin = cmd, done, stdin
 	go func() {
 		cmd.Wait()
+		close(done) // first: open may be waiting on it with w.mu held
 		w.mu.Lock()
 		if w.cmd == cmd {
 			w.cmd, w.stdin = nil, nil
 		}
 		w.mu.Unlock()
-		close(done)
 		if w.exited != nil {
 			w.exited()
 		}
