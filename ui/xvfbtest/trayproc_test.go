@@ -172,3 +172,24 @@ func isZombie(pid int) bool {
 	i := strings.LastIndexByte(s, ')')
 	return i > 0 && len(s) > i+2 && s[i+2] == 'Z'
 }
+
+// TestTrayProcessWithoutTray starts `wgpunch --tray` with a daemon on a bus
+// without a StatusNotifierWatcher: the tray process opens the window anyway
+// (nothing else could), and closing it ends the app, leaving no process
+// behind that nobody can reach.
+func TestTrayProcessWithoutTray(t *testing.T) {
+	needTools(t, "dbus-daemon")
+	l := newLab(t)
+	a := &side{l: l, ns: l.ns, stateDir: l.stateDir, socket: l.socket, host: "machine-a"}
+	a.start(t)
+	busAddr, _ := l.sessionBus(t)
+	tray := l.appFlags(t, []string{"--tray"}, "DBUS_SESSION_BUS_ADDRESS="+busAddr)
+	win := l.window(t, "WG Punch", 60*time.Second)
+	if wpid := l.windowPID(t, win); wpid == tray.Process.Pid {
+		t.Fatalf("the window is the tray process's own (%d): want the window process", wpid)
+	}
+	l.closeWindow(t, win)
+	l.waitFor(t, "the tray process to end with its window", 20*time.Second, func() bool {
+		return !alive(tray.Process.Pid) || isZombie(tray.Process.Pid)
+	})
+}
