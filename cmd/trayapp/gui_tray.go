@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -275,7 +276,7 @@ func runWindow(g guiOptions) int {
 	if err == nil {
 		srv, err = instance.Listen(path)
 	}
-	if err == instance.ErrRunning {
+	if errors.Is(err, instance.ErrRunning) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := instance.Send(ctx, path, first); err != nil {
