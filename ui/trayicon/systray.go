@@ -110,6 +110,7 @@ func sameShape(a, b []ui.TrayEntry) bool {
 func Run(o Options, icons Icons, ready func(t *Tray, stop func())) {
 	menu := &sysMenu{icons: icons}
 	o.Menu = menu
+	o.LazyAges = menuOpenedEvents
 	quit := o.Quit
 	o.Quit = func() {
 		if quit != nil {
@@ -127,6 +128,11 @@ func Run(o Options, icons Icons, ready func(t *Tray, stop func())) {
 		systray.SetOnTapped(func() { go o.Open(instance.Request{Action: instance.ActionShow}) })
 		t.Apply(nil)
 		go t.Watch(ctx)
+		go func() {
+			for range systray.TrayOpenedCh {
+				t.MenuOpened()
+			}
+		}()
 		if ready != nil {
 			ready(t, o.Quit)
 		}

@@ -48,6 +48,11 @@ type Options struct {
 	// Retry is how long to wait before following the daemon again after
 	// the watch stream ends; default 3 s.
 	Retry time.Duration
+	// LazyAges keeps the ages in the menu ("connected, 10 s ago") as they
+	// were until MenuOpened, so an idle tray does not rewrite its menu every
+	// 10 s for nobody; states and items still change at once. For tray
+	// hosts that say when the menu opens (dbusmenu's "opened" event).
+	LazyAges bool
 }
 
 // Tray is the tray's state: the last report and the model drawn from it.
@@ -58,6 +63,7 @@ type Tray struct {
 	last  *control.Report
 	model ui.TrayModel
 	drawn bool
+	ageAt time.Time // with LazyAges: the time the menu's ages are told from
 }
 
 // New returns a Tray; nothing is drawn until Apply or Watch.
@@ -85,7 +91,29 @@ func (t *Tray) Apply(r *control.Report) {
 	if r != nil {
 		t.last = r
 	}
-	m := ui.BuildTray(r, t.opts.Now())
+	t.draw(r)
+}
+
+// MenuOpened brings the menu's ages up to date (the user is looking).
+func (t *Tray) MenuOpened() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.ageAt = t.opts.Now()
+	if t.drawn && t.last != nil {
+		t.draw(t.last)
+	}
+}
+
+// draw shows r (nil: no daemon); t.mu is held.
+func (t *Tray) draw(r *control.Report) {
+	now := t.opts.Now()
+	if t.opts.LazyAges {
+		if t.ageAt.IsZero() {
+			t.ageAt = now
+		}
+		now = t.ageAt
+	}
+	m := ui.BuildTray(r, now)
 	if t.drawn && ui.TrayEqual(m, t.model) {
 		return
 	}

@@ -224,3 +224,25 @@ func TestSameShape(t *testing.T) {
 		t.Error("another tunnel in the same place kept the shape")
 	}
 }
+
+// With LazyAges an idle tray keeps its menu until it is opened; a state
+// change still shows at once.
+func TestLazyAges(t *testing.T) {
+	menu := newFakeMenu()
+	clock := now
+	tr := New(Options{Controller: &fakeCtl{}, Menu: menu, Now: func() time.Time { return clock }, LazyAges: true})
+	tr.Apply(report("connected"))
+	clock = clock.Add(25 * time.Second)
+	tr.Apply(report("connected"))
+	if _, m := menu.counts(); m != 1 {
+		t.Fatalf("25 idle seconds rewrote the menu (%d menus)", m)
+	}
+	tr.MenuOpened()
+	if got := tr.Model().Items[0].Label; got != "office: connected, 20 s ago" {
+		t.Errorf("after the menu opened: %q", got)
+	}
+	tr.Apply(report("stale"))
+	if menu.lastIcon() != ui.OverallProblem {
+		t.Errorf("a state change waited for the menu to open: icon %v", menu.lastIcon())
+	}
+}
