@@ -25,9 +25,9 @@ import (
 const oneProcessEnv = "WGPUNCH_ONE_PROCESS"
 
 // liveEvery is ui.Options.LiveEvery: packets arriving (counters, the dot's
-// pulse) and handshake ages show in the window every 10 s; everything else
+// pulse) and handshake ages show in the window every 15 s; everything else
 // at once. See docs/ui.md.
-const liveEvery = 10 * time.Second
+const liveEvery = 15 * time.Second
 
 // runGUI starts the app. With a daemon it is two processes: this one
 // becomes the tray (fyne.io/systray, no GL driver; gui_tray.go) and starts
