@@ -45,11 +45,6 @@ const (
 // second start) and, unless --tray, once at start. Without a tray on the
 // desktop the window shows anyway and closing it quits.
 func runTray(g guiOptions, ctl control.Controller, srv *instance.Server) int {
-	// It waits on sockets nearly all the time: one thread running Go code
-	// and a small heap are plenty, and keep its memory near the floor.
-	runtime.GOMAXPROCS(1)
-	debug.SetGCPercent(20)
-	debug.FreeOSMemory() // what the packages' start-up left
 	wsock, err := instance.Path("window", instanceKey(g))
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "wgpunch: %v\n", err)
@@ -60,12 +55,21 @@ func runTray(g guiOptions, ctl control.Controller, srv *instance.Server) int {
 		fmt.Fprintf(os.Stderr, "wgpunch: find this program to start its window: %v\n", err)
 		return runOneProcess(g, srv)
 	}
+	// It waits on sockets nearly all the time: one thread running Go code
+	// and a small heap are plenty, and keep its memory near the floor.
+	runtime.GOMAXPROCS(1)
+	debug.SetGCPercent(20)
+	debug.FreeOSMemory() // what the packages' start-up left
 	var noTray atomic.Bool
 	var stopMu sync.Mutex
 	var stop func()
+	quitEarly := false // quit came before the tray was up
 	quit := func() {
 		stopMu.Lock()
 		s := stop
+		if s == nil {
+			quitEarly = true
+		}
 		stopMu.Unlock()
 		if s != nil {
 			s()
@@ -103,7 +107,12 @@ func runTray(g guiOptions, ctl control.Controller, srv *instance.Server) int {
 	trayicon.Run(opts, icons, func(_ *trayicon.Tray, s func()) {
 		stopMu.Lock()
 		stop = s
+		early := quitEarly
 		stopMu.Unlock()
+		if early {
+			s()
+			return
+		}
 		if !g.Tray {
 			go w.open(instance.Request{Action: instance.ActionShow})
 		}
