@@ -104,6 +104,14 @@ func TestTrayInPanel(t *testing.T) {
 		return ok && it.Toggled
 	})
 
+	// The menu's ages move when the panel opens the menu (dbusmenu "opened").
+	it0, _ := findItem(readMenu(t, conn, sender, menuPath), "office:")
+	l.waitFor(t, "office's age to move after the menu opens", 40*time.Second, func() bool {
+		conn.Object(sender, menuPath).Call("com.canonical.dbusmenu.Event", 0, int32(0), "opened", dbus.MakeVariant(""), uint32(time.Now().Unix()))
+		it, ok := findItem(readMenu(t, conn, sender, menuPath), "office: connected")
+		return ok && it.Label != it0.Label
+	})
+
 	// Open: the window is another process; closing it ends that process only.
 	clickItem(t, conn, sender, menuPath, "Open WG Punch")
 	win := l.window(t, "WG Punch", 30*time.Second)
