@@ -57,7 +57,7 @@ test-fuzz:
 
 # Other platforms must keep compiling: go vet of the Windows and macOS code.
 test-cross:
-	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go vet ./tunnel/... ./internal/... ./assets/...
+	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go vet ./tunnel/... ./internal/... ./assets/... ./ui/trayicon/
 	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go vet -tags nogui ./cmd/trayapp/
 	GOOS=darwin GOARCH=arm64 CGO_ENABLED=0 go vet ./tunnel/... ./internal/... ./assets/...
 

@@ -6,6 +6,7 @@ package ui
 import (
 	"context"
 	"errors"
+	"reflect"
 	"sync"
 	"time"
 
@@ -41,6 +42,18 @@ type Options struct {
 	// yes. It may block a few seconds (a panel starting with the session)
 	// and runs off the Fyne goroutine. Used only with StartInTray.
 	HasTray func() bool
+	// WindowOnly is the window process of the two-process app
+	// (wgpunch --window, started by the tray process): no tray icon and
+	// no notifications here (the tray process has both), and closing the
+	// window ends the process, freeing the GL driver.
+	WindowOnly bool
+	// LiveEvery, when set, is how often the window shows changes that are
+	// only packets arriving (traffic counters, the dot's pulse) and the
+	// ages of handshakes; anything else (a state, an error, a warning, a
+	// tunnel or peer coming or going) shows at once. Each redraw of the
+	// whole window costs a frame, which in software OpenGL is the window's
+	// idle cost (issue 14). 0: every report is drawn (tests).
+	LiveEvery time.Duration
 }
 
 // App is the running UI: main window, tray and notifications.
@@ -65,6 +78,8 @@ type App struct {
 	hidden    bool // the main window is closed to the tray
 	shownOnce bool // show ran (tray's Open, wizard without service)
 	last      *control.Report
+	drawn     *control.Report // the last report the window drew
+	drawnAt   time.Time
 	tray      TrayModel
 	trayOK    bool
 	trayMenu  *fyne.Menu
@@ -107,6 +122,12 @@ func (a *App) Controller() control.Controller {
 // Options.StartInTray it starts there, unless Options.HasTray says there is
 // no tray to open the window from.
 func (a *App) Start() {
+	if a.opts.WindowOnly {
+		a.win.SetMaster()
+		a.connect()
+		a.win.Show()
+		return
+	}
 	if d, ok := a.fyne.(desktop.App); ok {
 		a.trayOK = true
 		d.SetSystemTrayIcon(a.icons.Off)
@@ -139,6 +160,16 @@ func (a *App) showIfNeverShown() {
 	}
 }
 
+// ShowWindow opens or raises the window (another start asked for it).
+func (a *App) ShowWindow() { a.show() }
+
+// ShowAddressUpdate opens the window showing an address update to send
+// to peer (the tray's "Send … your new internet address" item).
+func (a *App) ShowAddressUpdate(peer, update string) {
+	a.show()
+	a.showUpdate(control.Warning{Code: "public-address-changed", Peer: peer, Update: update})
+}
+
 // hide closes the window to the tray.
 func (a *App) hide() {
 	a.hidden = true
@@ -151,6 +182,7 @@ func (a *App) show() {
 	if a.hidden {
 		a.hidden = false
 		a.list.Update(a.last, a.now())
+		a.drawn, a.drawnAt = a.last, a.now()
 	}
 	a.win.Show()
 	a.win.RequestFocus()
@@ -284,17 +316,48 @@ func (a *App) showStatus(msg string) {
 // It must run on the Fyne goroutine (Watch's goroutine uses fyne.Do).
 func (a *App) Apply(r *control.Report) {
 	now := a.now()
-	for _, n := range Transitions(a.last, r) {
-		a.fyne.SendNotification(fyne.NewNotification(n.Title, n.Body))
+	if !a.opts.WindowOnly {
+		for _, n := range Transitions(a.last, r) {
+			a.fyne.SendNotification(fyne.NewNotification(n.Title, n.Body))
+		}
 	}
 	a.last = r
-	if !a.hidden { // a window in the tray is not redrawn: cheap idle
+	if !a.hidden && !a.onlyLiveness(r, now) { // a window in the tray is not redrawn: cheap idle
 		a.list.Update(r, now)
+		a.drawn, a.drawnAt = r, now
 	}
 	a.applyTray(r, false)
 	if a.wizard != nil {
 		a.wizard.onReport(r)
 	}
+}
+
+// onlyLiveness reports whether r may wait for the next Options.LiveEvery
+// beat: it differs from what the window shows only in traffic counters and
+// last-receive times, and the beat is not due.
+func (a *App) onlyLiveness(r *control.Report, now time.Time) bool {
+	if a.opts.LiveEvery <= 0 || a.drawn == nil || r == nil || now.Sub(a.drawnAt) >= a.opts.LiveEvery {
+		return false
+	}
+	return reflect.DeepEqual(withoutLiveness(a.drawn), withoutLiveness(r))
+}
+
+// withoutLiveness is a copy of r without the fields that change with every
+// packet.
+func withoutLiveness(r *control.Report) control.Report {
+	c := *r
+	c.Tunnels = make([]control.TunnelStatus, len(r.Tunnels))
+	for i, t := range r.Tunnels {
+		t.Peers = append([]control.PeerStatus(nil), t.Peers...)
+		for j := range t.Peers {
+			t.Peers[j].RxBytes, t.Peers[j].TxBytes, t.Peers[j].LastReceive = 0, 0, nil
+		}
+		if len(t.Warnings) == 0 {
+			t.Warnings = nil
+		}
+		c.Tunnels[i] = t
+	}
+	return c
 }
 
 // applyTray rebuilds the tray menu only when its model changed.
@@ -335,27 +398,27 @@ func trayEqual(a, b TrayModel) bool {
 // opens the window with the update), then Open, Link, Quit.
 func (a *App) TrayMenu(m TrayModel) *fyne.Menu {
 	var items []*fyne.MenuItem
-	for _, it := range m.Items {
-		it := it
-		if it.Update != "" {
-			items = append(items, fyne.NewMenuItem(it.Label, func() {
-				a.show()
-				a.showUpdate(control.Warning{Code: "public-address-changed", Peer: it.Peer, Update: it.Update})
-			}))
-			continue
+	for _, e := range TrayEntries(m) {
+		e := e
+		var mi *fyne.MenuItem
+		switch e.Kind {
+		case EntrySeparator:
+			mi = fyne.NewMenuItemSeparator()
+		case EntryUpdate:
+			mi = fyne.NewMenuItem(e.Label, func() { a.ShowAddressUpdate(e.Item.Peer, e.Item.Update) })
+		case EntryTunnel:
+			mi = fyne.NewMenuItem(e.Label, func() { a.setUp(e.Item.Tunnel, !e.Item.Checked, nil) })
+			mi.Checked = e.Checked
+		case EntryOpen:
+			mi = fyne.NewMenuItem(e.Label, a.show)
+		case EntryLink:
+			mi = fyne.NewMenuItem(e.Label, a.ShowWizard)
+		case EntryQuit:
+			mi = fyne.NewMenuItem(e.Label, func() { a.Stop(); a.fyne.Quit() })
+			mi.IsQuit = true
 		}
-		mi := fyne.NewMenuItem(it.Label, func() { a.setUp(it.Tunnel, !it.Checked, nil) })
-		mi.Checked = it.Checked
 		items = append(items, mi)
 	}
-	if len(items) > 0 {
-		items = append(items, fyne.NewMenuItemSeparator())
-	}
-	open := fyne.NewMenuItem("Open WG Punch", a.show)
-	link := fyne.NewMenuItem("Link another computer…", a.ShowWizard)
-	quit := fyne.NewMenuItem("Quit", func() { a.Stop(); a.fyne.Quit() })
-	quit.IsQuit = true
-	items = append(items, open, link, fyne.NewMenuItemSeparator(), quit)
 	return fyne.NewMenu("WG Punch", items...)
 }
 

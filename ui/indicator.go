@@ -23,6 +23,7 @@ type Indicator struct {
 	state  control.State
 	lastRx time.Time
 	seen   bool
+	beat   bool // the dot shows the lighter colour of the last pulse
 	// Pulses counts pulses, for tests.
 	Pulses int
 	// animate is false in tests so golden files stay stable.
@@ -41,6 +42,7 @@ func (i *Indicator) Set(state control.State, lastReceive *time.Time) {
 	tone, words := StateWords(state)
 	if state != i.state {
 		i.state = state
+		i.beat = false
 		i.dot.FillColor = toneColor(tone)
 		i.dot.Refresh()
 		i.words.SetText(words)
@@ -60,17 +62,29 @@ func (i *Indicator) pulse() {
 	if !i.animate {
 		return
 	}
-	// A blink rather than a 60 fps animation: two redraws per keepalive
-	// keep the idle CPU low (the window may be drawn in software).
-	i.dot.FillColor = color.NRGBA{R: 0xff, G: 0xff, B: 0xff, A: 0xff}
+	// One frame per pulse: the dot turns lighter, or back, each time a
+	// packet arrives, with no timer to undo it. A blink (light, then back
+	// 250 ms later) cost two redraws of the whole window per keepalive,
+	// which in software OpenGL was most of the window's idle CPU (issue 14).
+	i.beat = !i.beat
+	i.dot.FillColor = i.color()
 	i.dot.Refresh()
-	time.AfterFunc(250*time.Millisecond, func() {
-		fyne.Do(func() {
-			tone, _ := StateWords(i.state)
-			i.dot.FillColor = toneColor(tone)
-			i.dot.Refresh()
-		})
-	})
+}
+
+// color is the dot's colour: the state's tone, lighter on every other beat.
+func (i *Indicator) color() color.Color {
+	tone, _ := StateWords(i.state)
+	c := toneColor(tone)
+	if i.beat {
+		c = lighter(c)
+	}
+	return c
+}
+
+// lighter mixes c halfway to white.
+func lighter(c color.NRGBA) color.NRGBA {
+	mix := func(v uint8) uint8 { return uint8((int(v) + 0xff) / 2) }
+	return color.NRGBA{R: mix(c.R), G: mix(c.G), B: mix(c.B), A: c.A}
 }
 
 // CreateRenderer lays out the dot and the words.

@@ -224,3 +224,49 @@ func Transitions(prev, cur *control.Report) []Notice {
 	}
 	return out
 }
+
+// TrayEntryKind says what a tray menu entry does when clicked.
+type TrayEntryKind int
+
+const (
+	EntryTunnel    TrayEntryKind = iota // toggles TrayEntry.Item's tunnel
+	EntryUpdate                         // opens the window with Item's address update
+	EntryOpen                           // "Open WG Punch"
+	EntryLink                           // "Link another computer…"
+	EntryQuit                           // "Quit"
+	EntrySeparator                      // a line between groups
+)
+
+// TrayEntry is one line of the tray menu as both tray front ends draw it
+// (Fyne's in the one-process app, fyne.io/systray's in the tray process).
+type TrayEntry struct {
+	Kind  TrayEntryKind
+	Label string
+	// Checkable and Checked: a tunnel's tick box.
+	Checkable, Checked bool
+	Item               TrayItem // EntryTunnel and EntryUpdate
+}
+
+// TrayEntries is the tray menu for a model: one entry per tunnel or update,
+// a separator, then Open, Link, a separator and Quit.
+func TrayEntries(m TrayModel) []TrayEntry {
+	var out []TrayEntry
+	for _, it := range m.Items {
+		if it.Update != "" {
+			out = append(out, TrayEntry{Kind: EntryUpdate, Label: it.Label, Item: it})
+			continue
+		}
+		out = append(out, TrayEntry{Kind: EntryTunnel, Label: it.Label, Checkable: true, Checked: it.Checked, Item: it})
+	}
+	if len(out) > 0 {
+		out = append(out, TrayEntry{Kind: EntrySeparator})
+	}
+	return append(out,
+		TrayEntry{Kind: EntryOpen, Label: "Open WG Punch"},
+		TrayEntry{Kind: EntryLink, Label: "Link another computer…"},
+		TrayEntry{Kind: EntrySeparator},
+		TrayEntry{Kind: EntryQuit, Label: "Quit"})
+}
+
+// TrayEqual reports whether two models draw the same tray.
+func TrayEqual(a, b TrayModel) bool { return trayEqual(a, b) }

@@ -118,3 +118,33 @@ func diagnosed(tunnel, peer, code string, last *time.Time) control.TunnelStatus 
 		Diagnosis: &diagnose.Diagnosis{Code: code, Message: "m", Action: "a"},
 	}}}
 }
+
+func TestTrayEntries(t *testing.T) {
+	office := TrayItem{Tunnel: "Office", Label: "Office: connected, 4 s ago", Checked: true}
+	update := TrayItem{Tunnel: "Office", Peer: "bob", Update: "WGP1U-xyz", Label: "Send bob your new internet address…"}
+	tail := []TrayEntry{
+		{Kind: EntryOpen, Label: "Open WG Punch"},
+		{Kind: EntryLink, Label: "Link another computer…"},
+		{Kind: EntrySeparator},
+		{Kind: EntryQuit, Label: "Quit"},
+	}
+	tests := []struct {
+		name  string
+		model TrayModel
+		want  []TrayEntry
+	}{
+		{"no tunnels: no leading separator", TrayModel{}, tail},
+		{"a tunnel and its update", TrayModel{Items: []TrayItem{office, update}}, append([]TrayEntry{
+			{Kind: EntryTunnel, Label: office.Label, Checkable: true, Checked: true, Item: office},
+			{Kind: EntryUpdate, Label: update.Label, Item: update},
+			{Kind: EntrySeparator},
+		}, tail...)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, TrayEntries(tt.model)); diff != "" {
+				t.Errorf("TrayEntries (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -62,9 +62,11 @@ type tunnelCard struct {
 	errLabel *widget.Label
 	warnBox  *fyne.Container
 	warnings []control.Warning
-	peerBox  *fyne.Container
-	peers    *keyedRows[*peerRow] // by public key
-	root     fyne.CanvasObject
+	// warnRebuilds counts rebuilds of warnBox, for tests.
+	warnRebuilds int
+	peerBox      *fyne.Container
+	peers        *keyedRows[*peerRow] // by public key
+	root         fyne.CanvasObject
 }
 
 func newTunnelCard(a *App, name string) *tunnelCard {
@@ -128,7 +130,11 @@ func (c *tunnelCard) Update(t control.TunnelStatus, now time.Time) {
 	} else {
 		c.errLabel.Hide()
 	}
-	if !reflect.DeepEqual(t.Warnings, c.warnings) {
+	// The daemon sends "no warnings" as an empty list, the copy below is
+	// nil: both mean none. (Comparing them with DeepEqual rebuilt the box,
+	// and so redrew the window, on every report: issue 14.)
+	if !(len(t.Warnings) == 0 && len(c.warnings) == 0) && !reflect.DeepEqual(t.Warnings, c.warnings) {
+		c.warnRebuilds++
 		c.warnings = append([]control.Warning(nil), t.Warnings...)
 		c.warnBox.RemoveAll()
 		for _, w := range t.Warnings {
@@ -213,7 +219,9 @@ func (r *peerRow) Update(p control.PeerStatus, now time.Time) {
 	r.peer = p
 	r.ind.Set(p.State, p.LastReceive)
 	setText(r.name, nameOr(p.Name))
-	setText(r.handshake, "last handshake "+Ago(now, p.LastHandshake))
+	// In 10 s steps: a label that changed every second would redraw the
+	// whole window every second (issue 14).
+	setText(r.handshake, "last handshake "+coarseAgo(now, p.LastHandshake))
 	setText(r.traffic, fmt.Sprintf("in %s · out %s", HumanBytes(p.RxBytes), HumanBytes(p.TxBytes)))
 	ep := p.Endpoint
 	if ep == "" {

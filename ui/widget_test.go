@@ -313,3 +313,95 @@ func TestAddressUpdateShown(t *testing.T) {
 		t.Errorf("the same update notified again: %+v", n)
 	}
 }
+
+// A report that only says a second went by changes no text in the window,
+// so nothing is redrawn (issue 14: no constant redraw); the handshake age
+// moves in 10 s steps.
+func TestIdleSecondChangesNothing(t *testing.T) {
+	a := newTestApp(t, fakectl.New())
+	r := newPeerRow(a, "office")
+	hs, rx := t0.Add(-12*time.Second), t0.Add(-3*time.Second)
+	p := control.PeerStatus{Name: "bob", PublicKey: "K", State: "connected", LastHandshake: &hs, LastReceive: &rx, RxBytes: 1000, TxBytes: 2000}
+	texts := func() []string {
+		return []string{r.name.Text, r.handshake.Text, r.traffic.Text, r.endpoint.Text, r.diagnosis.Text, r.ind.words.Text}
+	}
+	r.Update(p, t0)
+	first := texts()
+	for s := 1; s <= 7; s++ { // 12 s .. 19 s ago: one 10 s step
+		r.Update(p, t0.Add(time.Duration(s)*time.Second))
+		if got := texts(); strings.Join(got, "|") != strings.Join(first, "|") {
+			t.Fatalf("after %d idle s the row changed:\n%q\nwas\n%q", s, got, first)
+		}
+	}
+	if r.ind.Pulses != 0 {
+		t.Errorf("pulsed %d times without a packet", r.ind.Pulses)
+	}
+	if first[1] != "last handshake 10 s ago" {
+		t.Errorf("handshake line %q", first[1])
+	}
+	r.Update(p, t0.Add(8*time.Second)) // 20 s ago
+	if r.handshake.Text != "last handshake 20 s ago" {
+		t.Errorf("handshake line after 20 s: %q", r.handshake.Text)
+	}
+}
+
+// Reports with the same warnings (none comes as an empty list from the
+// daemon) leave the warning box alone: rebuilding it redraws the window.
+func TestCardKeepsSameWarnings(t *testing.T) {
+	a := newTestApp(t, fakectl.New())
+	c := newTunnelCard(a, "office")
+	st := control.TunnelStatus{Name: "office", Up: true, Peers: []control.PeerStatus{}, Warnings: []control.Warning{}}
+	for i := 0; i < 3; i++ {
+		c.Update(st, t0.Add(time.Duration(i)*time.Second))
+	}
+	if c.warnRebuilds != 0 {
+		t.Errorf("no warnings, three reports: the warning box was rebuilt %d times", c.warnRebuilds)
+	}
+	st.Warnings = []control.Warning{{Code: "port-shared", Message: "Laptop also uses UDP port 51820."}}
+	for i := 0; i < 3; i++ {
+		c.Update(st, t0.Add(time.Duration(i)*time.Second))
+	}
+	if c.warnRebuilds != 1 {
+		t.Errorf("one warning, three reports: rebuilt %d times, want 1", c.warnRebuilds)
+	}
+}
+
+// With LiveEvery the window draws packet-only changes (counters, the pulse)
+// on that beat, and anything else at once.
+func TestLiveEvery(t *testing.T) {
+	fa := test.NewTempApp(t)
+	f := fakectl.New()
+	f.Silent = true
+	clock := t0
+	a := New(fa, Options{Connect: func() (control.Controller, error) { return f, nil }, Now: func() time.Time { return clock },
+		NoAnimation: true, Sync: true, LiveEvery: 10 * time.Second})
+	t.Cleanup(a.Stop)
+	rep := func(state control.State, rx int64) *control.Report {
+		hs := t0.Add(-time.Minute)
+		lr := t0.Add(time.Duration(rx) * time.Millisecond)
+		return &control.Report{Tunnels: []control.TunnelStatus{{Name: "office", Up: true, Warnings: []control.Warning{},
+			Peers: []control.PeerStatus{{Name: "bob", PublicKey: "K", State: state, LastHandshake: &hs, LastReceive: &lr, RxBytes: rx}}}}}
+	}
+	row := func() *peerRow { return a.list.cards.get("office").peers.get("K") }
+	step := func(d time.Duration, r *control.Report) { clock = clock.Add(d); a.Apply(r) }
+	step(0, rep("connected", 100))
+	if got := row().traffic.Text; got != "in 100 B · out 0 B" {
+		t.Fatalf("first report: %q", got)
+	}
+	step(time.Second, rep("connected", 132)) // a keepalive: waits for the beat
+	if got, pulses := row().traffic.Text, row().ind.Pulses; got != "in 100 B · out 0 B" || pulses != 0 {
+		t.Errorf("a keepalive 1 s later was drawn at once: %q, %d pulses", got, pulses)
+	}
+	step(time.Second, rep("stale", 132)) // a state change: at once, with the keepalive's pulse
+	if got, pulses := row().ind.words.Text, row().ind.Pulses; got != "No contact" || pulses != 1 {
+		t.Errorf("a state change waited: %q, %d pulses", got, pulses)
+	}
+	step(time.Second, rep("stale", 164)) // packets only: wait
+	if pulses := row().ind.Pulses; pulses != 1 {
+		t.Errorf("packets 1 s after a redraw pulsed at once (%d pulses)", pulses)
+	}
+	step(9*time.Second, rep("stale", 196)) // the beat: counters and one pulse
+	if got, pulses := row().traffic.Text, row().ind.Pulses; got != "in 196 B · out 0 B" || pulses != 2 {
+		t.Errorf("on the beat: %q, %d pulses; want the new count and a second pulse", got, pulses)
+	}
+}

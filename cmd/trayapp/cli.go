@@ -188,6 +188,7 @@ func (c *cli) main(args []string) int {
 	socket := fs.String("socket", "", "")
 	showVersion := fs.Bool("version", false, "")
 	tray := fs.Bool("tray", false, "")
+	window := fs.Bool("window", false, "") // internal: the tray process starts the window with it
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			c.printUsage(c.stdout)
@@ -213,9 +214,19 @@ func (c *cli) main(args []string) int {
 	}
 	rest := fs.Args()
 	if len(rest) == 0 {
-		code := runGUI(guiOptions{StateDir: c.stateDir, Socket: c.socket, Connect: c.guiConnect, Tray: *tray})
+		args := []string{"--socket", c.socket}
+		if c.stateDirSet {
+			args = append(args, "--state-dir", c.stateDir)
+		}
+		code := runGUI(guiOptions{StateDir: c.stateDir, Socket: c.socket, Connect: c.guiConnect, Tray: *tray,
+			Window: *window, Daemon: c.daemon, Args: args})
 		c.closeGUI()
 		return code
+	}
+	if *window {
+		fmt.Fprintf(c.stderr, "wgpunch: --window only applies to the GUI (no command), not to %q\n\n", rest[0])
+		c.printUsage(c.stderr)
+		return 2
 	}
 	if *tray {
 		fmt.Fprintf(c.stderr, "wgpunch: --tray only applies to the GUI (no command), not to %q\n\n", rest[0])
@@ -313,6 +324,16 @@ func (c *cli) guiConnect() (control.Controller, error) {
 	}
 	c.gui, c.guiClose = svc, closeFn
 	return svc, nil
+}
+
+// daemon is the daemon's Client when one answers and serves our state
+// directory.
+func (c *cli) daemon() (control.Controller, bool) {
+	cl, ok := ipc.DialServing(c.connectOptionsAs(ipc.RoleTray))
+	if !ok {
+		return nil, false
+	}
+	return cl, true
 }
 
 // closeGUI takes the GUI's in-process tunnels down, keeping the list of

@@ -26,6 +26,14 @@ type guiOptions struct {
 	Connect func() (control.Controller, error)
 	// Tray is --tray: start with only the tray icon, the window hidden.
 	Tray bool
+	// Window is --window: be the window process the tray process starts
+	// (README "Running"); closing the window ends it.
+	Window bool
+	// Daemon returns the daemon's Client if a daemon answers on Socket and
+	// serves our state directory.
+	Daemon func() (control.Controller, bool)
+	// Args are the global flags to start the window process with.
+	Args []string
 }
 
 func main() {

@@ -113,7 +113,9 @@ func newLab(t testing.TB) *lab {
 		t.Fatal("no free X display between :93 and :99")
 	}
 	l.env = append(os.Environ(), "DISPLAY="+l.display, "HOME="+l.home, "XDG_CONFIG_HOME="+filepath.Join(l.home, ".config"),
-		"LIBGL_ALWAYS_SOFTWARE=1", "FYNE_SCALE=1", "LANG=C.UTF-8", "NO_AT_BRIDGE=1")
+		"LIBGL_ALWAYS_SOFTWARE=1", "FYNE_SCALE=1", "LANG=C.UTF-8", "NO_AT_BRIDGE=1",
+		// The instance sockets (internal/instance) of this lab's app only.
+		"XDG_RUNTIME_DIR="+l.dir)
 	xvfb := l.start(t, "xvfb", "Xvfb", l.display, "-screen", "0", "1280x900x24", "-nolisten", "tcp")
 	_ = xvfb
 	l.waitFor(t, "Xvfb", 10*time.Second, func() bool {

@@ -1,0 +1,26 @@
+//go:build !linux
+
+package trayicon
+
+import (
+	"errors"
+
+	"github.com/wgpunch/wgpunch/internal/instance"
+	"github.com/wgpunch/wgpunch/ui"
+)
+
+// Notifier is not implemented outside Linux: fyne.io/systray has no
+// notification call, so the tray-only process on Windows shows none (the
+// window process still does, through Fyne). See docs/ui.md.
+type Notifier struct{}
+
+// NewNotifier says notifications are not available here.
+func NewNotifier(icon string, open func(instance.Request)) (*Notifier, error) {
+	return nil, errors.New("notifications from the tray process are not implemented on this platform")
+}
+
+// Notify does nothing.
+func (n *Notifier) Notify(ui.Notice, instance.Request) {}
+
+// Close does nothing.
+func (n *Notifier) Close() error { return nil }
