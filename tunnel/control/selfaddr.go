@@ -6,9 +6,9 @@ package control
 // (conf.InterfaceMeta.PublicEndpoint). When it moved, every peer that has
 // not been heard from since gets a public-address-changed warning holding
 // an address update (invite.Update, WGP1U-...) to send it, and the
-// diagnosis says own-address-changed. A peer that completes a handshake
-// after the change has our new address (it took the update, or WireGuard
-// roamed); once all have, and one more query still sees it, the new
+// diagnosis says own-address-changed. A peer heard from after the change
+// (a handshake or packets) has our new address (it took the update, or
+// WireGuard roamed); once all have, and one more query still sees it, the new
 // address is saved as the announced one.
 //
 // Cost: one STUN request (retransmitted only when lost) per tunnel every
@@ -247,8 +247,8 @@ func (s *Service) observe(cfg *conf.Config, st *selfState, got netip.AddrPort, e
 }
 
 // catchUp marks the peers heard from since the change (a handshake or
-// packets after it); once all have, the next probe, at once, saves the new address as
-// announced if it still holds (observe). It reports whether some peer is
+// packets after it); once all have, the next probe, at once, saves the
+// new address as announced if it still holds (observe). It reports whether some peer is
 // not connected (checks are then more frequent).
 func (s *Service) catchUp(cfg *conf.Config, up map[string]string, st *selfState) (silent bool) {
 	s.monMu.Lock()

@@ -170,22 +170,7 @@ func localSTUN(t testing.TB, e *Env) {
 // only the address is compared, and the update keeps the announced port.
 func TestAddressWatchAddressOnly(t *testing.T) {
 	a, b := NewEnv(t, true), NewEnv(t, false)
-	a.NATRep = &natcheck.Report{PublicEndpoint: "198.51.100.1:51820", Mapping: natcheck.MappingEndpointIndependent, Verdict: natcheck.VerdictOK}
-	inv, err := a.Svc.Invite(ctx, InviteRequest{Name: "home", Port: 51820})
-	if err != nil {
-		t.Fatal(err)
-	}
-	acc, err := b.Svc.Accept(ctx, AcceptRequest{Name: "work", Token: inv.Token, Endpoint: "203.0.113.9:51999"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.Svc.Accept(ctx, AcceptRequest{Token: acc.Reply}); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Svc.Up(ctx, "home"); err != nil {
-		t.Fatal(err)
-	}
-	localSTUN(t, a)
+	linkWatched(t, a, b)
 	warned := func() string {
 		rep, err := a.Svc.Status(ctx, "home")
 		if err != nil {
@@ -224,22 +209,7 @@ func TestAddressWatchStuckPort(t *testing.T) {
 	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	a, b := NewEnv(t, true, func(o *ServiceOptions) { o.Now = clock }), NewEnv(t, false)
-	a.NATRep = &natcheck.Report{PublicEndpoint: "198.51.100.1:51820", Mapping: natcheck.MappingEndpointIndependent, Verdict: natcheck.VerdictOK}
-	inv, err := a.Svc.Invite(ctx, InviteRequest{Name: "home", Port: 51820})
-	if err != nil {
-		t.Fatal(err)
-	}
-	acc, err := b.Svc.Accept(ctx, AcceptRequest{Name: "work", Token: inv.Token, Endpoint: "203.0.113.9:51999"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.Svc.Accept(ctx, AcceptRequest{Token: acc.Reply}); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Svc.Up(ctx, "home"); err != nil {
-		t.Fatal(err)
-	}
-	localSTUN(t, a)
+	linkWatched(t, a, b)
 	set := func(public string, perr error, handshake bool) {
 		a.Eng.Mu.Lock()
 		defer a.Eng.Mu.Unlock()
@@ -292,22 +262,7 @@ func TestAddressWatchCaughtUpByPackets(t *testing.T) {
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
 	a, b := NewEnv(t, true, func(o *ServiceOptions) { o.Now = clock }), NewEnv(t, false)
-	a.NATRep = &natcheck.Report{PublicEndpoint: "198.51.100.1:51820", Mapping: natcheck.MappingEndpointIndependent, Verdict: natcheck.VerdictOK}
-	inv, err := a.Svc.Invite(ctx, InviteRequest{Name: "home", Port: 51820})
-	if err != nil {
-		t.Fatal(err)
-	}
-	acc, err := b.Svc.Accept(ctx, AcceptRequest{Name: "work", Token: inv.Token, Endpoint: "203.0.113.9:51999"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.Svc.Accept(ctx, AcceptRequest{Token: acc.Reply}); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Svc.Up(ctx, "home"); err != nil {
-		t.Fatal(err)
-	}
-	localSTUN(t, a)
+	linkWatched(t, a, b)
 	pk := a.Load("home").Peers[0].PublicKey
 	handshake := clock()
 	set := func(public string, rx int64) {
@@ -342,4 +297,27 @@ func TestAddressWatchCaughtUpByPackets(t *testing.T) {
 			t.Errorf("still warned after the peer caught up: %s", w.Message)
 		}
 	}
+}
+
+// linkWatched links a's tunnel "home" (public endpoint 198.51.100.1:51820
+// from its NAT check) with b's "work", brings it up on a and points a's
+// STUN settings at the fake engine's server.
+func linkWatched(t *testing.T, a, b *Env) {
+	t.Helper()
+	a.NATRep = &natcheck.Report{PublicEndpoint: "198.51.100.1:51820", Mapping: natcheck.MappingEndpointIndependent, Verdict: natcheck.VerdictOK}
+	inv, err := a.Svc.Invite(ctx, InviteRequest{Name: "home", Port: 51820})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc, err := b.Svc.Accept(ctx, AcceptRequest{Name: "work", Token: inv.Token, Endpoint: "203.0.113.9:51999"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Svc.Accept(ctx, AcceptRequest{Token: acc.Reply}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Svc.Up(ctx, "home"); err != nil {
+		t.Fatal(err)
+	}
+	localSTUN(t, a)
 }

@@ -17,8 +17,6 @@ import (
 	"golang.zx2c4.com/wireguard/conn"
 	"golang.zx2c4.com/wireguard/device"
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
-
-	"github.com/wgpunch/wgpunch/tunnel/natcheck"
 )
 
 // muteBind drops sends to muted endpoints (a quiet phase), passing all
@@ -173,20 +171,6 @@ func (e *linuxEngine) PublicAddress(ctx context.Context, name string, server net
 		return separateProbe(ctx, server)
 	}
 	return t.stun.Query(ctx, server)
-}
-
-// separateProbe asks server from a socket of its own: the public address
-// only (port 0).
-func separateProbe(ctx context.Context, server netip.AddrPort) (netip.AddrPort, error) {
-	rep, err := natcheck.Check(ctx, natcheck.Options{Servers: []string{server.String()}})
-	if err != nil {
-		return netip.AddrPort{}, err
-	}
-	ap, err := netip.ParseAddrPort(rep.PublicEndpoint)
-	if err != nil {
-		return netip.AddrPort{}, fmt.Errorf("no public address from %s: %s", server, rep.Message)
-	}
-	return netip.AddrPortFrom(ap.Addr().Unmap(), 0), nil
 }
 
 func keyLabel(k wgtypes.Key) string { return k.String()[:8] + "…" }

@@ -106,9 +106,9 @@ func (s *SCM) RemoveSealed(installed []string) ([]string, error) {
 }
 
 func (s *SCM) withInstaller(f func(*Installer) error) error {
-	m, err := mgr.Connect()
+	m, err := connectSCM()
 	if err != nil {
-		return fmt.Errorf("connect to the service manager (run as administrator): %w", err)
+		return err
 	}
 	defer m.Disconnect()
 	return f(&Installer{
@@ -274,6 +274,16 @@ func TunnelServiceState(name string) TunnelState {
 	return serviceState(h, svcName)
 }
 
+// connectSCM connects to the service manager, saying what it takes when
+// it cannot.
+func connectSCM() (*mgr.Mgr, error) {
+	m, err := mgr.Connect()
+	if err != nil {
+		return nil, fmt.Errorf("connect to the service manager (run as administrator): %w", err)
+	}
+	return m, nil
+}
+
 // controller is the ServiceControl of the real service manager.
 type controller struct{}
 
@@ -284,9 +294,9 @@ func (controller) Stop(name string) error {
 	if err != nil {
 		return err
 	}
-	m, err := mgr.Connect()
+	m, err := connectSCM()
 	if err != nil {
-		return fmt.Errorf("connect to the service manager (run as administrator): %w", err)
+		return err
 	}
 	defer m.Disconnect()
 	service, err := m.OpenService(svcName)
@@ -312,9 +322,9 @@ func (controller) Start(name string) error {
 	if err != nil {
 		return err
 	}
-	m, err := mgr.Connect()
+	m, err := connectSCM()
 	if err != nil {
-		return fmt.Errorf("connect to the service manager (run as administrator): %w", err)
+		return err
 	}
 	defer m.Disconnect()
 	return (&services{m: m, logf: func(string, ...any) {}}).Start(svcName)

@@ -5,12 +5,14 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -152,7 +154,7 @@ func (l *lab) stun(t testing.TB, ns, ip string) {
 			t.Fatalf("STUN server %s: %v", addr, err)
 		}
 		t.Cleanup(func() { pc.Close() })
-		go serveSTUN(pc)
+		go serveSTUN(pc, nil)
 		servers = append(servers, addr)
 	}
 	settings := fmt.Sprintf(`{"stun_servers": ["%s"]}`, strings.Join(servers, `", "`))
@@ -181,8 +183,10 @@ func listenInNetns(ns, addr string) (net.PacketConn, error) {
 	return net.ListenPacket("udp4", addr)
 }
 
-// serveSTUN answers Binding requests with the sender's address.
-func serveSTUN(pc net.PacketConn) {
+// serveSTUN answers Binding requests with the sender's address, or, once
+// moved holds one, with that address and the sender's port (as after the
+// router got a new WAN address). moved may be nil.
+func serveSTUN(pc net.PacketConn, moved *atomic.Pointer[netip.Addr]) {
 	buf := make([]byte, 1500)
 	for {
 		n, from, err := pc.ReadFrom(buf)
@@ -194,8 +198,14 @@ func serveSTUN(pc net.PacketConn) {
 			continue
 		}
 		ua := from.(*net.UDPAddr)
+		ip := ua.IP
+		if moved != nil {
+			if a := moved.Load(); a != nil {
+				ip = a.AsSlice()
+			}
+		}
 		resp, err := stun.Build(stun.NewTransactionIDSetter(m.TransactionID), stun.BindingSuccess,
-			&stun.XORMappedAddress{IP: ua.IP, Port: ua.Port}, stun.Fingerprint)
+			&stun.XORMappedAddress{IP: ip, Port: ua.Port}, stun.Fingerprint)
 		if err == nil {
 			pc.WriteTo(resp.Raw, from)
 		}

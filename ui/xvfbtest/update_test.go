@@ -3,7 +3,6 @@ package xvfbtest
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/netip"
 	"os/exec"
 	"strings"
@@ -11,41 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/stun/v3"
-
 	"github.com/wgpunch/wgpunch/tunnel/control"
 )
-
-// movingSTUN is a STUN server whose answers can say the client's public
-// address moved (as after a router got a new WAN address): it then
-// answers moved with the client's own port.
-type movingSTUN struct {
-	moved atomic.Pointer[netip.Addr]
-}
-
-func (m *movingSTUN) serve(pc net.PacketConn) {
-	buf := make([]byte, 1500)
-	for {
-		n, from, err := pc.ReadFrom(buf)
-		if err != nil {
-			return
-		}
-		msg := &stun.Message{Raw: append([]byte(nil), buf[:n]...)}
-		if msg.Decode() != nil || msg.Type != stun.BindingRequest {
-			continue
-		}
-		ua := from.(*net.UDPAddr)
-		ip := ua.IP
-		if a := m.moved.Load(); a != nil {
-			ip = a.AsSlice()
-		}
-		resp, err := stun.Build(stun.NewTransactionIDSetter(msg.TransactionID), stun.BindingSuccess,
-			&stun.XORMappedAddress{IP: ip, Port: ua.Port}, stun.Fingerprint)
-		if err == nil {
-			pc.WriteTo(resp.Raw, from)
-		}
-	}
-}
 
 // TestAddressUpdateShown is issue 11 in the window and the tray. A links
 // with B by a STUN-discovered address; B never comes up, so A's peer
@@ -60,7 +26,7 @@ func TestAddressUpdateShown(t *testing.T) {
 	needTools(t, "dbus-daemon", "zbarimg")
 	l := newLab(t)
 	a, b := l.pair(t)
-	srv := &movingSTUN{}
+	var moved atomic.Pointer[netip.Addr] // the lab's STUN answers: A's address moved
 	var servers []string
 	for _, port := range []int{3480, 3481} {
 		addr := fmt.Sprintf("127.0.0.1:%d", port)
@@ -69,7 +35,7 @@ func TestAddressUpdateShown(t *testing.T) {
 			t.Fatalf("STUN server %s: %v", addr, err)
 		}
 		t.Cleanup(func() { pc.Close() })
-		go srv.serve(pc)
+		go serveSTUN(pc, &moved)
 		servers = append(servers, addr)
 	}
 	a.cli(t, "settings", "--stun", strings.Join(servers, ","))
@@ -99,8 +65,8 @@ func TestAddressUpdateShown(t *testing.T) {
 	l.shotWindow(t, mainWin, "main-diagnosis")
 
 	// A's public address moves.
-	moved := netip.MustParseAddr("203.0.113.77")
-	srv.moved.Store(&moved)
+	next := netip.MustParseAddr("203.0.113.77")
+	moved.Store(&next)
 	l.ns_(t, "ip", "addr", "add", "10.98.0.1/32", "dev", "lo") // a netlink change: the watch looks at once
 	var warn control.Warning
 	l.waitFor(t, "public-address-changed on A", 40*time.Second, func() bool {
