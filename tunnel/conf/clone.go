@@ -23,6 +23,8 @@ func (c *Config) Clone() *Config {
 		}
 		p.AllowedIPs = slices.Clone(p.AllowedIPs)
 		p.Meta.LANs = slices.Clone(p.Meta.LANs)
+		p.Meta.ReachAs = slices.Clone(p.Meta.ReachAs)
+		p.Meta.ServeAs = slices.Clone(p.Meta.ServeAs)
 	}
 	return &n
 }

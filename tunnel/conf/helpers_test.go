@@ -85,6 +85,8 @@ func fullConfig() *Config {
 					InviteID:    "inv-1",
 					LANEndpoint: Endpoint{Host: "192.168.1.20", Port: 51821},
 					LANs:        []netip.Prefix{mustPrefix("192.168.2.0/24")},
+					ReachAs:     []LANAlias{{LAN: mustPrefix("192.168.2.0/24"), As: mustPrefix("10.9.2.0/24")}},
+					ServeAs:     []LANAlias{{LAN: mustPrefix("192.168.1.0/24"), As: mustPrefix("10.9.1.0/24")}},
 					NATMapping:  "endpoint-independent",
 					NATVerdict:  "warning",
 				},

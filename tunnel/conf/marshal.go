@@ -95,6 +95,8 @@ func (c *Config) write(b *bytes.Buffer, meta, secrets bool) {
 			metaLine(b, "InviteID", m.InviteID)
 			metaLine(b, "LANEndpoint", m.LANEndpoint.String())
 			metaLine(b, "LANs", joinPrefixes(m.LANs))
+			metaLine(b, "ReachAs", joinAliases(m.ReachAs))
+			metaLine(b, "ServeAs", joinAliases(m.ServeAs))
 			metaLine(b, "NATMapping", m.NATMapping)
 			metaLine(b, "NATVerdict", m.NATVerdict)
 			metaLine(b, "SafetyCode", m.SafetyCode)

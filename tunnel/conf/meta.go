@@ -19,7 +19,7 @@ const MaxTextLen = 64
 // Metadata keys, in the order Marshal writes them.
 var (
 	ifaceMetaKeys = []string{"DisplayName", "Subnet", "LANs", "NATMapping", "NATVerdict", "PendingInviteID", "PendingPeerAddress", "SentInvites", "PublicEndpoint"}
-	peerMetaKeys  = []string{"Name", "InviteID", "LANEndpoint", "LANs", "NATMapping", "NATVerdict", "SafetyCode", "UpdateSeq"}
+	peerMetaKeys  = []string{"Name", "InviteID", "LANEndpoint", "LANs", "ReachAs", "ServeAs", "NATMapping", "NATVerdict", "SafetyCode", "UpdateSeq"}
 )
 
 func (p *parser) meta(n int, rest string) error {
@@ -108,6 +108,10 @@ func (p *parser) peerMeta(m *PeerMeta, lk, v string) (err error) {
 		m.LANEndpoint, err = ParseEndpoint(v)
 	case "lans":
 		m.LANs, err = parsePrefixList(v)
+	case "reachas":
+		m.ReachAs, err = parseAliases(v)
+	case "serveas":
+		m.ServeAs, err = parseAliases(v)
 	case "natmapping":
 		m.NATMapping, err = v, validateToken(v)
 	case "natverdict":

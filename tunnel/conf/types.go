@@ -85,7 +85,15 @@ type PeerMeta struct {
 	Name        string         // display name the peer gave itself
 	InviteID    string         // the invite that linked us
 	LANEndpoint Endpoint       // the peer's LAN IP:port, for two machines on one LAN
-	LANs        []netip.Prefix // LAN subnets the peer shares (also in AllowedIPs)
+	LANs        []netip.Prefix // LAN subnets the peer shares (in AllowedIPs, or their alias)
+	// ReachAs are the peer's LANs (in LANs) that overlap something on this
+	// side and are reached here through an alias: AllowedIPs and routes
+	// carry the alias, and the peer's gateway translates it to the LAN.
+	ReachAs []LANAlias
+	// ServeAs are this side's shared LANs (Interface.Meta.LANs) that the
+	// peer reaches through an alias: the engine translates packets from
+	// the peer to As onto LAN (destination prefix NAT).
+	ServeAs []LANAlias
 	NATMapping  string         // the peer's NAT mapping as it reported it
 	NATVerdict  string         // "ok", "warning", "fail" as the peer reported it
 	// SafetyCode is the safety code over the exchange that linked us

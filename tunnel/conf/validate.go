@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 )
@@ -188,6 +189,17 @@ func (v validator) peerMeta(i int) error {
 	}
 	if err := validateLANs(m.LANs); err != nil {
 		return v.errf(i, "wgpunch.lans", "wgpunch.LANs: %v", err)
+	}
+	if err := validateAliases(m.ReachAs); err != nil {
+		return v.errf(i, "wgpunch.reachas", "wgpunch.ReachAs: %v", err)
+	}
+	for _, a := range m.ReachAs {
+		if !slices.Contains(m.LANs, a.LAN) {
+			return v.errf(i, "wgpunch.reachas", "wgpunch.ReachAs: %s is not one of the peer's LANs (wgpunch.LANs); remove the alias or add the LAN", a.LAN)
+		}
+	}
+	if err := validateAliases(m.ServeAs); err != nil {
+		return v.errf(i, "wgpunch.serveas", "wgpunch.ServeAs: %v", err)
 	}
 	if m.NATMapping != "" {
 		if err := validateToken(m.NATMapping); err != nil {
