@@ -281,7 +281,7 @@ func TestPlanAcceptInvite(t *testing.T) {
 				PublicKey: key(5), Endpoint: cfg.Peers[0].Endpoint,
 				AllowedIPs:          []netip.Prefix{pfx("10.44.1.1/32"), pfx("192.168.50.0/24")},
 				PersistentKeepalive: conf.DefaultKeepalive,
-				Meta:                conf.PeerMeta{Name: "carol", InviteID: testInviteID, LANEndpoint: testInvite().LANEndpoint, LANs: testInvite().LANs, SafetyCode: p.Code.Text},
+				Meta:                conf.PeerMeta{Name: "carol", InviteID: testInviteID, LANEndpoint: testInvite().LANEndpoint, LANs: testInvite().LANs, SafetyCode: p.Code.Text, Endpoint4: testInvite().Endpoint},
 			}
 			if p.Code.KeysOnly || len(strings.ReplaceAll(p.Code.Text, " ", "")) != invite.CodeDigits {
 				t.Errorf("code %+v, want the %d-digit exchange code", p.Code, invite.CodeDigits)
