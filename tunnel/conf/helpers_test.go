@@ -87,6 +87,8 @@ func fullConfig() *Config {
 					LANs:        []netip.Prefix{mustPrefix("192.168.2.0/24")},
 					NATMapping:  "endpoint-independent",
 					NATVerdict:  "warning",
+					Endpoint4:   Endpoint{Host: "203.0.113.5", Port: 51821},
+					Endpoint6:   Endpoint{Host: "2001:db8::5", Port: 51821},
 				},
 			},
 			{
