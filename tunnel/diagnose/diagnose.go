@@ -22,6 +22,9 @@ const (
 	OwnAddressChanged = "own-address-changed"
 	// UDPBlocked: this network lets no UDP out now (no STUN server answers).
 	UDPBlocked = "udp-blocked"
+	// NoCommonPath: the peer can only be reached over one IP version and
+	// this computer has no internet connection of that version.
+	NoCommonPath = "no-common-path"
 	// RecoveringStuckMapping: a router kept a wrong entry; the daemon is
 	// waiting for it to expire.
 	RecoveringStuckMapping = "recovering-stuck-mapping"
@@ -66,6 +69,13 @@ type Facts struct {
 	// RecoveringFor: how much longer the stuck-mapping recovery waits
 	// (0: not recovering).
 	RecoveringFor time.Duration
+	// PeerOnly is the one IP version the peer can be reached over ("ipv4"
+	// or "ipv6": all its candidates are of it; LAN addresses count as
+	// IPv4), "" when it has both or none is known. NoOwnIPv4 / NoOwnIPv6:
+	// this computer has no internet connection of that version (no global
+	// IPv6 address; announced no public IPv4 address at the exchange).
+	PeerOnly             string
+	NoOwnIPv4, NoOwnIPv6 bool
 }
 
 // For returns the diagnosis of a peer that is not connected, nil for one
@@ -96,6 +106,14 @@ func For(f Facts) *Diagnosis {
 		return diag(UDPBlocked,
 			"This network does not let WG Punch's traffic out right now: no address check server answered. Some guest, hotel and company networks block it.",
 			"Try another network (a phone hotspot, say), or ask whoever runs this network to allow outgoing UDP.")
+	case !everConnected && f.PeerOnly == "ipv6" && f.NoOwnIPv6:
+		return diag(NoCommonPath,
+			fmt.Sprintf("%s can only be reached over IPv6 and this computer has no IPv6 internet connection: there is no way for the two to reach each other directly.", capital(who)),
+			fmt.Sprintf("Connect this computer to a network with IPv6 (many mobile phone hotspots have it), or ask your internet provider to turn IPv6 on; or ask %s to link from a network with a public IPv4 address (or a forwarded UDP port), then make a new invite.", who))
+	case !everConnected && f.PeerOnly == "ipv4" && f.NoOwnIPv4:
+		return diag(NoCommonPath,
+			fmt.Sprintf("%s can only be reached over IPv4 and this computer has no IPv4 internet connection of its own (only IPv6): there is no way for the two to reach each other directly.", capital(who)),
+			fmt.Sprintf("Ask %s to link from a network with IPv6 (many mobile phone hotspots have it), or connect this computer to a network with IPv4, then make a new invite.", who))
 	case f.RecoveringFor > 0 && !everConnected:
 		// The engine cannot tell a stuck router from a computer that is
 		// off: say both, the likelier first.
