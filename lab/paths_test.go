@@ -221,3 +221,65 @@ func TestWGPunchNoCommonPath(t *testing.T) {
 		t.Logf("a1 says: %s / %s", p.Diagnosis.Message, p.Diagnosis.Action)
 	}
 }
+
+// BenchmarkPaths measures, on the dual-stack lab of
+// TestWGPunchDualStackFallback: seconds from the second side's `up` to the
+// first ping over IPv6, from IPv6 dropped on one router to the first ping
+// over IPv4, and (with path_retry_seconds 30) from IPv6 allowed again to
+// status path ipv6 on both sides.
+func BenchmarkPaths(b *testing.B) {
+	l := New(b)
+	needWGPunch(b)
+	oa, ob, a1, b1, res := dualStack(b, l)
+	b.ResetTimer()
+	var connect, fallback, back []time.Duration
+	for i := 0; i < b.N*benchSamples; i++ {
+		a1.WGP("down", "dual")
+		b1.WGP("down", "dual")
+		for _, o := range []*Office{oa, ob} {
+			l.MustNS(o.Router, "conntrack", "-F")
+			l.MustNS(o.Router, "conntrack", "-F", "-f", "ipv6")
+		}
+		a1.MustWGP("up", "dual")
+		time.Sleep(500 * time.Millisecond) // a1 first, as in BenchmarkLab
+		pg := startPinger(a1, res.BAddr, "0.01", 40*time.Second)
+		t0 := time.Now()
+		b1.MustWGP("up", "dual")
+		d, err := pg.waitReply(t0, connectBound)
+		pg.p.Stop()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if p, ep := a1.peerPath("dual"); p != "ipv6" {
+			b.Fatalf("first ping went over %q (%s), want ipv6", p, ep)
+		}
+		connect = append(connect, d)
+
+		pg = startPinger(a1, res.BAddr, "0.05", 120*time.Second)
+		oa.block6(true)
+		t0 = time.Now()
+		// Replies already on their way when the rule went in are not
+		// the fallback: look from a second later.
+		d, err = pg.waitReply(t0.Add(time.Second), 90*time.Second)
+		pg.p.Stop()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := a1.waitPath("dual", "ipv4", 10*time.Second); err != nil {
+			b.Fatal(err)
+		}
+		fallback = append(fallback, d+time.Second)
+
+		oa.block6(false)
+		t0 = time.Now()
+		for _, h := range []*Host{a1, b1} {
+			if _, err := h.waitPath("dual", "ipv6", 2*labPathRetry*time.Second+30*time.Second); err != nil {
+				b.Fatal(err)
+			}
+		}
+		back = append(back, time.Since(t0))
+	}
+	reportSamples(b, "IPv6 connect (second side up -> first ping reply over IPv6)", connect)
+	reportSamples(b, "fallback (IPv6 dropped on one router -> first ping reply over IPv4)", fallback)
+	reportSamples(b, fmt.Sprintf("return (IPv6 allowed again -> path ipv6 on both sides, path_retry %d s)", labPathRetry), back)
+}
