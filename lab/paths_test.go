@@ -174,8 +174,8 @@ func TestWGPunchLANPath(t *testing.T) {
 }
 
 // TestWGPunchNoCommonPath: one side has only IPv6 internet (its router
-// lets no IPv4 UDP out), the other only IPv4. There is no path; the
-// IPv4-only side's diagnosis says so plainly, and what to do.
+// lets no IPv4 UDP out), the other only IPv4. There is no path; each
+// side's diagnosis says so plainly, and what to do.
 func TestWGPunchNoCommonPath(t *testing.T) {
 	l := New(t)
 	needWGPunch(t)
@@ -217,9 +217,19 @@ func TestWGPunchNoCommonPath(t *testing.T) {
 	if a1.Ping(res.BAddr) {
 		t.Errorf("a1 reached b1 with no common IP version")
 	}
-	if p := a1.TunnelStatus("home").Peers[0]; p.Diagnosis != nil {
-		t.Logf("a1 says: %s / %s", p.Diagnosis.Message, p.Diagnosis.Action)
+	// The IPv6-only side: its NAT check found no public IPv4 address.
+	_, err = waitFor(20*time.Second, 500*time.Millisecond, func() (bool, string) {
+		p := a1.TunnelStatus("home").Peers[0]
+		if p.Diagnosis == nil {
+			return false, "no diagnosis; state " + p.State
+		}
+		last = p.Diagnosis.Message + " / " + p.Diagnosis.Action
+		return p.Diagnosis.Code == "no-common-path" && strings.Contains(last, "can only be reached over IPv4 and this computer has no IPv4 internet connection"), "a1's diagnosis " + p.Diagnosis.Code + ": " + last
+	})
+	if err != nil {
+		t.Error(err)
 	}
+	t.Logf("a1 says: %s", last)
 }
 
 // BenchmarkPaths measures, on the dual-stack lab of

@@ -134,8 +134,8 @@ func (s *Service) diagnosisFacts(t *TunnelStatus, p *PeerStatus, pk wgtypes.Key,
 // familyFacts says which one IP version the peer of tunnel name can only be
 // reached over ("" if both or unknown), and whether this computer lacks an
 // internet connection of either version: IPv6 by having no global IPv6
-// address now, IPv4 by having announced only an IPv6 address at the
-// exchange.
+// address now, IPv4 by the exchange's NAT check having found no public
+// IPv4 address.
 func (s *Service) familyFacts(name string, pk wgtypes.Key) (only string, no4, no6 bool) {
 	cfg, err := s.load(name)
 	if err != nil {
@@ -160,9 +160,11 @@ func (s *Service) familyFacts(name string, pk wgtypes.Key) (only string, no4, no
 			only = "ipv4"
 		}
 	}
-	if own, ok := cfg.Interface.Meta.PublicEndpoint.AddrPort(); ok && own.Addr().Unmap().Is6() {
-		no4 = true
-	}
+	// The exchange's NAT check ran (a verdict is stored) and found no
+	// public IPv4 address to announce (only IPv6: the address watch then
+	// has nothing to follow).
+	m := cfg.Interface.Meta
+	no4 = m.PublicEndpoint.IsZero() && m.NATVerdict != ""
 	return only, no4, !s.opts.HasIPv6()
 }
 
