@@ -216,6 +216,11 @@ func TestWGPunchIPv6Link(t *testing.T) {
 	} else {
 		t.Logf("first ping over IPv6 after %v", d.Round(time.Millisecond))
 	}
+	for _, h := range []*Host{a1, b1} {
+		if _, err := h.waitPath("v6", "ipv6", 10*time.Second); err != nil {
+			t.Error(err)
+		}
+	}
 }
 
 // dropped6 is how many packets the router's IPv6 FORWARD DROP rule (the

@@ -47,6 +47,11 @@ type (
 		TxBytes       int64      `json:"tx_bytes"`
 		State         string     `json:"state"`
 		Diagnosis     *diagnosis `json:"diagnosis"`
+		Path          string     `json:"path"`
+		Candidates    []struct {
+			Kind     string `json:"kind"`
+			Endpoint string `json:"endpoint"`
+		} `json:"candidates"`
 	}
 	diagnosis struct {
 		Code    string `json:"code"`

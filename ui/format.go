@@ -114,6 +114,45 @@ func VerdictWords(r *natcheck.Report) (Tone, string, string) {
 	return ToneRed, "Problem: this network cannot link directly", msg
 }
 
+// FamilyLines is the check page's two halves in words: what IPv4 and
+// IPv6 each allow from this network, with the addresses others would use.
+func FamilyLines(r *natcheck.Report) string {
+	if r == nil {
+		return ""
+	}
+	words := func(v natcheck.Verdict) string {
+		switch v {
+		case natcheck.VerdictOK:
+			return "can link directly"
+		case natcheck.VerdictWarning:
+			return "a direct link may not work"
+		case natcheck.VerdictFail:
+			return "cannot link directly"
+		}
+		return "not checked"
+	}
+	v4 := r.IPv4.Verdict
+	if v4 == "" {
+		v4 = r.Verdict // a report from before the two halves
+	}
+	out := fmt.Sprintf("IPv4: %s. Public address %s, router behaviour: %s.", words(v4), orUnknown(r.PublicEndpoint), orUnknown(string(r.Mapping)))
+	six := fmt.Sprintf("IPv6: %s.", words(r.IPv6.Verdict))
+	if r.IPv6.PublicEndpoint != "" {
+		six += " Address " + r.IPv6.PublicEndpoint + "."
+	}
+	if r.IPv6.Message != "" {
+		six += " " + r.IPv6.Message
+	}
+	return out + "\n" + six
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
+
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
 
 // DiagnosisText is what the window shows under a peer that is not

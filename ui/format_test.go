@@ -57,3 +57,19 @@ func TestVerdictWords(t *testing.T) {
 		t.Errorf("VerdictWords(IPv6 only) = %v, %q, want green, over IPv6", tone, head)
 	}
 }
+
+// The check page says what each IP version allows, with the IPv6 verdict
+// in words even when IPv4 cannot be punched.
+func TestFamilyLines(t *testing.T) {
+	r := &natcheck.Report{Verdict: natcheck.VerdictOK, PublicEndpoint: "203.0.113.5:40001", Mapping: natcheck.MappingEndpointDependent,
+		IPv4: natcheck.Family{Verdict: natcheck.VerdictFail},
+		IPv6: natcheck.IPv6Report{Verdict: natcheck.VerdictOK, PublicEndpoint: "[2001:db8::7]:51820", Message: "No NAT on IPv6."}}
+	got := FamilyLines(r)
+	want := "IPv4: cannot link directly. Public address 203.0.113.5:40001, router behaviour: endpoint-dependent.\nIPv6: can link directly. Address [2001:db8::7]:51820. No NAT on IPv6."
+	if got != want {
+		t.Errorf("FamilyLines:\n%q\nwant\n%q", got, want)
+	}
+	if got := FamilyLines(&natcheck.Report{Verdict: natcheck.VerdictOK, PublicEndpoint: "203.0.113.5:51820"}); !strings.Contains(got, "IPv4: can link directly") || !strings.Contains(got, "IPv6: not checked") {
+		t.Errorf("an IPv4-only report: %q", got)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/wgpunch/wgpunch/tunnel/conf"
 	"github.com/wgpunch/wgpunch/tunnel/control"
 )
 
@@ -228,7 +229,11 @@ func (r *peerRow) Update(p control.PeerStatus, now time.Time) {
 		ep = "unknown"
 	}
 	addr := strings.TrimSuffix(p.Address, "/32")
-	setText(r.endpoint, fmt.Sprintf("endpoint %s · tunnel address %s", ep, addr))
+	line := fmt.Sprintf("endpoint %s · tunnel address %s", ep, addr)
+	if w := conf.PathKind(p.Path).Words(); w != "" {
+		line = w + " · " + line // "direct over IPv6 · endpoint ..."
+	}
+	setText(r.endpoint, line)
 	if d := p.Diagnosis; d != nil {
 		setText(r.diagnosis, DiagnosisText(d))
 		r.diagnosis.Show()

@@ -405,3 +405,17 @@ func TestLiveEvery(t *testing.T) {
 		t.Errorf("on the beat: %q, %d pulses; want the new count and a second pulse", got, pulses)
 	}
 }
+
+// The peer row says the path in words.
+func TestPeerRowPath(t *testing.T) {
+	a := newTestApp(t, fakectl.New())
+	r := newPeerRow(a, "office")
+	r.Update(control.PeerStatus{Name: "bob", PublicKey: "K", State: "connected", Path: "ipv6", Endpoint: "[2001:db8::5]:51820", Address: "10.77.1.2/32"}, t0)
+	if got, want := r.endpoint.Text, "direct over IPv6 · endpoint [2001:db8::5]:51820 · tunnel address 10.77.1.2"; got != want {
+		t.Errorf("row %q, want %q", got, want)
+	}
+	r.Update(control.PeerStatus{Name: "bob", PublicKey: "K", State: "connecting", Address: "10.77.1.2/32"}, t0)
+	if got := r.endpoint.Text; strings.Contains(got, "direct") {
+		t.Errorf("row %q of a peer not connected names a path", got)
+	}
+}

@@ -430,10 +430,9 @@ func (v *wizardView) checkPage() fyne.CanvasObject {
 	default:
 		tone, head, msg := VerdictWords(v.m.NAT)
 		box.Add(verdictBox(tone, head, msg))
-		details := fmt.Sprintf("Public address: %s\nRouter behaviour: %s", endpointText(v.m.NAT.PublicEndpoint), v.m.NAT.Mapping)
-		if v.m.NAT.IPv6.Verdict != "" {
-			details += fmt.Sprintf("\nIPv6 address: %s (%s)", endpointText(v.m.NAT.IPv6.PublicEndpoint), v.m.NAT.IPv6.Verdict)
-		}
+		// Both halves: a network whose IPv4 cannot be punched may still
+		// link directly over IPv6.
+		details := FamilyLines(v.m.NAT)
 		if v.m.NAT.CGNAT {
 			details += "\nProvider uses carrier-grade NAT (CGNAT): yes"
 		}
@@ -441,13 +440,6 @@ func (v *wizardView) checkPage() fyne.CanvasObject {
 		box.Add(container.NewHBox(again))
 	}
 	return box
-}
-
-func endpointText(s string) string {
-	if s == "" {
-		return "unknown"
-	}
-	return s
 }
 
 // verdictBox is a coloured box with an icon and words, readable without colour.

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -180,5 +181,18 @@ func TestEndpointPerFamily(t *testing.T) {
 	}
 	if r := a.run("", "show", "twice"); r.code == 0 {
 		t.Errorf("tunnel twice was saved after a refused invite")
+	}
+}
+
+// TestStatusPath: each peer's line says how the link reaches it.
+func TestStatusPath(t *testing.T) {
+	var b strings.Builder
+	renderStatus(&b, &control.Report{Tunnels: []control.TunnelStatus{{Name: "home", Up: true, Peers: []control.PeerStatus{
+		{Name: "carol", State: "connected", Path: "ipv6", Endpoint: "[2001:db8::5]:51820"},
+		{Name: "dave", State: "connecting"},
+	}}}}, time.Now())
+	got := b.String()
+	if !strings.Contains(got, "PATH") || !regexp.MustCompile(`carol +connected +direct over IPv6 `).MatchString(got) || !regexp.MustCompile(`dave +connecting +- `).MatchString(got) {
+		t.Errorf("status does not say each peer's path:\n%s", got)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wgpunch/wgpunch/tunnel/conf"
 	"github.com/wgpunch/wgpunch/tunnel/control"
 )
 
@@ -107,13 +108,13 @@ func renderStatus(w io.Writer, rep *control.Report, now time.Time) {
 			fmt.Fprintln(w, "  no peers yet (waiting for a reply to the invite?)")
 		}
 		tw := &table{}
-		tw.row("  PEER", "STATE", "LAST HANDSHAKE", "RX", "TX", "ENDPOINT", "ADDRESS")
+		tw.row("  PEER", "STATE", "PATH", "LAST HANDSHAKE", "RX", "TX", "ENDPOINT", "ADDRESS")
 		for _, p := range t.Peers {
 			name := p.Name
 			if name == "" {
 				name = short(p.PublicKey)
 			}
-			tw.row("  "+name, string(p.State), ago(now, p.LastHandshake), bytesize(p.RxBytes), bytesize(p.TxBytes), orDash(p.Endpoint), orDash(p.Address))
+			tw.row("  "+name, string(p.State), orDash(conf.PathKind(p.Path).Words()), ago(now, p.LastHandshake), bytesize(p.RxBytes), bytesize(p.TxBytes), orDash(p.Endpoint), orDash(p.Address))
 		}
 		if len(t.Peers) > 0 {
 			tw.write(w)

@@ -89,6 +89,8 @@ func fullConfig() *Config {
 					ServeAs:     []LANAlias{{LAN: mustPrefix("192.168.1.0/24"), As: mustPrefix("10.9.1.0/24")}},
 					NATMapping:  "endpoint-independent",
 					NATVerdict:  "warning",
+					Endpoint4:   Endpoint{Host: "203.0.113.5", Port: 51821},
+					Endpoint6:   Endpoint{Host: "2001:db8::5", Port: 51821},
 				},
 			},
 			{

@@ -103,6 +103,8 @@ func (c *Config) write(b *bytes.Buffer, meta, secrets bool) {
 			if m.UpdateSeq != 0 {
 				metaLine(b, "UpdateSeq", strconv.FormatUint(m.UpdateSeq, 10))
 			}
+			metaLine(b, "Endpoint4", m.Endpoint4.String())
+			metaLine(b, "Endpoint6", m.Endpoint6.String())
 		}
 		if p.PublicKey != (wgtypes.Key{}) {
 			fmt.Fprintf(b, "PublicKey = %s\n", p.PublicKey)

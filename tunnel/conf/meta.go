@@ -106,6 +106,10 @@ func (p *parser) peerMeta(m *PeerMeta, lk, v string) (err error) {
 		m.InviteID, err = v, validateID(v)
 	case "lanendpoint":
 		m.LANEndpoint, err = ParseEndpoint(v)
+	case "endpoint4":
+		m.Endpoint4, err = parseCandidate(v, 4)
+	case "endpoint6":
+		m.Endpoint6, err = parseCandidate(v, 6)
 	case "lans":
 		m.LANs, err = parsePrefixList(v)
 	case "reachas":

@@ -105,6 +105,12 @@ type PeerMeta struct {
 	// address update taken from this peer (invite.Update): an update not
 	// newer is refused as replayed or old. 0: none taken yet.
 	UpdateSeq uint64
+	// Endpoint4 and Endpoint6 are the peer's public IPv4 and IPv6
+	// addresses (IP:port), as its invite or reply announced them or a
+	// later address update moved them; zero: none known. With LANEndpoint
+	// they are the candidates the Linux engine tries (Candidates).
+	Endpoint4 Endpoint
+	Endpoint6 Endpoint
 }
 
 // Endpoint is host:port where host is an IP literal or a DNS name (dynamic DNS).

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
 )
@@ -186,6 +187,18 @@ func (v validator) peerMeta(i int) error {
 	}
 	if err := m.LANEndpoint.validate(); err != nil {
 		return v.errf(i, "wgpunch.lanendpoint", "wgpunch.LANEndpoint: %v", err)
+	}
+	for _, c := range []struct {
+		key    string
+		ep     Endpoint
+		family int
+	}{{"Endpoint4", m.Endpoint4, 4}, {"Endpoint6", m.Endpoint6, 6}} {
+		if c.ep.IsZero() {
+			continue
+		}
+		if _, err := parseCandidate(c.ep.String(), c.family); err != nil {
+			return v.errf(i, "wgpunch."+strings.ToLower(c.key), "wgpunch.%s: %v", c.key, err)
+		}
 	}
 	if err := validateLANs(m.LANs); err != nil {
 		return v.errf(i, "wgpunch.lans", "wgpunch.LANs: %v", err)

@@ -82,6 +82,9 @@ type ServiceOptions struct {
 	// and how often it asks STUN while every peer is connected
 	// (AddrCheckIdle, 10 min) or while one is not (AddrCheckSilent, 60 s).
 	AddrTick, AddrCheckIdle, AddrCheckSilent time.Duration
+	// HasIPv6 says whether this machine has an IPv6 internet connection
+	// (a global IPv6 address), for the diagnosis; nil: look.
+	HasIPv6 func() bool
 }
 
 // Service is the in-process Controller: it owns the state directory and,
@@ -128,6 +131,9 @@ func NewService(opts ServiceOptions) (*Service, error) {
 	}
 	if opts.NATCheck == nil {
 		opts.NATCheck = natcheck.Check
+	}
+	if opts.HasIPv6 == nil {
+		opts.HasIPv6 = hasGlobalIPv6
 	}
 	if opts.PortFree == nil && opts.PortCheck == nil {
 		opts.PortCheck = ports.Check

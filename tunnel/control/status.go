@@ -3,6 +3,7 @@ package control
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/netip"
 	"slices"
 	"strings"
@@ -109,6 +110,7 @@ func (s *Service) diagnosisFacts(t *TunnelStatus, p *PeerStatus, pk wgtypes.Key,
 	if own.IsValid() {
 		f.OwnAddress = own.String()
 	}
+	f.PeerOnly, f.NoOwnIPv4, f.NoOwnIPv6 = s.familyFacts(t.Name, pk)
 	if rf, ok := s.eng.(engine.Recoverer); ok && t.Up {
 		f.RecoveringFor = rf.Recovering(t.Name, pk)
 	}
@@ -127,6 +129,61 @@ func (s *Service) diagnosisFacts(t *TunnelStatus, p *PeerStatus, pk wgtypes.Key,
 		f.SinceContact = now.Sub(last)
 	}
 	return f
+}
+
+// familyFacts says which one IP version the peer of tunnel name can only be
+// reached over ("" if both or unknown), and whether this computer lacks an
+// internet connection of either version: IPv6 by having no global IPv6
+// address now, IPv4 by the exchange's NAT check having found no public
+// IPv4 address.
+func (s *Service) familyFacts(name string, pk wgtypes.Key) (only string, no4, no6 bool) {
+	cfg, err := s.load(name)
+	if err != nil {
+		return "", false, false
+	}
+	for i := range cfg.Peers {
+		p := &cfg.Peers[i]
+		if p.PublicKey != pk {
+			continue
+		}
+		// A LAN address counts only as a candidate (behind the same
+		// NAT); elsewhere it cannot be reached.
+		var has4, has6 bool
+		for _, c := range conf.Candidates(cfg, p) {
+			has6 = has6 || c.Kind == conf.PathIPv6
+			has4 = has4 || c.Kind != conf.PathIPv6
+		}
+		switch {
+		case has6 && !has4:
+			only = "ipv6"
+		case has4 && !has6:
+			only = "ipv4"
+		}
+	}
+	// The exchange's NAT check ran (a verdict is stored) and found no
+	// public IPv4 address to announce (only IPv6: the address watch then
+	// has nothing to follow).
+	m := cfg.Interface.Meta
+	no4 = m.PublicEndpoint.IsZero() && m.NATVerdict != ""
+	return only, no4, !s.opts.HasIPv6()
+}
+
+// hasGlobalIPv6 reports whether this machine has a global IPv6 address
+// (not link-local, not unique-local): without one it has no IPv6 internet.
+func hasGlobalIPv6() bool {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return true // unknown: do not claim there is none
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok {
+			ip, ok := netip.AddrFromSlice(n.IP)
+			if ok && ip.Is6() && !ip.Is4In6() && ip.IsGlobalUnicast() && !ip.IsPrivate() {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // warnings computes port-shared, nat-fail and subnet-overlap warnings by

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 
 	"github.com/wgpunch/wgpunch/tunnel/conf"
 	"github.com/wgpunch/wgpunch/tunnel/invite"
@@ -72,27 +73,71 @@ func (s *Service) acceptUpdate(ctx context.Context, req AcceptRequest, u *invite
 	if !ep.IsValid() {
 		return nil, invalidf("this address update carries no internet address; nothing was changed. Ask %s to send a new one from WG Punch", nameOr(who))
 	}
+	// The endpoint stays in its family: it moves to the update's address
+	// of that family, and stays as it is when the update carries only the
+	// other family (whose candidate moves below).
 	was := p.Endpoint.String()
-	p.Endpoint = conf.Endpoint{Host: ep.Addr().Unmap().String(), Port: ep.Port()}
+	if cur, ok := p.Endpoint.AddrPort(); ok {
+		switch same := u.Endpoint; {
+		case cur.Addr().Unmap().Is6():
+			same = u.Endpoint6
+			fallthrough
+		default:
+			if same.IsValid() {
+				ep = same
+			} else {
+				// Only the other family moved: name its change.
+				if ep.Addr().Unmap().Is6() {
+					was = p.Meta.Endpoint6.String()
+				} else {
+					was = p.Meta.Endpoint4.String()
+				}
+				ep = netip.AddrPort{}
+			}
+		}
+	}
+	moved := p.Endpoint
+	if ep.IsValid() {
+		p.Endpoint = epOf(ep)
+		moved = p.Endpoint
+	}
+	// Each family's candidate moves with the update; one it does not
+	// carry stays as it was (an update made on one family only).
+	if u.Endpoint.IsValid() {
+		p.Meta.Endpoint4 = epOf(u.Endpoint)
+		if !ep.IsValid() {
+			moved = p.Meta.Endpoint4
+		}
+	}
+	if u.Endpoint6.IsValid() {
+		p.Meta.Endpoint6 = epOf(u.Endpoint6)
+		if !ep.IsValid() {
+			moved = p.Meta.Endpoint6
+		}
+	}
 	if u.LANEndpoint.IsValid() {
 		p.Meta.LANEndpoint = conf.Endpoint{Host: u.LANEndpoint.Addr().Unmap().String(), Port: u.LANEndpoint.Port()}
 	}
 	p.Meta.UpdateSeq = u.Seq()
 	if preview {
 		return &AcceptResult{Kind: "update", Tunnel: cfg.Name, PeerName: who, Routes: []string{}, Shared: []string{},
-			Notes: []string{fmt.Sprintf("%s's address changes from %s to %s", nameOr(who), orNone(was), p.Endpoint)}}, nil
+			Notes: []string{fmt.Sprintf("%s's address changes from %s to %s", nameOr(who), orNone(was), moved)}}, nil
 	}
 	running, err := s.saveThenApply(old, cfg, true, fmt.Sprintf("move %s to its new address in running tunnel %q", nameOr(who), cfg.Name))
 	if err != nil {
 		return nil, err
 	}
-	note := fmt.Sprintf("%s's address changed from %s to %s", nameOr(who), orNone(was), p.Endpoint)
+	note := fmt.Sprintf("%s's address changed from %s to %s", nameOr(who), orNone(was), moved)
 	if running {
 		note += "; the link reconnects by itself"
 	} else {
 		note += fmt.Sprintf("; bring the link up with: wgpunch up %s", cfg.Name)
 	}
 	return &AcceptResult{Kind: "update", Tunnel: cfg.Name, PeerName: who, Notes: []string{note}, Routes: []string{}, Shared: []string{}}, nil
+}
+
+func epOf(ap netip.AddrPort) conf.Endpoint {
+	return conf.Endpoint{Host: ap.Addr().Unmap().String(), Port: ap.Port()}
 }
 
 func nameOr(s string) string {

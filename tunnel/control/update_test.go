@@ -97,3 +97,42 @@ func TestAcceptUpdate(t *testing.T) {
 		t.Errorf("own update: %v, want made on this computer", err)
 	}
 }
+
+// An update moves the candidate of each family it carries and leaves the
+// other; a peer reached over IPv6 stays on IPv6.
+func TestAcceptUpdateCandidates(t *testing.T) {
+	a, b := NewEnv(t, false), NewEnv(t, true)
+	inv, err := a.Svc.Invite(ctx, InviteRequest{Name: "home", DisplayName: "alice", Endpoint: "198.51.100.1:51820,[2001:db8:1::1]:51820"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Svc.Accept(ctx, AcceptRequest{Name: "work", Token: inv.Token, Endpoint: "203.0.113.9:51999"}); err != nil {
+		t.Fatal(err)
+	}
+	m := b.Load("work").Peers[0].Meta
+	if m.Endpoint4.String() != "198.51.100.1:51820" || m.Endpoint6.String() != "[2001:db8:1::1]:51820" {
+		t.Fatalf("accepted candidates %v %v, want both of the invite's", m.Endpoint4, m.Endpoint6)
+	}
+	alice := a.Load("home").Interface.PrivateKey
+	bob := b.Load("work").Interface.PrivateKey.PublicKey()
+	now := time.Now()
+	for i, tc := range []struct {
+		ep, want4, want6, wantEP string
+	}{
+		{"198.51.100.2:51820", "198.51.100.2:51820", "[2001:db8:1::1]:51820", "198.51.100.2:51820"},
+		{"[2001:db8:1::2]:51820", "198.51.100.2:51820", "[2001:db8:1::2]:51820", "198.51.100.2:51820"},
+		{"198.51.100.3:51820", "198.51.100.3:51820", "[2001:db8:1::2]:51820", "198.51.100.3:51820"},
+	} {
+		tok, err := invite.NewUpdate(alice.PublicKey(), bob, netip.MustParseAddrPort(tc.ep), now.Add(time.Duration(i-10)*time.Second)).Encode(alice, bob, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.Svc.Accept(ctx, AcceptRequest{Token: tok}); err != nil {
+			t.Fatal(err)
+		}
+		p := b.Load("work").Peers[0]
+		if p.Meta.Endpoint4.String() != tc.want4 || p.Meta.Endpoint6.String() != tc.want6 || p.Endpoint.String() != tc.wantEP {
+			t.Errorf("update %d (%s): endpoint %v, candidates %v %v; want %s, %s %s", i, tc.ep, p.Endpoint, p.Meta.Endpoint4, p.Meta.Endpoint6, tc.wantEP, tc.want4, tc.want6)
+		}
+	}
+}

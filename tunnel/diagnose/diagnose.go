@@ -20,6 +20,9 @@ const (
 	// OwnAddressChanged: this machine's public address changed since the
 	// peer was told it; the peer needs the update shown.
 	OwnAddressChanged = "own-address-changed"
+	// NoCommonPath: the peer can only be reached over one IP version and
+	// this computer has no internet connection of that version.
+	NoCommonPath = "no-common-path"
 	// UDPBlocked: this network lets no UDP out now (no STUN server answers).
 	UDPBlocked = "udp-blocked"
 	// RecoveringStuckMapping: a router kept a wrong entry; the daemon is
@@ -66,6 +69,15 @@ type Facts struct {
 	// RecoveringFor: how much longer the stuck-mapping recovery waits
 	// (0: not recovering).
 	RecoveringFor time.Duration
+	// PeerOnly is the one IP version the peer can be reached over ("ipv4"
+	// or "ipv6": all its candidates are of it; LAN addresses count as
+	// IPv4), "" when it has both or none is known. NoOwnIPv4 / NoOwnIPv6:
+	// this computer has no internet connection of that version (no global
+	// IPv6 address; no public IPv4 address found at the exchange). Before
+	// UDPBlocked: an IPv6-only network's IPv4 STUN queries get no answer,
+	// and "no UDP out" would not be true.
+	PeerOnly             string
+	NoOwnIPv4, NoOwnIPv6 bool
 }
 
 // For returns the diagnosis of a peer that is not connected, nil for one
@@ -92,6 +104,14 @@ func For(f Facts) *Diagnosis {
 		return diag(OwnAddressChanged,
 			fmt.Sprintf("This computer's internet address changed%s, and %s still sends to the old one.", where, who),
 			fmt.Sprintf("Send %s the update WG Punch shows for this link (a line starting with WGP1U-, or its QR code). They paste it into WG Punch, or run wgpunch accept with their name for this link and the line.", who))
+	case !everConnected && f.PeerOnly == "ipv6" && f.NoOwnIPv6:
+		return diag(NoCommonPath,
+			fmt.Sprintf("%s can only be reached over IPv6 and this computer has no IPv6 internet connection: there is no way for the two to reach each other directly.", capital(who)),
+			fmt.Sprintf("Connect this computer to a network with IPv6 (many mobile phone hotspots have it), or ask your internet provider to turn IPv6 on; or ask %s to link from a network with a public IPv4 address (or a forwarded UDP port), then make a new invite.", who))
+	case !everConnected && f.PeerOnly == "ipv4" && f.NoOwnIPv4:
+		return diag(NoCommonPath,
+			fmt.Sprintf("%s can only be reached over IPv4 and this computer has no IPv4 internet connection of its own (only IPv6): there is no way for the two to reach each other directly.", capital(who)),
+			fmt.Sprintf("Ask %s to link from a network with IPv6 (many mobile phone hotspots have it), or connect this computer to a network with IPv4, then make a new invite.", who))
 	case f.UDPBlocked:
 		return diag(UDPBlocked,
 			"This network does not let WG Punch's traffic out right now: no address check server answered. Some guest, hotel and company networks block it.",

@@ -35,6 +35,12 @@ func TestFor(t *testing.T) {
 			f.State, f.EverConnected, f.SinceContact, f.PeerVerdict = monitor.StateStale, true, 7*time.Minute+time.Second, "fail"
 		}, PeerSilent, []string{"was connected", "for 8 minutes", "update to send you"}},
 		{"no name", func(f *Facts) { f.Peer = "" }, NeverConnected, []string{"the other computer"}},
+		{"peer only IPv6, no IPv6 here", func(f *Facts) { f.PeerOnly, f.NoOwnIPv6, f.RecoveringFor = "ipv6", true, time.Minute }, NoCommonPath, []string{"Carol can only be reached over IPv6 and this computer has no IPv6 internet connection", "hotspot"}},
+		{"peer only IPv4, no IPv4 here", func(f *Facts) { f.PeerOnly, f.NoOwnIPv4, f.UDPBlocked = "ipv4", true, true }, NoCommonPath, []string{"Carol can only be reached over IPv4 and this computer has no IPv4 internet connection", "link from a network with IPv6"}},
+		{"peer only IPv6, IPv6 here", func(f *Facts) { f.PeerOnly, f.NoOwnIPv4 = "ipv6", true }, NeverConnected, nil},
+		{"no common path but connected before", func(f *Facts) {
+			f.PeerOnly, f.NoOwnIPv6, f.State, f.EverConnected, f.SinceContact = "ipv6", true, monitor.StateStale, true, time.Minute
+		}, PeerSilent, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := base

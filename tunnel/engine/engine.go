@@ -89,6 +89,11 @@ type Options struct {
 	// the stuck-mapping recovery (DefaultRouterForget, 30 s; OpenWrt: 60 s;
 	// both sides must agree).
 	RouterForget time.Duration
+	// PathRetry is how often a link on a worse path (IPv4 when IPv6 or
+	// the LAN is known) tries a better candidate, in slots aligned to the
+	// clock (DefaultPathRetry, 5 min; both sides must agree; settings:
+	// path_retry_seconds).
+	PathRetry time.Duration
 	// SysctlDir: where LAN sharing finds the forwarding switches
 	// (/proc/sys; it writes net/ipv4/conf/IF/forwarding,
 	// net/ipv6/conf/IF/force_forwarding, or net/ipv6/conf/all/forwarding

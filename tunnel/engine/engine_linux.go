@@ -68,7 +68,11 @@ func New(opts Options) (Engine, error) {
 	if forget <= 0 {
 		forget = DefaultRouterForget
 	}
-	return &linuxEngine{logf: logf, tune: tuning(opts), tunnels: make(map[string]*tunnel), unstick: unstick{forget: forget}}, nil
+	retry := opts.PathRetry
+	if retry <= 0 {
+		retry = DefaultPathRetry
+	}
+	return &linuxEngine{logf: logf, tune: tuning(opts), tunnels: make(map[string]*tunnel), unstick: unstick{forget: forget}, paths: pathPolicy{retry: retry}}, nil
 }
 
 // timings are an engine's Options timings and paths, defaults filled in.
@@ -112,6 +116,8 @@ type linuxEngine struct {
 	lan lanShare // forwarding rules of shared LANs (lanshare_linux.go); under op
 
 	unstick unstick // the stuck-mapping recovery schedule (unstick.go)
+
+	paths pathPolicy // trying every candidate (paths.go)
 }
 
 // tunnel is one running interface.
@@ -138,9 +144,10 @@ type tunnel struct {
 	upAt time.Time      // when the device came up
 
 	recMu       sync.Mutex
-	recovering  map[wgtypes.Key]time.Duration // per peer: until the next try (Recovering)
-	sessionless bool                          // a peer with an endpoint has no session; under recMu
-	socketProbe time.Time                     // the last STUN query from the tunnel's socket while sessionless; under recMu
+	recovering  map[wgtypes.Key]time.Duration    // per peer: until the next try (Recovering)
+	sessionless bool                             // a peer with an endpoint has no session; under recMu
+	socketProbe time.Time                        // the last STUN query from the tunnel's socket while sessionless; under recMu
+	cands       map[wgtypes.Key][]conf.Candidate // per peer, best first (conf.Candidates); under recMu
 
 	names   map[wgtypes.Key]*dnsPeer // hostname peers (dyndns_linux.go); under op
 	dnsMu   sync.Mutex               // guards dnsStop; held while watchNames sets an endpoint
@@ -364,6 +371,8 @@ func (e *linuxEngine) apply(t *tunnel, cfg *conf.Config, fresh bool, endpoints m
 	// over the one this apply sets; a new one starts below (or the old one
 	// again if the device refuses the new config).
 	t.stopNames()
+	cands := candidatesOf(cfg)
+	endpoints = startEndpoints(t, fresh, cands, endpoints)
 	uapi := uapiConfig(cfg, t, fresh, endpoints)
 	if err := t.dev.IpcSet(uapi); err != nil {
 		e.startNames(t)
@@ -377,6 +386,9 @@ func (e *linuxEngine) apply(t *tunnel, cfg *conf.Config, fresh bool, endpoints m
 		return fmt.Errorf("configure WireGuard on %q: %w", t.name, uapiError(err, cfg.Interface.ListenPort))
 	}
 	t.port = cfg.Interface.ListenPort
+	t.recMu.Lock()
+	t.cands = cands
+	t.recMu.Unlock()
 	t.peers = make(map[wgtypes.Key]bool, len(cfg.Peers))
 	for _, p := range cfg.Peers {
 		t.peers[p.PublicKey] = true
@@ -415,6 +427,13 @@ func (e *linuxEngine) apply(t *tunnel, cfg *conf.Config, fresh bool, endpoints m
 		}
 	}
 	t.endpoints = peerEndpoints(cfg, endpoints)
+	for _, p := range cfg.Peers {
+		for _, c := range cands[p.PublicKey] {
+			if !slices.ContainsFunc(t.endpoints, func(a endpointAddr) bool { return a.addr == c.Addr.Addr() }) {
+				t.endpoints = append(t.endpoints, endpointAddr{c.Addr.Addr(), "peer " + peerLabel(p)})
+			}
+		}
+	}
 	avoid := append(slices.Clip(t.endpoints), e.otherEndpoints(t)...)
 	if err := e.setRoutes(link, t, cfg, avoid); err != nil {
 		return err
@@ -434,6 +453,43 @@ func (e *linuxEngine) apply(t *tunnel, cfg *conf.Config, fresh bool, endpoints m
 		}
 	}
 	return nil
+}
+
+// candidatesOf lists, per peer with more than one, its candidates
+// (conf.Candidates): the peers whose endpoint watchStuck moves.
+func candidatesOf(cfg *conf.Config) map[wgtypes.Key][]conf.Candidate {
+	out := map[wgtypes.Key][]conf.Candidate{}
+	for i := range cfg.Peers {
+		p := &cfg.Peers[i]
+		if cs := conf.Candidates(cfg, p); len(cs) > 1 && p.PersistentKeepalive > 0 {
+			out[p.PublicKey] = cs
+		}
+	}
+	return out
+}
+
+// startEndpoints is where a peer with candidates is sent to by this apply:
+// the best candidate on a fresh device; on a running one, the endpoint in
+// use while it is still one of the candidates (a working path is kept).
+func startEndpoints(t *tunnel, fresh bool, cands map[wgtypes.Key][]conf.Candidate, endpoints map[wgtypes.Key]netip.AddrPort) map[wgtypes.Key]netip.AddrPort {
+	if len(cands) == 0 {
+		return endpoints
+	}
+	var samples map[wgtypes.Key]peerSample
+	if !fresh {
+		samples, _ = peerSamples(t.dev)
+	}
+	out := make(map[wgtypes.Key]netip.AddrPort, len(endpoints))
+	for k, ap := range endpoints {
+		out[k] = ap
+	}
+	for k, cs := range cands {
+		out[k] = cs[0].Addr
+		if cur := samples[k].endpoint; cur.IsValid() && slices.ContainsFunc(cs, func(c conf.Candidate) bool { return c.Kind == conf.PathOf(cs, cur) }) {
+			out[k] = cur
+		}
+	}
+	return out
 }
 
 // checkConfig rejects what would make the device half-configured. The full

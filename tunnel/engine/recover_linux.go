@@ -11,12 +11,15 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
 	"golang.zx2c4.com/wireguard/conn"
 	"golang.zx2c4.com/wireguard/device"
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
+
+	"github.com/wgpunch/wgpunch/tunnel/conf"
 )
 
 // muteBind drops sends to muted endpoints (a quiet phase), passing all
@@ -77,6 +80,7 @@ func (e *linuxEngine) watchStuck(t *tunnel) {
 	defer tick.Stop()
 	ours := t.pub
 	peers := map[wgtypes.Key]*stuckPeer{}
+	paths := map[wgtypes.Key]*pathState{}
 	for {
 		select {
 		case <-t.stop:
@@ -126,11 +130,39 @@ func (e *linuxEngine) watchStuck(t *tunnel) {
 				t.recovering = map[wgtypes.Key]time.Duration{}
 			}
 			t.recovering[k] = e.unstick.waitLeft(&p.state, now, until)
+			cands := t.cands[k]
 			t.recMu.Unlock()
+			e.stepPath(t, k, paths, cands, s, now, quiet || p.muted.IsValid())
 		}
 		t.recMu.Lock()
 		t.sessionless = sessionless
 		t.recMu.Unlock()
+	}
+}
+
+// stepPath moves peer k's endpoint between its candidates (paths.go);
+// paused while the recovery keeps quiet toward it. A new candidate list
+// (the config was applied again) starts its state afresh.
+func (e *linuxEngine) stepPath(t *tunnel, k wgtypes.Key, paths map[wgtypes.Key]*pathState, cands []conf.Candidate, s peerSample, now time.Time, paused bool) {
+	ps := paths[k]
+	if ps == nil || !slices.Equal(ps.cands, cands) {
+		ps = newPathState(cands)
+		paths[k] = ps
+	}
+	a := e.paths.step(ps, pathInput{now: now, handshake: s.handshake, endpoint: s.endpoint, rx: s.rx, paused: paused})
+	if a.set.IsValid() {
+		if err := t.dev.IpcSet(fmt.Sprintf("public_key=%x\nupdate_only=true\nendpoint=%s\n", k[:], a.set)); err != nil {
+			e.logf("tunnel %s: peer %s: move to %s: %v", t.name, keyLabel(k), a.set, err)
+			return
+		}
+	}
+	if a.log != "" {
+		e.logf("tunnel %s: peer %s: %s", t.name, keyLabel(k), a.log)
+	}
+	if a.kick {
+		if peer := t.dev.LookupPeer(device.NoisePublicKey(k)); peer != nil {
+			peer.SendHandshakeInitiation(false)
+		}
 	}
 }
 

@@ -361,9 +361,9 @@ func sentCode(cfg *conf.Config, r *invite.Reply) (invite.Code, *invite.Invite, e
 // no NAT mapping, with a note, when both sides announced an IPv6 endpoint
 // (theirs6, ours6) and IPv4 is doubtful (v4Doubt: a side's NAT maps per
 // destination, fails its check, or has no public IPv4 address); otherwise
-// ep, with no note. As long as the daemon does not try the other
-// candidates when the chosen one stays silent, a link that IPv4 can carry
-// stays on IPv4, as before IPv6 was announced.
+// ep, with no note. The choice is the peer's Endpoint, which Windows
+// tunnel services keep for good; the Linux engine tries every candidate
+// the peer keeps (conf.Candidates, docs/engine.md "Paths").
 func prefer6(who string, ep, theirs6, ours6 conf.Endpoint, v4Doubt bool) (conf.Endpoint, string) {
 	if theirs6.IsZero() || ours6.IsZero() || ep == theirs6 || !v4Doubt {
 		return ep, ""

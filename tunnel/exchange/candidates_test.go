@@ -195,6 +195,26 @@ func TestPlanAcceptInviteCandidates(t *testing.T) {
 			if reply.Endpoint != tt.addrs.Endpoint || reply.Endpoint6 != tt.addrs.Endpoint6 || reply.LANEndpoint != tt.addrs.LAN {
 				t.Errorf("reply carries %v %v %v, want %v %v %v", reply.Endpoint, reply.Endpoint6, reply.LANEndpoint, tt.addrs.Endpoint, tt.addrs.Endpoint6, tt.addrs.LAN)
 			}
+			// Whichever was chosen, every candidate is kept.
+			m := cfg.Peers[0].Meta
+			if m.Endpoint4 != inv.Endpoint || m.Endpoint6 != inv.Endpoint6 || m.LANEndpoint != inv.LANEndpoint {
+				t.Errorf("peer keeps %v %v %v, want %v %v %v", m.Endpoint4, m.Endpoint6, m.LANEndpoint, inv.Endpoint, inv.Endpoint6, inv.LANEndpoint)
+			}
+			want := "ipv6 [2001:db8:5::1]:51820, ipv4 203.0.113.5:51820"
+			if strings.HasPrefix(tt.name, "one NAT") {
+				want = "lan 192.168.50.5:51820, " + want
+			}
+			if got := candText(conf.Candidates(cfg, &cfg.Peers[0])); got != want {
+				t.Errorf("candidates %s, want %s", got, want)
+			}
 		})
 	}
+}
+
+func candText(cs []conf.Candidate) string {
+	var out []string
+	for _, c := range cs {
+		out = append(out, string(c.Kind)+" "+c.Addr.String())
+	}
+	return strings.Join(out, ", ")
 }

@@ -206,14 +206,24 @@ type side struct {
 	LANs        []netip.Prefix
 	NATMapping  string
 	NATVerdict  string
+	Endpoint6   conf.Endpoint // the IPv6 endpoint beside Endpoint
 }
 
 func inviteSide(inv *invite.Invite) side {
-	return side{inv.Name, inv.ID, inv.PublicKey, inv.Endpoint, inv.LANEndpoint, inv.LANs, inv.NATMapping, inv.NATVerdict}
+	return side{inv.Name, inv.ID, inv.PublicKey, inv.Endpoint, inv.LANEndpoint, inv.LANs, inv.NATMapping, inv.NATVerdict, inv.Endpoint6}
 }
 
 func replySide(r *invite.Reply) side {
-	return side{r.Name, r.InviteID, r.PublicKey, r.Endpoint, r.LANEndpoint, r.LANs, r.NATMapping, r.NATVerdict}
+	return side{r.Name, r.InviteID, r.PublicKey, r.Endpoint, r.LANEndpoint, r.LANs, r.NATMapping, r.NATVerdict, r.Endpoint6}
+}
+
+// ipv4Of is the public IPv4 candidate among a side's endpoints: Endpoint
+// when it is an IPv4 address (not a name).
+func ipv4Of(ep conf.Endpoint) conf.Endpoint {
+	if a, err := netip.ParseAddr(ep.Host); err == nil && a.Unmap().Is4() {
+		return conf.Endpoint{Host: a.Unmap().String(), Port: ep.Port}
+	}
+	return conf.Endpoint{}
 }
 
 // newPeer is the peer for the other side s, at tunnel address addr,
@@ -234,6 +244,10 @@ func newPeer(s side, addr netip.Prefix, ep conf.Endpoint) conf.Peer {
 			LANs:        s.LANs,
 			NATMapping:  s.NATMapping,
 			NATVerdict:  s.NATVerdict,
+			// Every public candidate is kept: the Linux engine tries
+			// them in turn (conf.Candidates).
+			Endpoint4: ipv4Of(s.Endpoint),
+			Endpoint6: ipv6Of(s.Endpoint, s.Endpoint6),
 		},
 	}
 }

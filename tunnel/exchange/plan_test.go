@@ -281,7 +281,7 @@ func TestPlanAcceptInvite(t *testing.T) {
 				PublicKey: key(5), Endpoint: cfg.Peers[0].Endpoint,
 				AllowedIPs:          []netip.Prefix{pfx("10.44.1.1/32"), pfx("192.168.50.0/24")},
 				PersistentKeepalive: conf.DefaultKeepalive,
-				Meta:                conf.PeerMeta{Name: "carol", InviteID: testInviteID, LANEndpoint: testInvite().LANEndpoint, LANs: testInvite().LANs, SafetyCode: p.Code.Text},
+				Meta:                conf.PeerMeta{Name: "carol", InviteID: testInviteID, LANEndpoint: testInvite().LANEndpoint, LANs: testInvite().LANs, SafetyCode: p.Code.Text, Endpoint4: testInvite().Endpoint},
 			}
 			if p.Code.KeysOnly || len(strings.ReplaceAll(p.Code.Text, " ", "")) != invite.CodeDigits {
 				t.Errorf("code %+v, want the %d-digit exchange code", p.Code, invite.CodeDigits)
@@ -338,7 +338,9 @@ func TestPlanAcceptReply(t *testing.T) {
 		{"already a peer", "", reply(func(r *invite.Reply) { r.PublicKey = key(2) }), Exists, "already a peer"},
 		{"no address", "", reply(func(r *invite.Reply) { r.Endpoint = conf.Endpoint{} }), Invalid, "no address to reach dave"},
 		{"LAN clash", "home", reply(func(r *invite.Reply) { r.LANs = []netip.Prefix{pfx("10.9.8.0/25")} }), Invalid, "still waits for a reply"},
-		{"added", "", reply(func(r *invite.Reply) { r.LANs = []netip.Prefix{pfx("192.168.7.0/24")} }), 0, ""},
+		{"added", "", reply(func(r *invite.Reply) {
+			r.LANs, r.Endpoint6 = []netip.Prefix{pfx("192.168.7.0/24")}, conf.Endpoint{Host: "2001:db8::6", Port: 5000}
+		}), 0, ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			p, err := facts(pending()).PlanAcceptReply(tt.tun, tt.r, false)
@@ -354,6 +356,10 @@ func TestPlanAcceptReply(t *testing.T) {
 			peer := p.Config.Peers[1]
 			if peer.Meta.Name != "dave" || !cmp.Equal(peer.AllowedIPs, []netip.Prefix{pfx("10.9.8.3/32"), pfx("192.168.7.0/24")}, cmpOpts) || peer.PersistentKeepalive != conf.DefaultKeepalive {
 				t.Errorf("new peer %+v", peer)
+			}
+			// Every candidate of the reply is kept with the peer.
+			if peer.Meta.Endpoint4.String() != "203.0.113.6:5000" || peer.Meta.Endpoint6.String() != "[2001:db8::6]:5000" {
+				t.Errorf("new peer keeps candidates %v %v, want the reply's IPv4 and IPv6", peer.Meta.Endpoint4, peer.Meta.Endpoint6)
 			}
 			if p.Config.Interface.Meta.PendingInviteID != "" || len(p.Saved.Peers) != 1 {
 				t.Errorf("pending %q, saved peers %d", p.Config.Interface.Meta.PendingInviteID, len(p.Saved.Peers))

@@ -110,7 +110,7 @@ func RunDaemon(ctx context.Context, opts DaemonOptions) error {
 	}
 	defer ln.Close()
 
-	eng, err := engine.New(engine.Options{Logf: logf, RouterForget: time.Duration(set.RouterForgetSeconds) * time.Second})
+	eng, err := engine.New(engine.Options{Logf: logf, RouterForget: time.Duration(set.RouterForgetSeconds) * time.Second, PathRetry: time.Duration(set.PathRetrySeconds) * time.Second})
 	if err != nil {
 		return fmt.Errorf("start the tunnel engine: %w", err)
 	}

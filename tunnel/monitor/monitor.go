@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -156,6 +157,11 @@ func (m *Monitor) Snapshot(cfgs []*conf.Config, up map[string]string) *Report {
 				judged = time.Time{}
 			}
 			ps.State = PeerState(now, true, dp.LastHandshakeTime, judged)
+			if ps.State == StateConnected && dp.Endpoint != nil {
+				if ap, ok := netip.AddrFromSlice(dp.Endpoint.IP); ok {
+					ps.Path = string(conf.PathOf(conf.Candidates(cfg, &cfg.Peers[i]), netip.AddrPortFrom(ap.Unmap(), uint16(dp.Endpoint.Port))))
+				}
+			}
 		}
 		r.Tunnels = append(r.Tunnels, ts)
 	}
@@ -256,6 +262,10 @@ func baseStatus(cfg *conf.Config) TunnelStatus {
 		}
 		if !p.Endpoint.IsZero() {
 			ps.Endpoint = p.Endpoint.String()
+		}
+		ps.Candidates = []Candidate{}
+		for _, c := range conf.Candidates(cfg, &cfg.Peers[i]) {
+			ps.Candidates = append(ps.Candidates, Candidate{Kind: string(c.Kind), Endpoint: c.Addr.String()})
 		}
 		for j, a := range p.AllowedIPs {
 			ps.AllowedIPs[j] = a.String()

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -219,6 +220,9 @@ func TestSnapshotReport(t *testing.T) {
 				RxBytes:       1000,
 				TxBytes:       2000,
 				State:         StateConnected,
+				// The NAT showed another port than announced: still IPv4.
+				Path:       "ipv4",
+				Candidates: []Candidate{{Kind: "ipv4", Endpoint: "198.51.100.7:51821"}},
 			}},
 		},
 		{
@@ -233,6 +237,7 @@ func TestSnapshotReport(t *testing.T) {
 				Endpoint:   "198.51.100.7:51821",
 				AllowedIPs: []string{"10.77.12.2/32", "192.168.5.0/24"},
 				State:      StateDown,
+				Candidates: []Candidate{{Kind: "ipv4", Endpoint: "198.51.100.7:51821"}},
 			}},
 		},
 	}}
@@ -426,5 +431,29 @@ func TestPartialSnapshotKeepsOthers(t *testing.T) {
 	m.Snapshot([]*conf.Config{office}, map[string]string{"office": "office"})
 	if len(m.peers) != 1 {
 		t.Errorf("tracking %d peers after home went down, want 1", len(m.peers))
+	}
+}
+
+// The path is the kind of the endpoint in use among the peer's
+// candidates (wireguard-go roamed it to IPv6), and empty once the peer
+// is not connected.
+func TestSnapshotPath(t *testing.T) {
+	self, peer := key(t, 1), key(t, 2)
+	cfg := testConfig(t, "home", self, peer, 5)
+	cfg.Peers[0].Meta.Endpoint4 = conf.Endpoint{Host: "198.51.100.7", Port: 51821}
+	cfg.Peers[0].Meta.Endpoint6 = conf.Endpoint{Host: "2001:db8::7", Port: 51821}
+	t0 := time.Unix(1_800_000_000, 0)
+	clk := &clock{now: t0}
+	dev := device("home", 51820, peer, t0.Add(-3*time.Second), 1000, 2000)
+	dev.Peers[0].Endpoint = &net.UDPAddr{IP: net.ParseIP("2001:db8::7"), Port: 51821}
+	m := New(Options{Reader: &fakeReader{devs: map[string]*wgtypes.Device{"home": dev}}, Now: clk.Now})
+	p := m.Snapshot([]*conf.Config{cfg}, map[string]string{"home": "home"}).Tunnels[0].Peers[0]
+	want := []Candidate{{"ipv6", "[2001:db8::7]:51821"}, {"ipv4", "198.51.100.7:51821"}}
+	if p.Path != "ipv6" || !slices.Equal(p.Candidates, want) {
+		t.Errorf("path %q, candidates %v; want ipv6, %v", p.Path, p.Candidates, want)
+	}
+	clk.now = t0.Add(10 * time.Minute) // no handshake since
+	if p := m.Snapshot([]*conf.Config{cfg}, map[string]string{"home": "home"}).Tunnels[0].Peers[0]; p.State == StateConnected || p.Path != "" {
+		t.Errorf("state %s path %q ten minutes after the handshake, want not connected and no path", p.State, p.Path)
 	}
 }

@@ -53,6 +53,19 @@ type PeerStatus struct {
 	// Diagnosis: why a peer that is not connected is not, and what to do;
 	// nil when connected.
 	Diagnosis *Diagnosis `json:"diagnosis,omitempty"`
+	// Path is how the link reaches the peer now: "lan", "ipv6" or
+	// "ipv4" (the kind of the endpoint in use, conf.PathOf); empty when
+	// not connected.
+	Path string `json:"path"`
+	// Candidates are the addresses the peer may be reached at, best
+	// first (conf.Candidates); the Linux engine tries them in turn.
+	Candidates []Candidate `json:"candidates"`
+}
+
+// Candidate is one address a peer may be reached at.
+type Candidate struct {
+	Kind     string `json:"kind"` // "lan", "ipv6", "ipv4"
+	Endpoint string `json:"endpoint"`
 }
 
 // TunnelStatus is the observed state of one tunnel.

@@ -26,6 +26,11 @@ type Settings struct {
 	// default; OpenWrt routers keep 60 s). Both computers of a link must
 	// use the same value. Read when the daemon starts.
 	RouterForgetSeconds int `json:"router_forget_seconds,omitempty"`
+	// PathRetrySeconds is how often a link on a worse path (IPv4 while
+	// the other side also has IPv6, say) briefly tries the better one
+	// (0: 300 s). Both computers of a link must use the same value. Read
+	// when the daemon starts.
+	PathRetrySeconds int `json:"path_retry_seconds,omitempty"`
 }
 
 // Validate checks that server entries are non-empty single words and the
@@ -41,6 +46,9 @@ func (st Settings) Validate() error {
 	}
 	if f := st.RouterForgetSeconds; f != 0 && (f < 10 || f > 300) {
 		return fmt.Errorf("router_forget_seconds %d is out of range: give 10 to 300 (30 for most routers, 60 for OpenWrt), or leave it out", f)
+	}
+	if r := st.PathRetrySeconds; r != 0 && (r < 30 || r > 3600) {
+		return fmt.Errorf("path_retry_seconds %d is out of range: give 30 to 3600 (300, five minutes, is the default), or leave it out", r)
 	}
 	return nil
 }

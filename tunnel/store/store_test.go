@@ -387,7 +387,7 @@ func TestSettings(t *testing.T) {
 	if diff := cmp.Diff(Settings{}, st); diff != "" {
 		t.Errorf("default settings (-want +got):\n%s", diff)
 	}
-	want := Settings{STUNServers: []string{"127.0.0.1:3478", "stun.example:3478"}, Group: "wgpunch", RouterForgetSeconds: 60}
+	want := Settings{STUNServers: []string{"127.0.0.1:3478", "stun.example:3478"}, Group: "wgpunch", RouterForgetSeconds: 60, PathRetrySeconds: 120}
 	if err := s.SaveSettings(want); err != nil {
 		t.Fatal(err)
 	}
@@ -407,6 +407,9 @@ func TestSettings(t *testing.T) {
 	}
 	if err := s.SaveSettings(Settings{RouterForgetSeconds: 5}); err == nil || !strings.Contains(err.Error(), "10 to 300") {
 		t.Errorf("router_forget_seconds 5: %v, want out of range", err)
+	}
+	if err := s.SaveSettings(Settings{PathRetrySeconds: 10}); err == nil || !strings.Contains(err.Error(), "30 to 3600") {
+		t.Errorf("path_retry_seconds 10: %v, want out of range", err)
 	}
 	if err := os.WriteFile(path, []byte("{broken"), 0o600); err != nil {
 		t.Fatal(err)

@@ -180,6 +180,9 @@ func listenInNetns(ns, addr string) (net.PacketConn, error) {
 		return nil, err
 	}
 	defer netns.Set(orig)
+	if strings.HasPrefix(addr, "[") {
+		return net.ListenPacket("udp6", addr)
+	}
 	return net.ListenPacket("udp4", addr)
 }
 
