@@ -37,16 +37,23 @@ type (
 		Error      string       `json:"error"`
 	}
 	peerStatus struct {
-		Name          string     `json:"name"`
-		PublicKey     string     `json:"public_key"`
-		Address       string     `json:"address"`
-		Endpoint      string     `json:"endpoint"`
-		AllowedIPs    []string   `json:"allowed_ips"`
-		LastHandshake *time.Time `json:"last_handshake"`
-		RxBytes       int64      `json:"rx_bytes"`
-		TxBytes       int64      `json:"tx_bytes"`
-		State         string     `json:"state"`
-		Diagnosis     *diagnosis `json:"diagnosis"`
+		Name          string      `json:"name"`
+		PublicKey     string      `json:"public_key"`
+		Address       string      `json:"address"`
+		Endpoint      string      `json:"endpoint"`
+		AllowedIPs    []string    `json:"allowed_ips"`
+		LastHandshake *time.Time  `json:"last_handshake"`
+		RxBytes       int64       `json:"rx_bytes"`
+		TxBytes       int64       `json:"tx_bytes"`
+		State         string      `json:"state"`
+		Diagnosis     *diagnosis  `json:"diagnosis"`
+		LANs          []lanStatus `json:"lans"`
+	}
+	// lanStatus is a LAN the peer shares and how this side reaches it
+	// (reach_as is the prefix itself when no alias is needed).
+	lanStatus struct {
+		Prefix  string `json:"prefix"`
+		ReachAs string `json:"reach_as"`
 	}
 	diagnosis struct {
 		Code    string `json:"code"`
@@ -316,9 +323,10 @@ func tokenLine(out string) string {
 
 // linkOpts are per-side options of Link.
 type linkOpts struct {
-	Port     int    // --port, 0: let WG Punch choose
-	Endpoint string // --endpoint, "": discover with --stun
-	STUN     string // --stun servers; "": the lab's IPv4 ones (stunServers)
+	Port     int      // --port, 0: let WG Punch choose
+	Endpoint string   // --endpoint, "": discover with --stun
+	STUN     string   // --stun servers; "": the lab's IPv4 ones (stunServers)
+	LANs     []string // --lan subnets this side shares
 }
 
 // linkResult is what happened during Link.
@@ -338,6 +346,9 @@ func Link(t testing.TB, a, b *Host, name string, ao, bo linkOpts) *linkResult {
 	args := func(cmd []string, o linkOpts) []string {
 		if o.Port != 0 {
 			cmd = append(cmd, "--port", fmt.Sprint(o.Port))
+		}
+		for _, lan := range o.LANs {
+			cmd = append(cmd, "--lan", lan)
 		}
 		if o.Endpoint != "" {
 			cmd = append(cmd, "--endpoint", o.Endpoint)

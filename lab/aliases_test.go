@@ -1,0 +1,208 @@
+package lab
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wgpunch/wgpunch/internal/testutil"
+)
+
+// namePort is where the offices' second LAN hosts answer with their
+// office's name.
+const namePort = 7000
+
+// aliasOffices is the issue 13 topology: two offices behind home NATs
+// that both use 192.168.1.0/24, each with its WG Punch machine (x1,
+// 192.168.1.10) and a second LAN host (x50, 192.168.1.50) that answers
+// TCP on namePort with "office A" or "office B".
+type aliasOffices struct {
+	oa, ob   *Office
+	a1, b1   *Host // the WG Punch machines
+	a50, b50 *Host // the LAN hosts at 192.168.1.50
+}
+
+func newAliasOffices(t testing.TB, l *Lab, in *Internet, na, nb int) *aliasOffices {
+	t.Helper()
+	o := &aliasOffices{oa: in.Office("a", na, NATHome), ob: in.Office("b", nb, NATHome)}
+	o.a1, o.b1 = o.oa.Host("a1"), o.ob.Host("b1")
+	o.a50, o.b50 = o.oa.HostAt("a50", 50), o.ob.HostAt("b50", 50)
+	for _, c := range []struct {
+		h    *Host
+		name string
+	}{{o.a50, "office A"}, {o.b50, "office B"}} {
+		testutil.ServeName(t, fmt.Sprintf("/proc/%d/ns/net", c.h.holder.Pid()), c.h.Addr+":"+fmt.Sprint(namePort), c.name)
+	}
+	o.a1.StartDaemon()
+	o.b1.StartDaemon()
+	return o
+}
+
+// askName connects from h to addr:namePort and returns the answer's first
+// line ("" when nothing answers).
+func askName(h *Host, addr string) string {
+	out, err := h.Run("nc", "-n", "-w", "5", addr, fmt.Sprint(namePort))
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(out)
+}
+
+// waitName asks until want answers.
+func waitName(h *Host, addr, want string) error {
+	_, err := waitFor(connectBound, 200*time.Millisecond, func() (bool, string) {
+		got := askName(h, addr)
+		return got == want, fmt.Sprintf("%s asked %s:%d: answer %q, want %q", h.Name, addr, namePort, got, want)
+	})
+	return err
+}
+
+// reachAs is how h's only peer's LAN lan is reached, from status --json.
+func reachAs(t testing.TB, h *Host, name, lan string) string {
+	t.Helper()
+	st := h.TunnelStatus(name)
+	if len(st.Peers) != 1 {
+		t.Fatalf("%s: tunnel %s has %d peers, want 1", h.Name, name, len(st.Peers))
+	}
+	for _, l := range st.Peers[0].LANs {
+		if l.Prefix == lan {
+			return l.ReachAs
+		}
+	}
+	t.Fatalf("%s: status --json lists no lans entry for %s: %+v", h.Name, lan, st.Peers[0].LANs)
+	return ""
+}
+
+// aliasHost is host number n of alias: "10.7.3.0/24", 50 -> "10.7.3.50".
+func aliasHost(t testing.TB, alias string, n int) string {
+	t.Helper()
+	p, err := netip.ParsePrefix(alias)
+	if err != nil || !p.Addr().Is4() {
+		t.Fatalf("reach_as %q is not an IPv4 subnet: %v", alias, err)
+	}
+	b := p.Masked().Addr().As4()
+	b[3] += byte(n)
+	return netip.AddrFrom4(b).String()
+}
+
+// netState is what a link may change on a WG Punch machine.
+type netState struct{ ruleset, routes string }
+
+func snapshot(h *Host) netState {
+	r, _ := h.Run("nft", "list", "ruleset")
+	ro, _ := h.Run("ip", "route", "show", "table", "all")
+	return netState{r, ro}
+}
+
+// TestWGPunchLANAliases is issue 13: both offices use 192.168.1.0/24 and
+// share it. The CLI exchange agrees an alias for each side's LAN; through
+// it each office reaches the other's 192.168.1.50, from the WG Punch
+// machine and from a LAN host routed through it, while the own
+// 192.168.1.50 stays the own. Removing the link leaves the nftables
+// ruleset and the routes as they were.
+func TestWGPunchLANAliases(t *testing.T) {
+	l := New(t)
+	needWGPunch(t)
+	in := l.Internet()
+	o := newAliasOffices(t, l, in, 1, 1)
+	a1, b1, a50, b50 := o.a1, o.b1, o.a50, o.b50
+	const name, lan = "office", "192.168.1.0/24"
+	before := map[*Host]netState{a1: snapshot(a1), b1: snapshot(b1)}
+
+	var aliasB, aliasA string // B's LAN as A reaches it; A's as B does
+	ok := t.Run("exchange agrees aliases", func(t *testing.T) {
+		Link(t, a1, b1, name,
+			linkOpts{Port: 51820, Endpoint: o.oa.WAN + ":51820", LANs: []string{lan}},
+			linkOpts{Port: 51820, Endpoint: o.ob.WAN + ":51820", LANs: []string{lan}})
+		aliasB, aliasA = reachAs(t, a1, name, lan), reachAs(t, b1, name, lan)
+		t.Logf("a1 reaches office B's %s as %s; b1 reaches office A's as %s", lan, aliasB, aliasA)
+		for _, c := range []struct {
+			h     *Host
+			alias string
+		}{{a1, aliasB}, {b1, aliasA}} {
+			p, err := netip.ParsePrefix(c.alias)
+			if err != nil || p.Overlaps(netip.MustParsePrefix(lan)) || p.Bits() != 24 {
+				t.Errorf("%s: reach_as %q, want a /24 outside %s", c.h.Name, c.alias, lan)
+			}
+			allowed := c.h.TunnelStatus(name).Peers[0].AllowedIPs
+			if !slices.Contains(allowed, c.alias) || slices.Contains(allowed, lan) {
+				t.Errorf("%s: peer allowed_ips %v, want the alias %s and not %s", c.h.Name, allowed, c.alias, lan)
+			}
+		}
+	})
+	if !ok {
+		t.FailNow()
+	}
+	// The LAN hosts route the other office's alias through their WG Punch
+	// machine, as the README tells an office to do.
+	a50.Must("ip", "route", "add", aliasB, "via", a1.Addr)
+	b50.Must("ip", "route", "add", aliasA, "via", b1.Addr)
+
+	t.Run("each office reaches the other's 192.168.1.50 through the alias", func(t *testing.T) {
+		a1.MustWGP("up", name)
+		b1.MustWGP("up", name)
+		for _, c := range []struct {
+			h          *Host
+			addr, want string
+		}{
+			{a1, aliasHost(t, aliasB, 50), "office B"},
+			{a50, aliasHost(t, aliasB, 50), "office B"},
+			{b1, aliasHost(t, aliasA, 50), "office A"},
+			{b50, aliasHost(t, aliasA, 50), "office A"},
+		} {
+			if err := waitName(c.h, c.addr, c.want); err != nil {
+				t.Errorf("%v\n%s daemon log:\n%s", err, c.h.Name, tail(daemonOf(o, c.h).daemon.Output(), 20))
+			}
+		}
+	})
+
+	t.Run("each office still reaches its own 192.168.1.50", func(t *testing.T) {
+		for _, c := range []struct {
+			h    *Host
+			want string
+		}{{a1, "office A"}, {a50, "office A"}, {b1, "office B"}, {b50, "office B"}} {
+			if got := askName(c.h, "192.168.1.50"); got != c.want {
+				t.Errorf("%s asked 192.168.1.50: %q, want %q", c.h.Name, got, c.want)
+			}
+		}
+	})
+
+	t.Run("bulk TCP through the alias", func(t *testing.T) {
+		// From A's LAN host to B's through the alias: the listener is on
+		// B's real address, the sender uses the alias.
+		if err := TCPTransferVia(a50, b50, aliasHost(t, aliasB, 50), "192.168.1.50", 5302, 1<<20); err != nil {
+			t.Error(err)
+		}
+	})
+
+	t.Run("removing the link removes its rules and routes", func(t *testing.T) {
+		for _, h := range []*Host{a1, b1} {
+			h.MustWGP("remove", name, "--yes")
+		}
+		for _, h := range []*Host{a1, b1} {
+			after := snapshot(h)
+			if after.ruleset != before[h].ruleset {
+				t.Errorf("%s: nft list ruleset after remove:\n%s\nbefore the link:\n%s", h.Name, after.ruleset, before[h].ruleset)
+			}
+			if after.routes != before[h].routes {
+				t.Errorf("%s: ip route after remove:\n%s\nbefore the link:\n%s", h.Name, after.routes, before[h].routes)
+			}
+		}
+		if got := askName(a50, aliasHost(t, aliasB, 50)); got != "" {
+			t.Errorf("after remove, a50 still gets %q through the alias", got)
+		}
+	})
+}
+
+func daemonOf(o *aliasOffices, h *Host) *Host {
+	if h == o.a50 {
+		return o.a1
+	}
+	if h == o.b50 {
+		return o.b1
+	}
+	return h
+}
