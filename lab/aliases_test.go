@@ -25,15 +25,18 @@ type aliasOffices struct {
 	a50, b50 *Host // the LAN hosts at 192.168.1.50
 }
 
-func newAliasOffices(t testing.TB, l *Lab, in *Internet, na, nb int) *aliasOffices {
+// newAliasOffices builds offices a and b (names[0], names[1]) with LANs
+// 192.168.na.0/24 and 192.168.nb.0/24; the hosts are named after the
+// offices (a1, a50, ...) and answer "office A" (the name in capitals).
+func newAliasOffices(t testing.TB, in *Internet, names [2]string, na, nb int) *aliasOffices {
 	t.Helper()
-	o := &aliasOffices{oa: in.Office("a", na, NATHome), ob: in.Office("b", nb, NATHome)}
-	o.a1, o.b1 = o.oa.Host("a1"), o.ob.Host("b1")
-	o.a50, o.b50 = o.oa.HostAt("a50", 50), o.ob.HostAt("b50", 50)
+	o := &aliasOffices{oa: in.Office(names[0], na, NATHome), ob: in.Office(names[1], nb, NATHome)}
+	o.a1, o.b1 = o.oa.Host(names[0]+"1"), o.ob.Host(names[1]+"1")
+	o.a50, o.b50 = o.oa.HostAt(names[0]+"50", 50), o.ob.HostAt(names[1]+"50", 50)
 	for _, c := range []struct {
 		h    *Host
 		name string
-	}{{o.a50, "office A"}, {o.b50, "office B"}} {
+	}{{o.a50, "office " + strings.ToUpper(names[0])}, {o.b50, "office " + strings.ToUpper(names[1])}} {
 		testutil.ServeName(t, fmt.Sprintf("/proc/%d/ns/net", c.h.holder.Pid()), c.h.Addr+":"+fmt.Sprint(namePort), c.name)
 	}
 	o.a1.StartDaemon()
@@ -89,12 +92,13 @@ func aliasHost(t testing.TB, alias string, n int) string {
 }
 
 // netState is what a link may change on a WG Punch machine.
-type netState struct{ ruleset, routes string }
+type netState struct{ ruleset, routes, forwarding string }
 
 func snapshot(h *Host) netState {
 	r, _ := h.Run("nft", "list", "ruleset")
 	ro, _ := h.Run("ip", "route", "show", "table", "all")
-	return netState{r, ro}
+	fw, _ := h.Run("sysctl", "net.ipv4.ip_forward", "net.ipv4.conf.eth0.forwarding")
+	return netState{r, ro, fw}
 }
 
 // TestWGPunchLANAliases is issue 13: both offices use 192.168.1.0/24 and
@@ -107,7 +111,7 @@ func TestWGPunchLANAliases(t *testing.T) {
 	l := New(t)
 	needWGPunch(t)
 	in := l.Internet()
-	o := newAliasOffices(t, l, in, 1, 1)
+	o := newAliasOffices(t, in, [2]string{"a", "b"}, 1, 1)
 	a1, b1, a50, b50 := o.a1, o.b1, o.a50, o.b50
 	const name, lan = "office", "192.168.1.0/24"
 	before := map[*Host]netState{a1: snapshot(a1), b1: snapshot(b1)}
@@ -157,6 +161,22 @@ func TestWGPunchLANAliases(t *testing.T) {
 				t.Errorf("%v\n%s daemon log:\n%s", err, c.h.Name, tail(daemonOf(o, c.h).daemon.Output(), 20))
 			}
 		}
+		// What each machine translates, as nft shows it.
+		for _, c := range []struct {
+			h             *Host
+			served, reach string
+		}{{a1, aliasA, aliasB}, {b1, aliasB, aliasA}} {
+			rs := snapshot(c.h).ruleset
+			peerAddr := addrOnly(c.h.TunnelStatus(name).Peers[0].Address)
+			for _, want := range []string{
+				fmt.Sprintf(`iifname "%s" ip saddr %s ip daddr %s dnat ip prefix to %s`, name, peerAddr, c.served, lan),
+				fmt.Sprintf(`oifname "%s" ip daddr %s masquerade`, name, c.reach),
+			} {
+				if !strings.Contains(rs, want) {
+					t.Errorf("%s: nft list ruleset lacks %q:\n%s", c.h.Name, want, rs)
+				}
+			}
+		}
 	})
 
 	t.Run("each office still reaches its own 192.168.1.50", func(t *testing.T) {
@@ -190,6 +210,9 @@ func TestWGPunchLANAliases(t *testing.T) {
 			if after.routes != before[h].routes {
 				t.Errorf("%s: ip route after remove:\n%s\nbefore the link:\n%s", h.Name, after.routes, before[h].routes)
 			}
+			if after.forwarding != before[h].forwarding {
+				t.Errorf("%s: forwarding after remove:\n%s\nbefore the link:\n%s", h.Name, after.forwarding, before[h].forwarding)
+			}
 		}
 		if got := askName(a50, aliasHost(t, aliasB, 50)); got != "" {
 			t.Errorf("after remove, a50 still gets %q through the alias", got)
@@ -205,4 +228,59 @@ func daemonOf(o *aliasOffices, h *Host) *Host {
 		return o.b1
 	}
 	return h
+}
+
+// BenchmarkLANAlias measures TCP throughput from one office's LAN host to
+// the other office's 192.168.1.50 through each WG Punch machine, once
+// through an alias (both offices on 192.168.1.0/24: masquerade on the
+// sending machine, prefix DNAT and masquerade on the receiving one) and
+// once without (offices c and d on 192.168.3.0/24 and 192.168.4.0/24:
+// plain LAN sharing), in one run on one machine.
+func BenchmarkLANAlias(b *testing.B) {
+	l := New(b)
+	needWGPunch(b)
+	testutil.RequireTool(b, "iperf3", "iperf3")
+	in := l.Internet()
+	type path struct {
+		what     string
+		o        *aliasOffices
+		lanA     string
+		lanB     string
+		addr     string // where the A side's LAN host sends
+		listen   string // where B's host listens
+		mbps     float64
+		viaAlias bool
+	}
+	paths := []*path{
+		{what: "aliased (both offices on 192.168.1.0/24)", o: newAliasOffices(b, in, [2]string{"a", "b"}, 1, 1), lanA: "192.168.1.0/24", lanB: "192.168.1.0/24", viaAlias: true},
+		{what: "not aliased (192.168.3.0/24 and 192.168.4.0/24)", o: newAliasOffices(b, in, [2]string{"c", "d"}, 3, 4), lanA: "192.168.3.0/24", lanB: "192.168.4.0/24"},
+	}
+	for i, p := range paths {
+		name := fmt.Sprintf("bench%d", i)
+		Link(b, p.o.a1, p.o.b1, name,
+			linkOpts{Port: 51820, Endpoint: p.o.oa.WAN + ":51820", LANs: []string{p.lanA}},
+			linkOpts{Port: 51820, Endpoint: p.o.ob.WAN + ":51820", LANs: []string{p.lanB}})
+		reached := reachAs(b, p.o.a1, name, p.lanB)
+		if (reached != p.lanB) != p.viaAlias {
+			b.Fatalf("%s: a1 reaches %s as %s", p.what, p.lanB, reached)
+		}
+		p.addr, p.listen = aliasHost(b, reached, 50), p.o.b50.Addr
+		p.o.a50.Must("ip", "route", "add", reached, "via", p.o.a1.Addr)
+		p.o.a1.MustWGP("up", name)
+		p.o.b1.MustWGP("up", name)
+		if err := waitName(p.o.a50, p.addr, "office "+strings.ToUpper(p.o.ob.Name)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for _, p := range paths {
+		b.Run(strings.Fields(p.what)[0], func(b *testing.B) {
+			p.mbps = iperfVia(b, p.o.a50, p.o.b50, p.addr, p.listen, 5)
+			b.ReportMetric(p.mbps, "Mbit/s")
+			b.ReportMetric(0, "ns/op")
+		})
+	}
+	for _, p := range paths {
+		fmt.Printf("TCP throughput LAN host -> other office's LAN host (%s -> %s), %s (iperf3 5 s): %.0f Mbit/s\n", p.addr, p.listen, p.what, p.mbps)
+	}
 }

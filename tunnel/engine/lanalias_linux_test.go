@@ -121,6 +121,9 @@ func TestLANAlias(t *testing.T) {
 		t.Errorf("chains in table inet %s (-want +got):\n%s", ShareTable, diff)
 	}
 	checkAliasRules(t, nft, a.ifname, b.addr.Addr(), lan, asA, asB)
+	if out, err := exec.Command("ip", "netns", "exec", "h13-a", "nft", "list", "table", "inet", ShareTable).CombinedOutput(); err == nil {
+		t.Logf("A's rules:\n%s", out)
+	}
 
 	// Who answers what.
 	for _, c := range []struct{ ns, addr, want string }{
