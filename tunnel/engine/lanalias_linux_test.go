@@ -82,33 +82,41 @@ func TestLANAlias(t *testing.T) {
 	nsPair(t, "h13-a", "h13-b", "10.99.131")
 	needNFT(t, "h13-a")
 	needNFT(t, "h13-b")
-	nsLAN(t, "h13-a", "lan0", "192.168.1.1/24", "h13-pa", "192.168.1.50/24")
-	nsLAN(t, "h13-b", "lan0", "192.168.1.1/24", "h13-pb", "192.168.1.50/24")
+	needForceForwarding(t, "h13-a")
+	nsLAN(t, "h13-a", "lan0", "192.168.1.1/24,fd01::1/64", "h13-pa", "192.168.1.50/24", "fd01::50/64")
+	nsLAN(t, "h13-b", "lan0", "192.168.1.1/24,fd01::1/64", "h13-pb", "192.168.1.50/24", "fd01::50/64")
 	// The LAN hosts know nothing of the tunnel: only the route to the
 	// other office's alias through their gateway.
 	run(t, "ip", "-n", "h13-pa", "route", "add", "10.13.2.0/24", "via", "192.168.1.1")
 	run(t, "ip", "-n", "h13-pb", "route", "add", "10.13.1.0/24", "via", "192.168.1.1")
+	run(t, "ip", "-n", "h13-pa", "-6", "route", "add", "fd13:2::/64", "via", "fd01::1")
+	run(t, "ip", "-n", "h13-pb", "-6", "route", "add", "fd13:1::/64", "via", "fd01::1")
 	for _, ns := range []string{"h13-a", "h13-b"} {
 		setSysctl(t, ns, ipForward, "0")
+		setSysctl(t, ns, ip6Forward, "0")
 	}
-	testutil.ServeName(t, "/run/netns/h13-pa", "192.168.1.50:7000", "office A")
-	testutil.ServeName(t, "/run/netns/h13-pb", "192.168.1.50:7000", "office B")
+	for _, c := range []struct{ ns, name string }{{"h13-pa", "office A"}, {"h13-pb", "office B"}} {
+		testutil.ServeName(t, "/run/netns/"+c.ns, "192.168.1.50:7000", c.name)
+		testutil.ServeName(t, "/run/netns/"+c.ns, "[fd01::50]:7000", c.name)
+	}
 
 	pfx := netip.MustParsePrefix
-	lan := pfx("192.168.1.0/24")
+	lan, lan6 := pfx("192.168.1.0/24"), pfx("fd01::/64")
 	asA, asB := pfx("10.13.1.0/24"), pfx("10.13.2.0/24") // A's LAN seen from B, B's from A
+	asA6, asB6 := pfx("fd13:1::/64"), pfx("fd13:2::/64")
 	a := newSide(t, "h13-a", "h13a0", 52131, "10.99.132.1/24", "10.99.131.1")
 	b := newSide(t, "h13-b", "h13b0", 52132, "10.99.132.2/24", "10.99.131.2")
-	cfgA := a.config(b, 5, asB.String())
-	cfgA.Interface.Meta.LANs = []netip.Prefix{lan}
-	cfgA.Peers[0].Meta.LANs = []netip.Prefix{lan}
-	cfgA.Peers[0].Meta.ReachAs = []conf.LANAlias{{LAN: lan, As: asB}}
-	cfgA.Peers[0].Meta.ServeAs = []conf.LANAlias{{LAN: lan, As: asA}}
-	cfgB := b.config(a, 5, asA.String())
-	cfgB.Interface.Meta.LANs = []netip.Prefix{lan}
-	cfgB.Peers[0].Meta.LANs = []netip.Prefix{lan}
-	cfgB.Peers[0].Meta.ReachAs = []conf.LANAlias{{LAN: lan, As: asA}}
-	cfgB.Peers[0].Meta.ServeAs = []conf.LANAlias{{LAN: lan, As: asB}}
+	a.addr6, b.addr6 = pfx("fd99:132::1/64"), pfx("fd99:132::2/64")
+	cfgA := a.config(b, 5, asB.String(), asB6.String())
+	cfgA.Interface.Meta.LANs = []netip.Prefix{lan, lan6}
+	cfgA.Peers[0].Meta.LANs = []netip.Prefix{lan, lan6}
+	cfgA.Peers[0].Meta.ReachAs = []conf.LANAlias{{LAN: lan, As: asB}, {LAN: lan6, As: asB6}}
+	cfgA.Peers[0].Meta.ServeAs = []conf.LANAlias{{LAN: lan, As: asA}, {LAN: lan6, As: asA6}}
+	cfgB := b.config(a, 5, asA.String(), asA6.String())
+	cfgB.Interface.Meta.LANs = []netip.Prefix{lan, lan6}
+	cfgB.Peers[0].Meta.LANs = []netip.Prefix{lan, lan6}
+	cfgB.Peers[0].Meta.ReachAs = []conf.LANAlias{{LAN: lan, As: asA}, {LAN: lan6, As: asA6}}
+	cfgB.Peers[0].Meta.ServeAs = []conf.LANAlias{{LAN: lan, As: asB}, {LAN: lan6, As: asB6}}
 
 	ca, ans := startChild(t, a.ns, cfgA, guardEnv+"=100ms")
 	mustUp(t, ca, ans, a.ifname)
@@ -120,7 +128,7 @@ func TestLANAlias(t *testing.T) {
 	if diff := cmp.Diff([]string{"dnat-h13a0", "fwd-h13a0", "nat-h13a0"}, shareChains(t, nft)); diff != "" {
 		t.Errorf("chains in table inet %s (-want +got):\n%s", ShareTable, diff)
 	}
-	checkAliasRules(t, nft, a.ifname, b.addr.Addr(), lan, asA, asB)
+	checkAliasRules(t, nft, a.ifname, b.addr.Addr(), lan, asA, asB, serveRule{from: b.addr6.Addr(), alias: conf.LANAlias{LAN: lan6, As: asA6}})
 	if out, err := exec.Command("ip", "netns", "exec", "h13-a", "nft", "list", "table", "inet", ShareTable).CombinedOutput(); err == nil {
 		t.Logf("A's rules:\n%s", out)
 	}
@@ -134,6 +142,10 @@ func TestLANAlias(t *testing.T) {
 		{"h13-pa", "192.168.1.50", "office A"}, // the own .50 stays the own
 		{"h13-a", "192.168.1.50", "office A"},
 		{"h13-b", "192.168.1.50", "office B"},
+		{"h13-pa", "fd13:2::50", "office B"}, // IPv6 likewise
+		{"h13-a", "fd13:2::50", "office B"},
+		{"h13-pb", "fd13:1::50", "office A"},
+		{"h13-pa", "fd01::50", "office A"},
 	} {
 		if got := askName(t, c.ns, c.addr, 7000); got != c.want {
 			t.Errorf("from %s, %s:7000 answered %q, want %q\nengine A:\n%s\nengine B:\n%s", c.ns, c.addr, got, c.want, ca.stderr, cb.stderr)
@@ -154,12 +166,12 @@ func TestLANAlias(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("alias rules not restored: %v\n%s", err, ca.stderr)
 	}
-	checkAliasRules(t, nft, a.ifname, b.addr.Addr(), lan, asA, asB)
+	checkAliasRules(t, nft, a.ifname, b.addr.Addr(), lan, asA, asB, serveRule{from: b.addr6.Addr(), alias: conf.LANAlias{LAN: lan6, As: asA6}})
 
 	// Re-applied reaching only: A no longer shares its LAN, so B's alias
 	// of it leads nowhere, but A's LAN host still reaches B's, with
 	// forwarding on A's LAN interface kept on for it.
-	reachOnly := a.config(b, 5, asB.String())
+	reachOnly := a.config(b, 5, asB.String(), asB6.String())
 	reachOnly.Interface.PrivateKey = cfgA.Interface.PrivateKey
 	reachOnly.Peers[0].Meta = cfgA.Peers[0].Meta
 	reachOnly.Peers[0].Meta.ServeAs = nil
@@ -169,9 +181,12 @@ func TestLANAlias(t *testing.T) {
 	if diff := cmp.Diff([]string{"fwd-h13a0", "nat-h13a0"}, shareChains(t, nft)); diff != "" {
 		t.Errorf("chains reaching only (-want +got):\n%s", diff)
 	}
-	wantSysctls(t, "h13-a", "reaching only", map[string]string{ipForward: "0", fwd4("h13a0"): "1", fwd4("lan0"): "1", fwd4("veth0"): "0"})
-	if got := askName(t, "h13-pa", "10.13.2.50", 7000); got != "office B" {
-		t.Errorf("reaching only: A's LAN host got %q from B's alias, want \"office B\"", got)
+	wantSysctls(t, "h13-a", "reaching only", map[string]string{ipForward: "0", fwd4("h13a0"): "1", fwd4("lan0"): "1", fwd4("veth0"): "0",
+		ip6Forward: "0", fwd6("h13a0"): "1", fwd6("lan0"): "1", fwd6("veth0"): "0"})
+	for _, addr := range []string{"10.13.2.50", "fd13:2::50"} {
+		if got := askName(t, "h13-pa", addr, 7000); got != "office B" {
+			t.Errorf("reaching only: A's LAN host got %q from B's alias %s, want \"office B\"", got, addr)
+		}
 	}
 	if got := askName(t, "h13-pb", "10.13.1.50", 7000); got != "" {
 		t.Errorf("A shares nothing, yet B's LAN host got %q from A's alias", got)
@@ -184,10 +199,10 @@ func TestLANAlias(t *testing.T) {
 	if got := shareChains(t, nft); got != nil {
 		t.Errorf("table inet %s still there after down; chains %v", ShareTable, got)
 	}
-	if out := run(t, "ip", "-n", "h13-a", "route", "show"); strings.Contains(out, "10.13.") {
+	if out := run(t, "ip", "-n", "h13-a", "route", "show", "table", "all"); strings.Contains(out, "10.13.") || strings.Contains(out, "fd13:") {
 		t.Errorf("a route to an alias is left after down:\n%s", out)
 	}
-	wantSysctls(t, "h13-a", "after down", map[string]string{ipForward: "0", fwd4("lan0"): "0"})
+	wantSysctls(t, "h13-a", "after down", map[string]string{ipForward: "0", fwd4("lan0"): "0", ip6Forward: "0", fwd6("lan0"): "0"})
 
 	// A daemon killed with the aliases in place leaves its chains; the
 	// next one, whose config no longer serves an alias, removes the
@@ -215,7 +230,7 @@ func TestLANAlias(t *testing.T) {
 
 // checkAliasRules reads A's chains back and checks each alias rule's
 // match and translation.
-func checkAliasRules(t *testing.T, c *nftables.Conn, ifname string, peer netip.Addr, lan, serveAs, reachAs netip.Prefix) {
+func checkAliasRules(t *testing.T, c *nftables.Conn, ifname string, peer netip.Addr, lan, serveAs, reachAs netip.Prefix, serve6 serveRule) {
 	t.Helper()
 	rules := func(chain string) []*nftables.Rule {
 		rs, err := c.GetRules(shareTable, &nftables.Chain{Name: chain + "-" + ifname, Table: shareTable})
@@ -225,8 +240,14 @@ func checkAliasRules(t *testing.T, c *nftables.Conn, ifname string, peer netip.A
 		return rs
 	}
 	dn := rules("dnat")
-	if len(dn) != 1 {
-		t.Fatalf("dnat-%s has %d rules, want 1", ifname, len(dn))
+	if len(dn) != 2 {
+		t.Fatalf("dnat-%s has %d rules, want 2 (IPv4 and IPv6)", ifname, len(dn))
+	}
+	if diff := cmp.Diff(dnatExprs(ifname, serve6), dn[1].Exprs); diff != "" {
+		t.Errorf("IPv6 dnat rule (-want +got):\n%s", diff)
+	}
+	if n, ok := dn[1].Exprs[len(dn[1].Exprs)-1].(*expr.NAT); !ok || n.Family != unix.NFPROTO_IPV6 || !n.Prefix {
+		t.Errorf("IPv6 dnat rule ends in %+v, want dnat ip6 prefix", dn[1].Exprs[len(dn[1].Exprs)-1])
 	}
 	want := dnatExprs(ifname, serveRule{from: peer, alias: conf.LANAlias{LAN: lan, As: serveAs}})
 	if diff := cmp.Diff(want, dn[0].Exprs); diff != "" {
