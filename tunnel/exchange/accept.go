@@ -137,6 +137,7 @@ func (f *Facts) PlanAcceptInvite(in Request, inv *invite.Invite) (*AcceptPlan, e
 	}
 	p.Routing.PeerLANs = reachedPrefixes(inv.LANs, p.reach)
 	p.Routing.Aliases = p.reach
+	p.Routing.Via = f.LANAddress
 	for _, o := range p.offers {
 		if _, ok := OverlapsAny(o.LAN, inv.LANs); ok {
 			p.Routing.Served = append(p.Routing.Served, o)
@@ -162,7 +163,7 @@ func (p *AcceptPlan) Finish(a *Addresses) (cfg *conf.Config, reply *invite.Reply
 		peerEP = ep
 		p.Notes = append(p.Notes, note)
 	}
-	if h, err := netip.ParseAddr(a.LAN.Host); err == nil {
+	if h, err := netip.ParseAddr(a.LAN.Host); err == nil && !p.Routing.Via.IsValid() {
 		p.Routing.Via = h
 	}
 	display := in.DisplayName
@@ -323,7 +324,8 @@ func (f *Facts) PlanAcceptReply(name string, r *invite.Reply, allowPublic bool) 
 		sub = addr.Masked()
 	}
 	p.Routing = Routing{Peer: r.Name, Subnet: sub, PeerLANs: reachedPrefixes(r.LANs, reach), Self: self, Shared: cfg.Interface.Meta.LANs, Aliases: reach, Served: serve}
-	if sent != nil {
+	p.Routing.Via = f.LANAddress
+	if sent != nil && !p.Routing.Via.IsValid() {
 		p.Routing.Via, _ = netip.ParseAddr(sent.LANEndpoint.Host)
 	}
 	peer := newPeer(replySide(r), addr, ep, reach, serve)

@@ -118,15 +118,18 @@ func TestTwoOfficesSameLAN(t *testing.T) {
 		t.Errorf("Meta.LANs %v / %v, want the real LAN", pa.Meta.LANs, pb.Meta.LANs)
 	}
 	// Both sides say it, with the commands for other office computers.
-	for side, s := range map[string]string{"A": res.finish.Routing.Summary(), "B": res.accept.Routing.Summary()} {
+	for side, s := range map[string]string{"A": strings.Join(res.finish.Routing.AliasLines(), " "), "B": strings.Join(res.accept.Routing.AliasLines(), " ")} {
 		for _, want := range []string{"is reached here as 10.", "a device at 192.168.1.50 there is 10.", "sudo ip route add 10.", "route -p add 10.", "mask 255.255.255.0", "reaches your 192.168.1.0/24 as 10."} {
 			if !strings.Contains(s, want) {
 				t.Errorf("%s's summary %q lacks %q", side, s, want)
 			}
 		}
 	}
-	if !strings.Contains(res.finish.Routing.Summary(), "via 192.168.1.10") || !strings.Contains(res.accept.Routing.Summary(), "via 192.168.1.20") {
-		t.Errorf("the route commands do not name this machine's LAN address: %q / %q", res.finish.Routing.Summary(), res.accept.Routing.Summary())
+	if a, b := strings.Join(res.finish.Routing.AliasLines(), " "), strings.Join(res.accept.Routing.AliasLines(), " "); !strings.Contains(a, "via 192.168.1.10") || !strings.Contains(b, "via 192.168.1.20") {
+		t.Errorf("the route commands do not name this machine's LAN address: %q / %q", a, b)
+	}
+	if s := res.finish.Routing.Summary(); !strings.Contains(s, "192.168.1.0/24 under an alias") {
+		t.Errorf("summary %q does not say the LAN is under an alias", s)
 	}
 	if res.finish.Code.KeysOnly || res.finish.Code != res.accept.Code {
 		t.Errorf("codes %v / %v: want the same exchange code", res.finish.Code, res.accept.Code)

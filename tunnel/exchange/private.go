@@ -112,7 +112,8 @@ type Routing struct {
 	// reaches through one.
 	Aliases, Served []conf.LANAlias
 	// Via is this machine's LAN address, for the route other computers of
-	// this office add to reach an alias (invalid: unknown).
+	// this office add to reach an alias (invalid: unknown). AliasLines
+	// says it all; Summary only names the aliased LANs.
 	Via netip.Addr
 }
 
@@ -143,16 +144,17 @@ func (r Routing) Summary() string {
 	}
 	s := fmt.Sprintf("This link sends %s (the tunnel)", r.Subnet.Masked())
 	if len(r.PeerLANs) > 0 {
-		s += fmt.Sprintf(" and %s's %s (its shared LAN%s)", peer, joinPrefixes(r.PeerLANs), plural(len(r.PeerLANs)))
+		s += fmt.Sprintf(" and %s's %s (its shared LAN%s", peer, joinPrefixes(r.PeerLANs), plural(len(r.PeerLANs)))
+		if len(r.Aliases) > 0 {
+			s += fmt.Sprintf(", %s under an alias", joinPrefixes(aliasLANs(r.Aliases)))
+		}
+		s += ")"
 	}
 	s += " into the tunnel, nothing else. " + peer + " reaches this computer at " + r.Self.String()
 	if len(r.Shared) > 0 {
 		s += fmt.Sprintf(" and your shared %s.", joinPrefixes(r.Shared))
 	} else {
 		s += " only (you share no LAN)."
-	}
-	for _, l := range r.AliasLines() {
-		s += " " + l
 	}
 	return s
 }
