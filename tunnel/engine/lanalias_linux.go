@@ -27,9 +27,11 @@ package engine
 // through to the LAN host that asked.
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
 
+	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
 	"golang.org/x/sys/unix"
 
@@ -181,4 +183,34 @@ func reachMasqExprs(ifname string, a conf.LANAlias) []expr.Any {
 // accept`: the answers to what this side's LAN hosts sent to the alias.
 func reachReplyExprs(ifname string, a conf.LANAlias) []expr.Any {
 	return slices.Concat(matchIfname(expr.MetaKeyIIFNAME, ifname), matchSaddr(a.As), matchEstablished(), []expr.Any{accept()})
+}
+
+// reachDropPolicies is dropPolicies for the reaching direction: a
+// forward-hook base chain of another firewall with policy drop stops what
+// this side's LAN hosts send to the aliases (new connections going out
+// through the tunnel), and the answers coming back.
+func reachDropPolicies(chains []*nftables.Chain, ifname string, aliases []netip.Prefix) []string {
+	var out []string
+	for _, ch := range chains {
+		if ch.Table == nil || ch.Table.Name == ShareTable || ch.Hooknum == nil || *ch.Hooknum != *nftables.ChainHookForward {
+			continue
+		}
+		if ch.Policy == nil || *ch.Policy != nftables.ChainPolicyDrop {
+			continue
+		}
+		fam := familyWord(ch.Table.Family)
+		hint := fmt.Sprintf("nft insert rule %s %s %s oifname %q accept; nft insert rule %s %s %s iifname %q ct state established,related accept",
+			fam, ch.Table.Name, ch.Name, ifname, fam, ch.Table.Name, ch.Name, ifname)
+		if ch.Table.Name == "filter" && ch.Name == "FORWARD" && (fam == "ip" || fam == "ip6") {
+			cmd := "iptables"
+			if fam == "ip6" {
+				cmd = "ip6tables"
+			}
+			hint = fmt.Sprintf("%s -I FORWARD -o %s -j ACCEPT; %s -I FORWARD -i %s -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT (with ufw: ufw route allow out on %s)",
+				cmd, ifname, cmd, ifname, ifname)
+		}
+		out = append(out, fmt.Sprintf("the firewall chain %q in table %s %s drops forwarded packets by default, so computers on this side's LAN cannot reach the peer's LAN through its alias %s until it is allowed there: %s",
+			ch.Name, fam, ch.Table.Name, prefixList(aliases), hint))
+	}
+	return out
 }

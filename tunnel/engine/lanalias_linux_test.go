@@ -307,3 +307,22 @@ func askName(t *testing.T, ns, addr string, port int) string {
 	out, _ := exec.Command("ip", "netns", "exec", ns, "nc", "-n", "-w", "3", addr, fmt.Sprint(port)).Output()
 	return strings.TrimSpace(string(out))
 }
+
+func TestReachDropPolicies(t *testing.T) {
+	drop := nftables.ChainPolicyDrop
+	ip := &nftables.Table{Name: "filter", Family: nftables.TableFamilyIPv4}
+	chains := []*nftables.Chain{
+		{Name: "FORWARD", Table: ip, Hooknum: nftables.ChainHookForward, Policy: &drop},
+		{Name: "INPUT", Table: ip, Hooknum: nftables.ChainHookInput, Policy: &drop},
+		{Name: "fwd-x", Table: shareTable, Hooknum: nftables.ChainHookForward, Policy: &drop},
+	}
+	got := reachDropPolicies(chains, "wgp0", []netip.Prefix{netip.MustParsePrefix("10.13.2.0/24")})
+	if len(got) != 1 {
+		t.Fatalf("got %d warnings, want 1 (ip filter FORWARD):\n%s", len(got), strings.Join(got, "\n"))
+	}
+	for _, w := range []string{`"FORWARD" in table ip filter`, "through its alias 10.13.2.0/24", "iptables -I FORWARD -o wgp0 -j ACCEPT", "ufw route allow out on wgp0"} {
+		if !strings.Contains(got[0], w) {
+			t.Errorf("warning lacks %q:\n%s", w, got[0])
+		}
+	}
+}

@@ -180,6 +180,19 @@ func (e *linuxEngine) shareLANs(ifname string, cfg *conf.Config) error {
 			e.logf("tunnel %s: warning: %s", ifname, w)
 		}
 	}
+	if len(plan.reach) > 0 {
+		var as []netip.Prefix
+		for _, a := range plan.reach {
+			as = append(as, a.As)
+		}
+		if c, err := nftables.New(); err == nil {
+			if chains, err := c.ListChains(); err == nil {
+				for _, w := range reachDropPolicies(chains, ifname, as) {
+					e.logf("tunnel %s: warning: %s", ifname, w)
+				}
+			}
+		}
+	}
 	return nil
 }
 
