@@ -98,11 +98,18 @@ func stats(ds []time.Duration) (min, med, max float64) {
 // the received rate in Mbit/s.
 func iperf(b *testing.B, src, dst *Host, addr string, secs int) float64 {
 	b.Helper()
-	srv := dst.Start("iperf3-server", "iperf3", "-s", "-B", addr, "-p", "5201")
+	return iperfVia(b, src, dst, addr, addr, secs)
+}
+
+// iperfVia is iperf with the server on dst's address listen, which src
+// reaches as addr (an alias of it).
+func iperfVia(b *testing.B, src, dst *Host, addr, listen string, secs int) float64 {
+	b.Helper()
+	srv := dst.Start("iperf3-server", "iperf3", "-s", "-B", listen, "-p", "5201")
 	defer srv.Stop()
 	if _, err := waitFor(5*time.Second, 50*time.Millisecond, func() (bool, string) {
 		o, _ := dst.Run("ss", "-Htln")
-		return strings.Contains(o, addr+":5201"), o
+		return strings.Contains(o, listen+":5201"), o
 	}); err != nil {
 		b.Fatal(err)
 	}

@@ -23,13 +23,19 @@
 // (no NAT: established traffic and ICMPv6 in, nothing else), its hosts
 // 2001:db8:N::10 and up.
 //
+// LAN aliases (aliases_test.go): two offices built with the same LAN
+// number, so both use 192.168.1.0/24, each with its WG Punch machine at
+// .10 and a LAN host at .50 (Office.HostAt) that answers TCP port 7000
+// with "office A" or "office B" (testutil.ServeName, a listener the test
+// process opens inside the host's namespace).
+//
 // Each host runs in its own network namespace and its own mount namespace,
 // with a private tmpfs on /var/run/wireguard, so two hosts can both have a
 // tunnel named "office" without their UAPI sockets colliding. A long-lived
 // per-host process holds those namespaces; every command for the host runs
 // through nsenter into it.
 //
-// The tests need root, iproute2 (ip netns), iptables, conntrack, coturn,
+// The tests need root, iproute2 (ip netns), iptables, nftables (nft), conntrack, coturn,
 // wireguard-go, wireguard-tools, netcat-openbsd, iputils-ping, util-linux
 // (nsenter, unshare, setpriv) and iperf3 (benchmarks); otherwise they skip
 // and say what is missing. Run them with

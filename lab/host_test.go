@@ -154,6 +154,12 @@ func (h *Host) UAPISockets() []string {
 // TCPTransfer sends n random bytes from h to dst's listener on addr:port
 // (addr being one of dst's addresses) and checks they arrive intact.
 func TCPTransfer(src, dst *Host, addr string, port, n int) error {
+	return TCPTransferVia(src, dst, addr, addr, port, n)
+}
+
+// TCPTransferVia is TCPTransfer to dst's listener on listen, which src
+// reaches as addr (an alias of it).
+func TCPTransferVia(src, dst *Host, addr, listen string, port, n int) error {
 	in := filepath.Join(src.Dir, fmt.Sprintf("tcp-%d.in", port))
 	out := filepath.Join(dst.Dir, fmt.Sprintf("tcp-%d.out", port))
 	data := make([]byte, n)
@@ -164,12 +170,12 @@ func TCPTransfer(src, dst *Host, addr string, port, n int) error {
 		return err
 	}
 	ln := dst.Start(fmt.Sprintf("nc-listen-%d", port), "sh", "-c",
-		fmt.Sprintf("exec nc -l -n %s %d > %s", addr, port, out))
+		fmt.Sprintf("exec nc -l -n %s %d > %s", listen, port, out))
 	defer ln.Stop()
 	// Wait for the listener.
 	if _, err := waitFor(5*time.Second, 50*time.Millisecond, func() (bool, string) {
 		o, _ := dst.Run("ss", "-Htln")
-		return strings.Contains(o, fmt.Sprintf("%s:%d", addr, port)), "no listener: " + o
+		return strings.Contains(o, fmt.Sprintf("%s:%d", listen, port)), "no listener: " + o
 	}); err != nil {
 		return err
 	}

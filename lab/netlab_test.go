@@ -39,6 +39,7 @@ var stunServers = fmt.Sprintf("%s:%d,%s:%d", stunIP1, stunPort, stunIP2, stunPor
 var requiredTools = map[string]string{
 	"ip":           "iproute2",
 	"iptables":     "iptables",
+	"nft":          "nftables",
 	"conntrack":    "conntrack",
 	"turnserver":   "coturn",
 	"wireguard-go": "wireguard-go",

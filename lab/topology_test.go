@@ -156,10 +156,22 @@ func (o *Office) Host(name string) *Host { return o.HostNamed(name, name) }
 // HostNamed is Host with another hostname than the lab's name for it (two
 // hosts may share one, as two Raspberry Pis called raspberrypi do).
 func (o *Office) HostNamed(name, hostname string) *Host {
+	o.lab.t.Helper()
+	return o.hostAt(name, hostname, 10+len(o.Hosts))
+}
+
+// HostAt creates a host on the office LAN at host number n (192.168.n.50
+// for 50), which no other host of the office may have.
+func (o *Office) HostAt(name string, n int) *Host {
+	o.lab.t.Helper()
+	return o.hostAt(name, name, n)
+}
+
+func (o *Office) hostAt(name, hostname string, n int) *Host {
 	l := o.lab
 	l.t.Helper()
 	ns := l.AddNS(name)
-	addr := fmt.Sprintf("192.168.%d.%d", o.n, 10+len(o.Hosts))
+	addr := fmt.Sprintf("192.168.%d.%d", o.n, n)
 	port := fmt.Sprintf("h%d", len(o.Hosts))
 	l.MustNS(o.Router, "ip", "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", ns)
 	l.MustNS(o.Router, "ip", "link", "set", port, "master", "lan0", "up")

@@ -52,6 +52,13 @@ type (
 			Kind     string `json:"kind"`
 			Endpoint string `json:"endpoint"`
 		} `json:"candidates"`
+		LANs []lanStatus `json:"lans"`
+	}
+	// lanStatus is a LAN the peer shares and how this side reaches it
+	// (reach_as is the prefix itself when no alias is needed).
+	lanStatus struct {
+		Prefix  string `json:"prefix"`
+		ReachAs string `json:"reach_as"`
 	}
 	diagnosis struct {
 		Code    string `json:"code"`
@@ -321,9 +328,10 @@ func tokenLine(out string) string {
 
 // linkOpts are per-side options of Link.
 type linkOpts struct {
-	Port     int    // --port, 0: let WG Punch choose
-	Endpoint string // --endpoint, "": discover with --stun
-	STUN     string // --stun servers; "": the lab's IPv4 ones (stunServers)
+	Port     int      // --port, 0: let WG Punch choose
+	Endpoint string   // --endpoint, "": discover with --stun
+	STUN     string   // --stun servers; "": the lab's IPv4 ones (stunServers)
+	LANs     []string // --lan subnets this side shares
 }
 
 // linkResult is what happened during Link.
@@ -343,6 +351,9 @@ func Link(t testing.TB, a, b *Host, name string, ao, bo linkOpts) *linkResult {
 	args := func(cmd []string, o linkOpts) []string {
 		if o.Port != 0 {
 			cmd = append(cmd, "--port", fmt.Sprint(o.Port))
+		}
+		for _, lan := range o.LANs {
+			cmd = append(cmd, "--lan", lan)
 		}
 		if o.Endpoint != "" {
 			cmd = append(cmd, "--endpoint", o.Endpoint)

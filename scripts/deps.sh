@@ -11,7 +11,7 @@ what=${1:-test}
 
 run_pkgs=(gcc pkg-config libgl1-mesa-dev libgl1-mesa-dri xorg-dev)
 test_pkgs=("${run_pkgs[@]}" wireguard-tools wireguard-go coturn zbar-tools iperf3 xvfb
-  imagemagick dbus dbus-x11 xauth xdotool xfce4-panel iptables iproute2 conntrack netcat-openbsd
+  imagemagick dbus dbus-x11 xauth xdotool xfce4-panel iptables nftables iproute2 conntrack netcat-openbsd
   iputils-ping util-linux procps librsvg2-bin
   msitools wixl osslsigncode openssl unzip desktop-file-utils dpkg gcc-mingw-w64-x86-64
   wine)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/wgpunch/wgpunch/tunnel/control"
@@ -159,4 +160,29 @@ func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
 // connected: what is going on, then what to do.
 func DiagnosisText(d *control.Diagnosis) string {
 	return d.Message + "\nWhat to do: " + d.Action
+}
+
+// AliasDetails says, for a peer's details, how its LANs that overlap a
+// network here are reached (their alias, an example address) and how
+// other computers of this office reach them through this one at
+// lanAddress (control.AliasText), then how the peer reaches our LANs
+// through an alias; "" when no LAN is aliased.
+func AliasDetails(p control.PeerStatus, lanAddress string) string {
+	var lines []string
+	for _, l := range p.LANs {
+		s, cmds := control.AliasText(nameOr(p.Name), l, lanAddress)
+		if s == "" {
+			continue
+		}
+		lines = append(lines, s+".", "Other computers in this office reach it through this one:")
+		for _, c := range cmds {
+			lines = append(lines, "  "+c)
+		}
+	}
+	for _, l := range p.ServeAs {
+		if s := control.ServedText(nameOr(p.Name), l); s != "" {
+			lines = append(lines, s+".")
+		}
+	}
+	return strings.Join(lines, "\n")
 }

@@ -148,7 +148,9 @@ func (c *tunnelCard) Update(t control.TunnelStatus, now time.Time) {
 	}
 	c.peers.set(keys)
 	for _, p := range t.Peers {
-		c.peers.get(p.PublicKey).Update(p, now)
+		r := c.peers.get(p.PublicKey)
+		r.lanAddress = t.LANAddress
+		r.Update(p, now)
 	}
 }
 
@@ -196,7 +198,11 @@ type peerRow struct {
 	traffic   *widget.Label
 	endpoint  *widget.Label
 	diagnosis *widget.Label // why it is not connected and what to do; hidden when connected
-	root      fyne.CanvasObject
+	// aliases says how the peer's aliased LANs are reached (AliasDetails);
+	// hidden when none is. lanAddress is the tunnel's LANAddress.
+	aliases    *widget.Label
+	lanAddress string
+	root       fyne.CanvasObject
 }
 
 func newPeerRow(a *App, tunnel string) *peerRow {
@@ -207,11 +213,14 @@ func newPeerRow(a *App, tunnel string) *peerRow {
 	r.diagnosis = widget.NewLabel("")
 	r.diagnosis.Wrapping = fyne.TextWrapWord
 	r.diagnosis.Hide()
+	r.aliases = widget.NewLabel("")
+	r.aliases.Wrapping = fyne.TextWrapWord
+	r.aliases.Hide()
 	safety := widget.NewButton("Safety code", func() { a.showSafetyCode(r.peer) })
 	rdp := widget.NewButtonWithIcon("Remote desktop…", theme.ComputerIcon(), func() { a.remoteDesktop(r.peer) })
 	line1 := container.NewHBox(r.ind, r.name, r.handshake)
 	line2 := container.NewHBox(r.traffic, r.endpoint)
-	r.root = container.NewBorder(nil, nil, widget.NewLabel("  "), container.NewCenter(container.NewHBox(safety, rdp)), container.NewVBox(line1, line2, r.diagnosis))
+	r.root = container.NewBorder(nil, nil, widget.NewLabel("  "), container.NewCenter(container.NewHBox(safety, rdp)), container.NewVBox(line1, line2, r.aliases, r.diagnosis))
 	return r
 }
 
@@ -234,6 +243,12 @@ func (r *peerRow) Update(p control.PeerStatus, now time.Time) {
 		line = w + " · " + line // "direct over IPv6 · endpoint ..."
 	}
 	setText(r.endpoint, line)
+	if a := AliasDetails(p, r.lanAddress); a != "" {
+		setText(r.aliases, a)
+		r.aliases.Show()
+	} else if r.aliases.Visible() {
+		r.aliases.Hide()
+	}
 	if d := p.Diagnosis; d != nil {
 		setText(r.diagnosis, DiagnosisText(d))
 		r.diagnosis.Show()

@@ -586,6 +586,11 @@ func (v *wizardView) addRouteSummary(box *fyne.Container, r *control.AcceptResul
 	if r.RouteSummary != "" {
 		box.Add(wrapLabel(r.RouteSummary))
 	}
+	// Each LAN reached through an alias (both offices use the same
+	// subnet): the sentence and the commands for other office computers.
+	for _, a := range r.Aliases {
+		box.Add(wrapLabel(a))
+	}
 }
 
 // reviewBlock is what accepting would do (PreviewAccept's result r), shown

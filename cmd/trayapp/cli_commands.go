@@ -231,6 +231,13 @@ func (c *cli) natNote(r *natcheck.Report) {
 	}
 }
 
+// lines notes each of ls as it is (the alias sentences).
+func (c *cli) lines(ls []string) {
+	for _, l := range ls {
+		c.note("%s", l)
+	}
+}
+
 func (c *cli) notes(ns []string) {
 	for _, n := range ns {
 		c.note("note: %s", n)
@@ -374,8 +381,9 @@ func cmdAccept(c *cli, cmd *command, args []string) error {
 	default:
 		c.note("%s added to tunnel %s.", res.PeerName, res.Tunnel)
 	}
-	if res.RouteSummary != pre.RouteSummary { // changed since the preview (another WG Punch, a NAT check)
+	if res.RouteSummary != pre.RouteSummary || !slices.Equal(res.Aliases, pre.Aliases) { // changed since the preview (another WG Punch, a NAT check)
 		c.note("%s", res.RouteSummary)
+		c.lines(res.Aliases)
 	}
 	if res.SafetyCode != pre.SafetyCode {
 		c.safetyCode(res)
@@ -405,6 +413,7 @@ func (c *cli) preview(pre *control.AcceptResult) {
 	if pre.RouteSummary != "" {
 		c.note("%s", pre.RouteSummary)
 	}
+	c.lines(pre.Aliases)
 	if pre.SafetyCode != "" {
 		c.safetyCode(pre)
 		c.note("Compare it with the code %s sees; if they differ, someone changed the messages on the way: do not accept.", pre.PeerName)

@@ -196,3 +196,29 @@ func TestStatusPath(t *testing.T) {
 		t.Errorf("status does not say each peer's path:\n%s", got)
 	}
 }
+
+// TestStatusAlias: status says how an aliased LAN is reached, with an
+// example address and the commands for other computers of the office.
+func TestStatusAlias(t *testing.T) {
+	var b strings.Builder
+	renderStatus(&b, &control.Report{Tunnels: []control.TunnelStatus{{Name: "officeb", LANAddress: "192.168.1.10", Peers: []control.PeerStatus{{
+		Name: "Office B", State: "down",
+		LANs:    []control.LANStatus{{Prefix: "192.168.1.0/24", ReachAs: "10.201.1.0/24"}, {Prefix: "192.168.9.0/24", ReachAs: "192.168.9.0/24"}},
+		ServeAs: []control.LANStatus{{Prefix: "192.168.1.0/24", ReachAs: "10.57.1.0/24"}},
+	}}}}}, time.Now())
+	got := b.String()
+	for _, want := range []string{
+		"  Office B's 192.168.1.0/24 is reached here as 10.201.1.0/24: a device at 192.168.1.50 there is 10.201.1.50 here.\n",
+		"      Linux: sudo ip route add 10.201.1.0/24 via 192.168.1.10\n",
+		"      Windows: route -p add 10.201.1.0 mask 255.255.255.0 192.168.1.10\n",
+		"      on your router: a static route to 10.201.1.0/24 via 192.168.1.10\n",
+		"  Office B reaches your 192.168.1.0/24 as 10.57.1.0/24 (your 192.168.1.50 is 10.57.1.50 there).\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("status lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "192.168.9.0/24 is reached") {
+		t.Errorf("a LAN without alias is explained as one:\n%s", got)
+	}
+}

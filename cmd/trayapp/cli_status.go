@@ -119,6 +119,29 @@ func renderStatus(w io.Writer, rep *control.Report, now time.Time) {
 		if len(t.Peers) > 0 {
 			tw.write(w)
 		}
+		// LANs reached through an alias, and how other computers of
+		// this office reach them.
+		for _, p := range t.Peers {
+			name := p.Name
+			if name == "" {
+				name = short(p.PublicKey)
+			}
+			for _, l := range p.LANs {
+				sentence, cmds := control.AliasText(name, l, t.LANAddress)
+				if sentence == "" {
+					continue
+				}
+				fmt.Fprintf(w, "  %s.\n    other computers in this office reach it through this one:\n", sentence)
+				for _, c := range cmds {
+					fmt.Fprintf(w, "      %s\n", c)
+				}
+			}
+			for _, l := range p.ServeAs {
+				if s := control.ServedText(name, l); s != "" {
+					fmt.Fprintf(w, "  %s.\n", s)
+				}
+			}
+		}
 		// Why a peer is not connected, and what to do (once per text: a
 		// switched-off link says it once, not per peer).
 		said := map[string]bool{}

@@ -1,9 +1,14 @@
 package testutil
 
 import (
+	"fmt"
+	"net"
 	"os/exec"
+	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/vishvananda/netns"
 )
 
 // IP runs `ip args...` and returns its output; it fails t with the output
@@ -61,4 +66,53 @@ func Veth(t testing.TB, a, b VethEnd) {
 	}
 	IP(t, "-n", a.NS, "link", "set", a.Dev, "up")
 	IP(t, "-n", b.NS, "link", "set", b.Dev, "up")
+}
+
+// ServeName listens on TCP addr (host:port) inside the network namespace
+// at nsPath (/run/netns/NAME, or /proc/PID/ns/net) and answers every
+// connection with answer and a newline, then closes it: a LAN service
+// that says which office it is in. It stops when t ends.
+func ServeName(t testing.TB, nsPath, addr, answer string) {
+	t.Helper()
+	ln, err := listenIn(nsPath, addr)
+	if err != nil {
+		t.Fatalf("listen on %s in %s: %v", addr, nsPath, err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte(answer + "\n"))
+			c.Close()
+		}
+	}()
+}
+
+// listenIn opens a TCP listener in another network namespace: the socket
+// belongs to the namespace of the thread that creates it, and keeps it.
+func listenIn(nsPath, addr string) (net.Listener, error) {
+	target, err := netns.GetFromPath(nsPath)
+	if err != nil {
+		return nil, err
+	}
+	defer target.Close()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	orig, err := netns.Get()
+	if err != nil {
+		return nil, err
+	}
+	defer orig.Close()
+	if err := netns.Set(target); err != nil {
+		return nil, err
+	}
+	ln, lerr := net.Listen("tcp", addr)
+	if err := netns.Set(orig); err != nil {
+		// This thread must not go back to the pool in the wrong namespace.
+		panic(fmt.Sprintf("return to the original network namespace: %v", err))
+	}
+	return ln, lerr
 }

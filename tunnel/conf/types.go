@@ -93,9 +93,9 @@ type PeerMeta struct {
 	// ServeAs are this side's shared LANs (Interface.Meta.LANs) that the
 	// peer reaches through an alias: the engine translates packets from
 	// the peer to As onto LAN (destination prefix NAT).
-	ServeAs []LANAlias
-	NATMapping  string         // the peer's NAT mapping as it reported it
-	NATVerdict  string         // "ok", "warning", "fail" as the peer reported it
+	ServeAs    []LANAlias
+	NATMapping string // the peer's NAT mapping as it reported it
+	NATVerdict string // "ok", "warning", "fail" as the peer reported it
 	// SafetyCode is the safety code over the exchange that linked us
 	// (invite.ExchangeCode), e.g. "0421 9387 1156 2203", computed once at
 	// accept time. Empty: a link made before it existed, or with an older

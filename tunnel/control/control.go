@@ -25,6 +25,7 @@ type (
 	Report       = monitor.Report
 	TunnelStatus = monitor.TunnelStatus
 	PeerStatus   = monitor.PeerStatus
+	LANStatus    = monitor.LANStatus
 	Warning      = monitor.Warning
 	Diagnosis    = monitor.Diagnosis
 	State        = monitor.State
@@ -165,6 +166,11 @@ type AcceptResult struct {
 	Routes       []string `json:"routes"`
 	Shared       []string `json:"shared"`
 	RouteSummary string   `json:"route_summary,omitempty"`
+	// Aliases explain, one sentence each, the other side's LANs reached
+	// here through an alias (with the commands other computers of this
+	// office use to reach them through this one) and our LANs the other
+	// side reaches through one; empty when no LAN overlaps.
+	Aliases []string `json:"aliases,omitempty"`
 }
 
 // NATCheckRequest asks for a NAT check.

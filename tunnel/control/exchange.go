@@ -36,14 +36,15 @@ func (s *Service) factsOf(cfgs []*conf.Config, bad map[string]error) *exchange.F
 		running[n] = true
 	}
 	return &exchange.Facts{
-		Configs:   cfgs,
-		Broken:    bad,
-		Routes:    s.net.Routes(),
-		LANPeers:  s.lanPeers(),
-		Running:   running,
-		PortFree:  s.opts.PortFree,
-		PortCheck: s.opts.PortCheck,
-		Hostname:  s.opts.Hostname,
+		Configs:    cfgs,
+		Broken:     bad,
+		Routes:     s.net.Routes(),
+		LANPeers:   s.lanPeers(),
+		Running:    running,
+		PortFree:   s.opts.PortFree,
+		PortCheck:  s.opts.PortCheck,
+		Hostname:   s.opts.Hostname,
+		LANAddress: s.net.PrimaryIPv4(s.runningIfaces()),
 	}
 }
 
@@ -344,6 +345,7 @@ func inviteResult(req AcceptRequest, inv *invite.Invite, plan *exchange.AcceptPl
 		Routes:             plan.Routing.Routes(),
 		Shared:             plan.Routing.SharedLANs(),
 		RouteSummary:       plan.Routing.Summary(),
+		Aliases:            plan.Routing.AliasLines(),
 	}
 }
 
@@ -421,6 +423,7 @@ func (s *Service) acceptReply(ctx context.Context, req AcceptRequest, r *invite.
 		Routes:             plan.Routing.Routes(),
 		Shared:             plan.Routing.SharedLANs(),
 		RouteSummary:       plan.Routing.Summary(),
+		Aliases:            plan.Routing.AliasLines(),
 	}
 	if preview {
 		return res, nil

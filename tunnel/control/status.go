@@ -17,6 +17,7 @@ import (
 	"github.com/wgpunch/wgpunch/tunnel/exchange"
 	"github.com/wgpunch/wgpunch/tunnel/invite"
 	"github.com/wgpunch/wgpunch/tunnel/lanpeers"
+	"github.com/wgpunch/wgpunch/tunnel/monitor"
 	"github.com/wgpunch/wgpunch/tunnel/natcheck"
 	"github.com/wgpunch/wgpunch/tunnel/netinfo"
 	"github.com/wgpunch/wgpunch/tunnel/ports"
@@ -88,6 +89,22 @@ func (s *Service) Status(ctx context.Context, name string) (*Report, error) {
 		}
 	}
 	s.upMu.RUnlock()
+	// The gateway other office computers route an alias through.
+	lanAddr := ""
+	for i := range rep.Tunnels {
+		t := &rep.Tunnels[i]
+		for _, p := range t.Peers {
+			if !slices.ContainsFunc(p.LANs, monitor.LANStatus.Aliased) {
+				continue
+			}
+			if lanAddr == "" {
+				if a := s.net.PrimaryIPv4(s.runningIfaces()); a.IsValid() {
+					lanAddr = a.String()
+				}
+			}
+			t.LANAddress = lanAddr
+		}
+	}
 	for n, err := range bad {
 		if n == "" {
 			return nil, fmt.Errorf("list tunnels in %s: %w", s.st.Dir(), err)
@@ -229,6 +246,9 @@ func (s *Service) warnings(cfgs []*conf.Config, up map[string]string) map[string
 				}
 			}
 			for _, l := range p.Meta.LANs {
+				if p.Meta.ReachedAs(l) != l {
+					continue // reached through an alias: not ambiguous
+				}
 				if q, ok := exchange.OverlapsAny(l, c.Interface.Meta.LANs); ok {
 					out[c.Name] = append(out[c.Name], Warning{Code: "subnet-overlap",
 						Message: fmt.Sprintf("%s shares LAN %s, which overlaps this machine's shared LAN %s; one side should stop sharing it or renumber", who, l, q)})

@@ -18,6 +18,9 @@ package engine
 //		iifname NAME ip daddr LAN masquerade        # per shared LAN
 //	}
 //
+// plus, for LAN aliases, a prerouting chain dnat-NAME and a few more rules
+// in these two (lanalias_linux.go).
+//
 // A tunnel that shares nothing still gets fwd-NAME with the drop, so
 // forwarding turned on for another tunnel (or by the host) never lets its
 // peer reach further than this machine.
@@ -63,8 +66,9 @@ const defaultGuardInterval = 5 * time.Second
 
 // shareState is what one tunnel has installed.
 type shareState struct {
-	lans []netip.Prefix
+	plan sharePlan
 	nat  bool // nat-NAME exists
+	dnat bool // dnat-NAME exists
 }
 
 // fwdSwitch is one forwarding sysctl file (net/ipv4/conf/IF/forwarding,
@@ -89,6 +93,14 @@ func natChain(name string) *nftables.Chain {
 	return &nftables.Chain{
 		Name: "nat-" + name, Table: shareTable, Type: nftables.ChainTypeNAT,
 		Hooknum: nftables.ChainHookPostrouting, Priority: nftables.ChainPriorityNATSource,
+		Policy: policyRef(nftables.ChainPolicyAccept),
+	}
+}
+
+func dnatChain(name string) *nftables.Chain {
+	return &nftables.Chain{
+		Name: "dnat-" + name, Table: shareTable, Type: nftables.ChainTypeNAT,
+		Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityNATDest,
 		Policy: policyRef(nftables.ChainPolicyAccept),
 	}
 }
@@ -137,26 +149,27 @@ func (e *linuxEngine) shareLANs(ifname string, cfg *conf.Config) error {
 	if s.tunnels == nil {
 		s.tunnels = make(map[string]*shareState)
 	}
-	lans := sharedLANs(cfg, e.logf)
-	if err := s.install(ifname, lans); err != nil {
-		if len(lans) == 0 {
+	plan := planShare(cfg, e.logf)
+	lans := plan.lans
+	if err := s.install(ifname, plan); err != nil {
+		if plan.empty() {
 			e.logf("tunnel %s: could not add the rule that stops the peer from reaching beyond this machine: %v", ifname, err)
 			return nil
 		}
 		// The transaction failed as a whole: what this tunnel had
 		// before (rules and forwarding) is still in place and consistent.
-		return fmt.Errorf("share LAN %s: %w (LAN sharing needs nftables in the kernel: load it with modprobe nf_tables nft_masq, or stop sharing LANs in this tunnel)", prefixList(lans), err)
+		return fmt.Errorf("share LAN %s: %w (LAN sharing needs nftables in the kernel: load it with modprobe nf_tables nft_masq nft_nat, or stop sharing LANs in this tunnel)", plan.describe(), err)
 	}
 	e.startGuard()
-	paths := e.forwardingPaths(ifname, lans, e.logf)
+	paths := e.forwardingPaths(ifname, plan, e.logf)
 	for _, p := range paths {
 		if err := e.holdForwarding(p, ifname); err != nil {
 			// Share nothing, but keep the drop.
 			e.releaseForwarding(ifname, nil)
-			if ierr := s.install(ifname, nil); ierr != nil {
+			if ierr := s.install(ifname, sharePlan{}); ierr != nil {
 				e.logf("tunnel %s: stop sharing: %v", ifname, ierr)
 			}
-			return fmt.Errorf("share LAN %s: %w", prefixList(lans), err)
+			return fmt.Errorf("share LAN %s: %w", plan.describe(), err)
 		}
 	}
 	// What an earlier config of this tunnel needed and this one does not.
@@ -165,6 +178,19 @@ func (e *linuxEngine) shareLANs(ifname string, cfg *conf.Config) error {
 		e.logf("tunnel %s: sharing LAN %s with the peer (forwarded and masqueraded; nothing else is forwarded)", ifname, prefixList(lans))
 		for _, w := range forwardWarnings(ifname, lans) {
 			e.logf("tunnel %s: warning: %s", ifname, w)
+		}
+	}
+	if len(plan.reach) > 0 {
+		var as []netip.Prefix
+		for _, a := range plan.reach {
+			as = append(as, a.As)
+		}
+		if c, err := nftables.New(); err == nil {
+			if chains, err := c.ListChains(); err == nil {
+				for _, w := range reachDropPolicies(chains, ifname, as) {
+					e.logf("tunnel %s: warning: %s", ifname, w)
+				}
+			}
 		}
 	}
 	return nil
@@ -192,8 +218,8 @@ func (e *linuxEngine) unshareLANs(ifname string) {
 	if len(s.tunnels) == 0 {
 		c.DelTable(shareTable)
 	} else {
-		for _, ch := range []*nftables.Chain{fwdChain(ifname), natChain(ifname)} {
-			if ch.Type == nftables.ChainTypeNAT && !st.nat {
+		for _, ch := range []*nftables.Chain{fwdChain(ifname), natChain(ifname), dnatChain(ifname)} {
+			if (ch.Name == "nat-"+ifname && !st.nat) || (ch.Name == "dnat-"+ifname && !st.dnat) {
 				continue
 			}
 			c.FlushChain(ch)
@@ -292,10 +318,10 @@ func (e *linuxEngine) restoreRules() {
 	slices.Sort(names)
 	for _, n := range names {
 		st := e.lan.tunnels[n]
-		if have["fwd-"+n] && (!st.nat || have["nat-"+n]) {
+		if have["fwd-"+n] && (!st.nat || have["nat-"+n]) && (!st.dnat || have["dnat-"+n]) {
 			continue
 		}
-		if err := e.lan.install(n, st.lans); err != nil {
+		if err := e.lan.install(n, st.plan); err != nil {
 			e.logf("tunnel %s: the forwarding rules in nftables table inet %s were removed from outside and cannot be put back: %v", n, ShareTable, err)
 			continue
 		}
@@ -303,20 +329,35 @@ func (e *linuxEngine) restoreRules() {
 	}
 }
 
-// install replaces tunnel ifname's chains with ones for lans in one atomic
-// nftables transaction.
-func (s *lanShare) install(ifname string, lans []netip.Prefix) error {
+// install replaces tunnel ifname's chains with ones for plan in one atomic
+// nftables transaction. A NAT chain the plan does not need goes, also one
+// that an earlier daemon left behind (killed before it could clean up).
+func (s *lanShare) install(ifname string, plan sharePlan) error {
 	c, err := nftables.New()
 	if err != nil {
 		return fmt.Errorf("open nftables: %w", err)
 	}
 	st := s.tunnels[ifname]
+	have := make(map[string]bool)
+	if st != nil {
+		have["nat-"+ifname], have["dnat-"+ifname] = st.nat, st.dnat
+	} else if chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyINet); err == nil {
+		for _, ch := range chains {
+			if ch.Table != nil && ch.Table.Name == ShareTable {
+				have[ch.Name] = true
+			}
+		}
+	}
+	lans := plan.lans
 	c.AddTable(shareTable)
 	fwd := c.AddChain(fwdChain(ifname))
 	c.FlushChain(fwd)
 	for _, p := range lans {
 		c.AddRule(&nftables.Rule{Table: shareTable, Chain: fwd, Exprs: slices.Concat(
 			matchIfname(expr.MetaKeyIIFNAME, ifname), matchDaddr(p), []expr.Any{accept()})})
+	}
+	for _, a := range plan.reach {
+		c.AddRule(&nftables.Rule{Table: shareTable, Chain: fwd, Exprs: reachReplyExprs(ifname, a)})
 	}
 	c.AddRule(&nftables.Rule{Table: shareTable, Chain: fwd, Exprs: slices.Concat(
 		matchIfname(expr.MetaKeyOIFNAME, ifname), matchEstablished(), []expr.Any{accept()})})
@@ -325,21 +366,36 @@ func (s *lanShare) install(ifname string, lans []netip.Prefix) error {
 
 	nat := natChain(ifname)
 	switch {
-	case len(lans) > 0:
+	case plan.natNeeded():
 		c.AddChain(nat)
 		c.FlushChain(nat)
 		for _, p := range lans {
 			c.AddRule(&nftables.Rule{Table: shareTable, Chain: nat, Exprs: slices.Concat(
 				matchIfname(expr.MetaKeyIIFNAME, ifname), matchDaddr(p), []expr.Any{&expr.Masq{}})})
 		}
-	case st != nil && st.nat:
+		for _, a := range plan.reach {
+			c.AddRule(&nftables.Rule{Table: shareTable, Chain: nat, Exprs: reachMasqExprs(ifname, a)})
+		}
+	case have[nat.Name]:
 		c.FlushChain(nat)
 		c.DelChain(nat)
+	}
+	dnat := dnatChain(ifname)
+	switch {
+	case plan.dnatNeeded():
+		c.AddChain(dnat)
+		c.FlushChain(dnat)
+		for _, r := range plan.serve {
+			c.AddRule(&nftables.Rule{Table: shareTable, Chain: dnat, Exprs: dnatExprs(ifname, r)})
+		}
+	case have[dnat.Name]:
+		c.FlushChain(dnat)
+		c.DelChain(dnat)
 	}
 	if err := c.Flush(); err != nil {
 		return fmt.Errorf("add rules to nftables table inet %s: %w", ShareTable, err)
 	}
-	s.tunnels[ifname] = &shareState{lans: lans, nat: len(lans) > 0}
+	s.tunnels[ifname] = &shareState{plan: plan, nat: plan.natNeeded(), dnat: plan.dnatNeeded()}
 	return nil
 }
 
@@ -354,28 +410,40 @@ func (s *lanShare) install(ifname string, lans []netip.Prefix) error {
 // TestForwardingPerInterface shows it on the running kernel.
 
 // forwardingPaths returns the sysctl files (under e.tune.sysctl) that must
-// read 1 for the peer of tunnel ifname to reach lans: forwarding of the
-// tunnel and of the interfaces the routes to lans leave by, per family.
+// read 1 for the peer of tunnel ifname to reach the shared LANs and for
+// this side's LAN hosts to reach the peer's aliased LANs: forwarding of
+// the tunnel and of the interfaces the routes to the shared LANs and to
+// this side's own copies of the aliased LANs leave by, per family.
 // Where the kernel has no per-interface IPv6 switch it returns the
-// host-wide one. LANs with no route are logged with logf and left out.
-func (e *linuxEngine) forwardingPaths(ifname string, lans []netip.Prefix, logf func(string, ...any)) []string {
+// host-wide one. Shared LANs with no route are logged with logf and left
+// out.
+func (e *linuxEngine) forwardingPaths(ifname string, plan sharePlan, logf func(string, ...any)) []string {
 	var out []string
 	add := func(p string) {
 		if !slices.Contains(out, p) {
 			out = append(out, p)
 		}
 	}
-	for f, fam := range []string{"ipv4", "ipv6"} {
-		var fl []netip.Prefix
-		for _, p := range lans {
+	ofFamily := func(ps []netip.Prefix, f int) []netip.Prefix {
+		var out []netip.Prefix
+		for _, p := range ps {
 			if family(p) == f {
-				fl = append(fl, p)
+				out = append(out, p)
 			}
 		}
-		if len(fl) == 0 {
+		return out
+	}
+	for f, fam := range []string{"ipv4", "ipv6"} {
+		fl, rl := ofFamily(plan.lans, f), ofFamily(plan.reachLANs(), f)
+		if len(fl) == 0 && len(rl) == 0 {
 			continue
 		}
 		devs := append([]string{ifname}, lanDevices(ifname, fl, logf)...)
+		for _, d := range lanDevices(ifname, rl, nil) {
+			if !slices.Contains(devs, d) {
+				devs = append(devs, d)
+			}
+		}
 		if f == 1 && !e.perInterfaceIPv6(ifname) {
 			add(filepath.Join(e.tune.sysctl, "net/ipv6/conf/all/forwarding"))
 			continue
@@ -477,13 +545,13 @@ func (e *linuxEngine) refreshForwarding() {
 	defer e.reassertForwarding()
 	names := make([]string, 0, len(e.lan.tunnels))
 	for n, st := range e.lan.tunnels {
-		if len(st.lans) > 0 {
+		if st.plan.forwards() {
 			names = append(names, n)
 		}
 	}
 	slices.Sort(names)
 	for _, n := range names {
-		paths := e.forwardingPaths(n, e.lan.tunnels[n].lans, nil)
+		paths := e.forwardingPaths(n, e.lan.tunnels[n].plan, nil)
 		ok := true
 		for _, p := range paths {
 			if err := e.holdForwarding(p, n); err != nil {
@@ -682,10 +750,18 @@ func matchIfname(key expr.MetaKey, name string) []expr.Any {
 
 // matchDaddr matches the destination address against p (the inet table
 // sees both families: check the family first).
-func matchDaddr(p netip.Prefix) []expr.Any {
+func matchDaddr(p netip.Prefix) []expr.Any { return matchAddr(p, false) }
+
+// matchSaddr matches the source address against p.
+func matchSaddr(p netip.Prefix) []expr.Any { return matchAddr(p, true) }
+
+func matchAddr(p netip.Prefix, source bool) []expr.Any {
 	proto, off := byte(unix.NFPROTO_IPV4), uint32(16)
 	if p.Addr().Is6() {
 		proto, off = unix.NFPROTO_IPV6, 24
+	}
+	if source {
+		off -= uint32(p.Addr().BitLen() / 8) // the source address comes right before
 	}
 	n := uint32(p.Addr().BitLen() / 8)
 	mask := netip.PrefixFrom(p.Addr(), p.Bits())

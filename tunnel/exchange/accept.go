@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 
 	"github.com/wgpunch/wgpunch/tunnel/conf"
 	"github.com/wgpunch/wgpunch/tunnel/invite"
@@ -25,6 +26,9 @@ type AcceptPlan struct {
 	// Code is the link's exchange safety code, set by Finish (which also
 	// stores it in the new peer's SafetyCode).
 	Code invite.Code
+	// reach are the inviter's LANs reached here through an alias, offers
+	// the aliases offered for our LANs inside the invite's pool.
+	reach, offers []conf.LANAlias
 }
 
 // PlanAcceptInvite checks that inv can become tunnel in.Name here (not our
@@ -94,17 +98,50 @@ func (f *Facts) PlanAcceptInvite(in Request, inv *invite.Invite) (*AcceptPlan, e
 		Addresses: []netip.Prefix{inv.InviteeAddress, inv.InviterAddress},
 		Meta:      conf.InterfaceMeta{Subnet: p.Subnet},
 	}}
+	// The inviter's LANs that overlap a network here are reached through
+	// an alias free here; the others are routed as they are.
+	avoid := f.aliasAvoid(in.LANs, inv.LANs, []netip.Prefix{p.Subnet, inv.InviteeAddress.Masked(), inv.InviterAddress.Masked()})
 	for _, l := range inv.LANs {
-		if what, bad := TunnelClash(l, inTunnel); bad {
-			return nil, invalidf("%s shares its LAN %s, which overlaps %s; the tunnel could not tell them apart. Nothing was saved; ask %s for a new invite that does not share %s", inv.Name, l, what, inv.Name, l)
+		what, bad := f.lanClash(l, inTunnel, "", in.LANs)
+		if !bad {
+			continue
+		}
+		fix := fmt.Sprintf("Ask %s for a new invite that does not share %s", inv.Name, l)
+		if !inv.AliasPool.IsValid() {
+			return nil, noAlias(inv.Name, l, what, fmt.Sprintf("%s runs a WG Punch without LAN aliases", inv.Name), fmt.Sprintf("Ask %s to update WG Punch and send a new invite (both sides then agree on an alias), or to send an invite that does not share %s", inv.Name, l))
+		}
+		if why := aliasable(l); why != "" {
+			return nil, noAlias(inv.Name, l, what, why, fix+"; if both offices use the same LAN, one must renumber it")
+		}
+		a, ok := f.pickAlias(l, avoid, "")
+		if !ok {
+			return nil, noAlias(inv.Name, l, what, "no subnet of its size is free on this machine", fix)
+		}
+		p.reach = append(p.reach, conf.LANAlias{LAN: l, As: a})
+		avoid = append(avoid, a)
+	}
+	// For each LAN we share, an alias inside the inviter's pool: the
+	// inviter uses it when that LAN overlaps one of its networks, and
+	// this side serves every alias it offered.
+	if pool := inv.AliasPool; pool.IsValid() {
+		taken := slices.Clone(in.LANs)
+		for _, l := range in.LANs {
+			if aliasable(l) != "" {
+				continue
+			}
+			if a, ok := offerIn(l, pool, taken); ok {
+				p.offers = append(p.offers, conf.LANAlias{LAN: l, As: a})
+				taken = append(taken, a)
+			}
 		}
 	}
-	fix := fmt.Sprintf("Ask %s for a new invite that does not share it; if both offices use the same LAN, one must renumber it", inv.Name)
-	if err := f.checkPeerRoutes(inv.LANs, inv.Name, "", fix); err != nil {
-		return nil, err
-	}
-	if err := ownLANClash(inv.LANs, in.LANs, inv.Name, fix); err != nil {
-		return nil, err
+	p.Routing.PeerLANs = reachedPrefixes(inv.LANs, p.reach)
+	p.Routing.Aliases = p.reach
+	p.Routing.Via = f.LANAddress
+	for _, o := range p.offers {
+		if _, ok := OverlapsAny(o.LAN, inv.LANs); ok {
+			p.Routing.Served = append(p.Routing.Served, o)
+		}
 	}
 	return p, nil
 }
@@ -126,6 +163,9 @@ func (p *AcceptPlan) Finish(a *Addresses) (cfg *conf.Config, reply *invite.Reply
 		peerEP = ep
 		p.Notes = append(p.Notes, note)
 	}
+	if h, err := netip.ParseAddr(a.LAN.Host); err == nil && !p.Routing.Via.IsValid() {
+		p.Routing.Via = h
+	}
 	display := in.DisplayName
 	cfg = &conf.Config{
 		Name: in.Name,
@@ -142,7 +182,7 @@ func (p *AcceptPlan) Finish(a *Addresses) (cfg *conf.Config, reply *invite.Reply
 				PublicEndpoint: a.watched(),
 			},
 		},
-		Peers: []conf.Peer{newPeer(inviteSide(inv), inv.InviterAddress, peerEP)},
+		Peers: []conf.Peer{newPeer(inviteSide(inv), inv.InviterAddress, peerEP, p.reach, p.offers)},
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, invalidf("the invite leads to an invalid tunnel (%v); ask the other side for a new invite", err)
@@ -156,6 +196,8 @@ func (p *AcceptPlan) Finish(a *Addresses) (cfg *conf.Config, reply *invite.Reply
 		LANs:        in.LANs,
 		NATMapping:  mapping,
 		NATVerdict:  verdict,
+		Offers:      p.offers,
+		ReachAs:     p.reach,
 	}
 	reply.Answer(inv)
 	code, err := invite.ExchangeCode(inv, reply)
@@ -255,21 +297,13 @@ func (f *Facts) PlanAcceptReply(name string, r *invite.Reply, allowPublic bool) 
 	if err := f.checkPrivate(r.LANs, allowPublic, "the reply asks to route", fmt.Sprintf("Invite %s still waits for a reply; %s should remove its tunnel and accept the invite again sharing only its office LAN.", r.InviteID, r.Name)); err != nil {
 		return nil, err
 	}
-	for _, l := range r.LANs {
-		if what, bad := TunnelClash(l, cfg); bad {
-			return nil, invalidf("%s shares its LAN %s, which overlaps %s; WireGuard would send that traffic to %s instead. Nothing was saved and invite %s still waits for a reply; %s should remove its tunnel and accept the invite again without that LAN (or with one that does not overlap)", r.Name, l, what, r.Name, r.InviteID, r.Name)
-		}
-	}
-	fix := fmt.Sprintf("Invite %s still waits for a reply; %s should remove its tunnel and accept the invite again without that LAN (if both offices use the same LAN, one must renumber it)", r.InviteID, r.Name)
-	if err := f.checkPeerRoutes(r.LANs, r.Name, cfg.Name, fix); err != nil {
-		return nil, err
-	}
-	if err := ownLANClash(r.LANs, cfg.Interface.Meta.LANs, r.Name, fix); err != nil {
-		return nil, err
-	}
 	// Behind one NAT, the invitee already aims at our LAN endpoint; its
 	// first handshake teaches WireGuard its LAN source (roaming).
 	code, sent, err := sentCode(cfg, r)
+	if err != nil {
+		return nil, err
+	}
+	reach, serve, err := f.replyAliases(cfg, r, sent)
 	if err != nil {
 		return nil, err
 	}
@@ -289,8 +323,12 @@ func (f *Facts) PlanAcceptReply(name string, r *invite.Reply, allowPublic bool) 
 	if !sub.IsValid() {
 		sub = addr.Masked()
 	}
-	p.Routing = Routing{Peer: r.Name, Subnet: sub, PeerLANs: r.LANs, Self: self, Shared: cfg.Interface.Meta.LANs}
-	peer := newPeer(replySide(r), addr, ep)
+	p.Routing = Routing{Peer: r.Name, Subnet: sub, PeerLANs: reachedPrefixes(r.LANs, reach), Self: self, Shared: cfg.Interface.Meta.LANs, Aliases: reach, Served: serve}
+	p.Routing.Via = f.LANAddress
+	if sent != nil && !p.Routing.Via.IsValid() {
+		p.Routing.Via, _ = netip.ParseAddr(sent.LANEndpoint.Host)
+	}
+	peer := newPeer(replySide(r), addr, ep, reach, serve)
 	if !code.KeysOnly {
 		peer.Meta.SafetyCode = code.Text
 	} else {
@@ -307,6 +345,71 @@ func (f *Facts) PlanAcceptReply(name string, r *invite.Reply, allowPublic bool) 
 		p.Warnings = append(p.Warnings, *w)
 	}
 	return p, nil
+}
+
+// replyAliases decides the aliases of a reply r to sent (nil: no stored
+// copy) on tunnel cfg: the reply's LANs that overlap a network here are
+// reached through the alias r offers inside our pool (reach), and our LANs
+// r reaches through an alias are served as such (serve). An offer outside
+// the pool, an alias for a LAN we do not share, or an overlap without an
+// offer is refused, with nothing saved.
+func (f *Facts) replyAliases(cfg *conf.Config, r *invite.Reply, sent *invite.Invite) (reach, serve []conf.LANAlias, err error) {
+	waits := fmt.Sprintf("Nothing was saved and invite %s still waits for a reply", r.InviteID)
+	pool := netip.Prefix{}
+	if sent != nil {
+		pool = sent.AliasPool
+	}
+	for _, o := range r.Offers {
+		if !pool.IsValid() || o.As.Bits() < pool.Bits() || !pool.Contains(o.As.Addr()) {
+			where := "this machine's invite offered no alias pool"
+			if pool.IsValid() {
+				where = fmt.Sprintf("outside the alias pool %s this machine's invite offered", pool)
+			}
+			return nil, nil, invalidf("the reply offers to reach %s's LAN %s as %s, but %s: the reply was changed on its way, or made for another invite. %s; compare the safety codes by phone, and have %s accept the invite again", r.Name, o.LAN, o.As, where, waits, r.Name)
+		}
+	}
+	ours := cfg.Interface.Meta.LANs
+	for _, a := range r.ReachAs {
+		if !slices.Contains(ours, a.LAN) {
+			return nil, nil, invalidf("the reply says %s reaches this machine's LAN %s as %s, but tunnel %s does not share %s. %s; have %s accept the invite again", r.Name, a.LAN, a.As, cfg.Name, a.LAN, waits, r.Name)
+		}
+		if q, ok := OverlapsAny(a.As, ours); ok {
+			return nil, nil, invalidf("the reply says %s reaches this machine's LAN %s as %s, which overlaps %s that this machine shares. %s; have %s accept the invite again", r.Name, a.LAN, a.As, q, waits, r.Name)
+		}
+	}
+	probe := cfg.Clone()
+	for _, l := range r.LANs {
+		what, bad := f.lanClash(l, probe, cfg.Name, ours)
+		if !bad {
+			continue
+		}
+		fix := fmt.Sprintf("Invite %s still waits for a reply; %s should remove its tunnel and accept the invite again without that LAN (if both offices use the same LAN, one must renumber it)", r.InviteID, r.Name)
+		i := slices.IndexFunc(r.Offers, func(o conf.LANAlias) bool { return o.LAN == l })
+		switch {
+		case i >= 0:
+		case !pool.IsValid():
+			return nil, nil, noAlias(r.Name, l, what, "this tunnel's invite was made without an alias pool (by an older WG Punch, or with no subnet free for one)", fmt.Sprintf("Invite %s still waits for a reply; send a new invite (wgpunch invite %s) and have %s accept that one, or have %s accept without sharing %s", r.InviteID, cfg.Name, r.Name, r.Name, l))
+		case len(r.Offers) == 0 && len(r.ReachAs) == 0 && aliasable(l) == "":
+			return nil, nil, noAlias(r.Name, l, what, fmt.Sprintf("%s runs a WG Punch without LAN aliases", r.Name), fmt.Sprintf("Invite %s still waits for a reply; %s should update WG Punch, remove its tunnel and accept the invite again, or accept it without sharing %s", r.InviteID, r.Name, l))
+		case aliasable(l) != "":
+			return nil, nil, noAlias(r.Name, l, what, aliasable(l), fix)
+		default:
+			return nil, nil, noAlias(r.Name, l, what, fmt.Sprintf("%s offered no alias for it", r.Name), fix)
+		}
+		o := r.Offers[i]
+		if what2, bad := f.lanClash(o.As, probe, cfg.Name, ours); bad {
+			return nil, nil, noAlias(r.Name, l, what, fmt.Sprintf("the alias %s offered for it overlaps %s here as well", o.As, what2), fix)
+		}
+		reach = append(reach, o)
+		probe.Peers = append(probe.Peers, conf.Peer{PublicKey: r.PublicKey, AllowedIPs: []netip.Prefix{o.As}, Meta: conf.PeerMeta{Name: r.Name}})
+	}
+	return reach, slices.Clone(r.ReachAs), nil
+}
+
+// noAlias is the refusal of a LAN lan that peer shares, that overlaps what
+// here and cannot be reached through an alias because why; fix ends it.
+func noAlias(peer string, lan netip.Prefix, what, why, fix string) error {
+	return invalidf("%s shares its LAN %s, which overlaps %s. WG Punch reaches such a LAN through an alias (a stand-in subnet of the same size), but %s; routing the LAN itself would take that network away from this machine. Nothing was saved. %s", peer, lan.Masked(), what, why, fix)
 }
 
 // notOurInvite explains why reply r does not fit tunnel cfg (nil: none

@@ -52,7 +52,7 @@ func TestAcceptRefusesRouteTakeover(t *testing.T) {
 				}
 				return
 			}
-			if kindOf(err) != Invalid || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "nothing was saved") {
+			if kindOf(err) != Invalid || !strings.Contains(err.Error(), tt.want) || !strings.Contains(strings.ToLower(err.Error()), "nothing was saved") {
 				t.Fatalf("error %v, want Invalid with %q and that nothing was saved", err, tt.want)
 			}
 		})

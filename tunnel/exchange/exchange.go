@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"github.com/wgpunch/wgpunch/tunnel/ports"
 	"math/rand/v2"
+	"net/netip"
 
 	"github.com/wgpunch/wgpunch/tunnel/conf"
 	"github.com/wgpunch/wgpunch/tunnel/lanpeers"
@@ -48,6 +49,9 @@ type Facts struct {
 	PortCheck func(port uint16) error
 	// Hostname is the default display name.
 	Hostname string
+	// LANAddress is this machine's address on its LAN (invalid: unknown),
+	// for the route other computers of the office add to reach an alias.
+	LANAddress netip.Addr
 	// IntN returns a random number in [0, n) (subnet choice); nil:
 	// math/rand/v2.IntN.
 	IntN func(n int) int

@@ -40,7 +40,10 @@ type InvitePlan struct {
 	Config   *conf.Config
 	ID       string
 	PeerAddr netip.Prefix
-	Notes    []string
+	// Pool is the alias pool the invite offers (invite.Invite.AliasPool):
+	// a /16 free here, invalid when none is.
+	Pool  netip.Prefix
+	Notes []string
 }
 
 // PortChanged says whether the invite moves an existing tunnel to another
@@ -98,6 +101,7 @@ func (f *Facts) PlanInvite(in Request) (*InvitePlan, error) {
 		},
 	}
 	p.PeerAddr = HostAddr(subnet, 2)
+	p.Pool = f.pickPool(netip.Prefix{}, f.aliasAvoid(in.LANs, []netip.Prefix{subnet}))
 	return p, nil
 }
 
@@ -154,6 +158,15 @@ func (f *Facts) reinvite(in Request, saved *conf.Config) (*InvitePlan, error) {
 			return nil, invalidf("tunnel %q: %v", in.Name, err)
 		}
 	}
+	// The same pending invite keeps its pool while it is free, so a reply
+	// to any copy fits.
+	keep := netip.Prefix{}
+	if n := len(m.SentInvites); n > 0 && p.ID == m.PendingInviteID {
+		if old, err := invite.Decode(m.SentInvites[n-1]); err == nil && old.Invite != nil {
+			keep = old.Invite.AliasPool
+		}
+	}
+	p.Pool = f.pickPool(keep, f.aliasAvoid(m.LANs, []netip.Prefix{m.Subnet}))
 	return p, nil
 }
 
@@ -182,6 +195,7 @@ func (p *InvitePlan) Finish(a *Addresses) (token string, err error) {
 		LANs:           m.LANs,
 		NATMapping:     m.NATMapping,
 		NATVerdict:     m.NATVerdict,
+		AliasPool:      p.Pool,
 	}
 	token, err = inv.Encode()
 	if err != nil {
@@ -229,9 +243,12 @@ func ipv4Of(ep conf.Endpoint) conf.Endpoint {
 // newPeer is the peer for the other side s, at tunnel address addr,
 // reached at ep: it routes addr and s's shared LANs, and keeps the NAT
 // mapping open (conf.DefaultKeepalive).
-func newPeer(s side, addr netip.Prefix, ep conf.Endpoint) conf.Peer {
+//
+// reach are s's LANs this side reaches through an alias (AllowedIPs carry
+// the alias), serve this side's LANs s reaches through one.
+func newPeer(s side, addr netip.Prefix, ep conf.Endpoint, reach, serve []conf.LANAlias) conf.Peer {
 	allowed := []netip.Prefix{netip.PrefixFrom(addr.Addr(), addr.Addr().BitLen())}
-	allowed = append(allowed, s.LANs...)
+	allowed = append(allowed, reachedPrefixes(s.LANs, reach)...)
 	return conf.Peer{
 		PublicKey:           s.PublicKey,
 		Endpoint:            ep,
@@ -242,6 +259,8 @@ func newPeer(s side, addr netip.Prefix, ep conf.Endpoint) conf.Peer {
 			InviteID:    s.InviteID,
 			LANEndpoint: s.LANEndpoint,
 			LANs:        s.LANs,
+			ReachAs:     reach,
+			ServeAs:     serve,
 			NATMapping:  s.NATMapping,
 			NATVerdict:  s.NATVerdict,
 			// Every public candidate is kept: the Linux engine tries

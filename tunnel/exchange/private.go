@@ -3,6 +3,9 @@ package exchange
 import (
 	"fmt"
 	"net/netip"
+	"strings"
+
+	"github.com/wgpunch/wgpunch/tunnel/conf"
 )
 
 // The private address space a link may route (RFC 1918, RFC 4193), and the
@@ -104,6 +107,14 @@ type Routing struct {
 	PeerLANs []netip.Prefix
 	Self     netip.Addr
 	Shared   []netip.Prefix
+	// Aliases are the other side's LANs reached here through an alias
+	// (PeerLANs carries the alias), Served our shared LANs the other side
+	// reaches through one.
+	Aliases, Served []conf.LANAlias
+	// Via is this machine's LAN address, for the route other computers of
+	// this office add to reach an alias (invalid: unknown). AliasLines
+	// says it all; Summary only names the aliased LANs.
+	Via netip.Addr
 }
 
 // Routes is everything the link sends into the tunnel: the subnet, then
@@ -133,7 +144,11 @@ func (r Routing) Summary() string {
 	}
 	s := fmt.Sprintf("This link sends %s (the tunnel)", r.Subnet.Masked())
 	if len(r.PeerLANs) > 0 {
-		s += fmt.Sprintf(" and %s's %s (its shared LAN%s)", peer, joinPrefixes(r.PeerLANs), plural(len(r.PeerLANs)))
+		s += fmt.Sprintf(" and %s's %s (its shared LAN%s", peer, joinPrefixes(r.PeerLANs), plural(len(r.PeerLANs)))
+		if len(r.Aliases) > 0 {
+			s += fmt.Sprintf(", %s under an alias", joinPrefixes(aliasLANs(r.Aliases)))
+		}
+		s += ")"
 	}
 	s += " into the tunnel, nothing else. " + peer + " reaches this computer at " + r.Self.String()
 	if len(r.Shared) > 0 {
@@ -142,6 +157,22 @@ func (r Routing) Summary() string {
 		s += " only (you share no LAN)."
 	}
 	return s
+}
+
+// AliasLines explains the aliases, one sentence each: how this side
+// reaches the other side's LANs, with the commands for other computers of
+// this office, and how the other side reaches ours.
+func (r Routing) AliasLines() []string {
+	var out []string
+	for _, a := range r.Aliases {
+		s := AliasExample(r.Peer, a) + "."
+		s += " Other computers in this office reach it through this one: " + strings.Join(RouteCommands(a.As, r.Via), "; ") + "."
+		out = append(out, s)
+	}
+	for _, a := range r.Served {
+		out = append(out, ServedExample(r.Peer, a)+".")
+	}
+	return out
 }
 
 func joinPrefixes(ps []netip.Prefix) string {

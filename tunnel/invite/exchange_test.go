@@ -122,6 +122,8 @@ var inviteFields = map[string]func(*Invite){
 	"NATVerdict":     func(i *Invite) { i.NATVerdict = "warning" },
 	// An attacker adding a candidate of its own (testInvite has none).
 	"Endpoint6": func(i *Invite) { i.Endpoint6 = ep("2001:db8:bad::1", 51820) },
+	// An attacker giving the invitee a pool of its choosing.
+	"AliasPool": func(i *Invite) { i.AliasPool = pfx("10.99.0.0/16") },
 }
 
 var replyFields = map[string]func(*Reply){
@@ -135,6 +137,12 @@ var replyFields = map[string]func(*Reply){
 	"NATVerdict":   func(r *Reply) { r.NATVerdict = "fail" },
 	"InviteDigest": func(r *Reply) { r.InviteDigest[0] ^= 1 },
 	"Endpoint6":    func(r *Reply) { r.Endpoint6 = ep("2001:db8:bad::2", 51821) },
+	"Offers": func(r *Reply) {
+		r.Offers = append(slices.Clone(r.Offers), conf.LANAlias{LAN: pfx("10.0.0.0/24"), As: pfx("10.99.0.0/24")})
+	},
+	"ReachAs": func(r *Reply) {
+		r.ReachAs = append(slices.Clone(r.ReachAs), conf.LANAlias{LAN: pfx("192.168.1.0/24"), As: pfx("10.98.1.0/24")})
+	},
 }
 
 // dualInvite and dualReply carry all three candidates: public IPv4,
@@ -325,8 +333,11 @@ func TestFindSentReissued(t *testing.T) {
 // so this holds for the code too, with all but a 10^-16 chance; the field
 // tables above check real codes.
 func TestPayloadByteTamper(t *testing.T) {
-	inv := testInvite()
-	rep := testReply()
+	t.Run("plain", func(t *testing.T) { payloadByteTamper(t, testInvite(), testReply()) })
+	t.Run("two offices with aliases", func(t *testing.T) { payloadByteTamper(t, officeInvite(), officeReply()) })
+}
+
+func payloadByteTamper(t *testing.T, inv *Invite, rep *Reply) {
 	rep.Answer(inv)
 	base := transcript(inv, rep)
 	check := func(kind byte, payload []byte) {

@@ -28,7 +28,7 @@ import (
 // Limits of the content of a message. Encode and Decode reject more.
 const (
 	MaxNameRunes    = 32  // display name, in runes (and at most 4 bytes each)
-	MaxLANs         = 16  // shared LAN subnets
+	MaxLANs         = 16  // shared LAN subnets (and at most as many aliases each way)
 	MaxHostLen      = 100 // host name of an endpoint (dynamic DNS), in bytes
 	MaxNATStringLen = 32  // NAT mapping/verdict strings that have no short code
 	MaxTokenLen     = 16 << 10
@@ -68,6 +68,11 @@ type Invite struct {
 	// NATMapping and NATVerdict are the inviter's last NAT check result
 	// (natcheck.Mapping and natcheck.Verdict values); empty: not checked.
 	NATMapping, NATVerdict string
+	// AliasPool is a private IPv4 /16 free on the inviter's side, inside
+	// which the invitee offers aliases for its shared LANs (Reply.Offers)
+	// when they overlap a network of the inviter. Zero: none (an invite
+	// from a WG Punch without LAN aliases). Encoded in an extension.
+	AliasPool netip.Prefix
 }
 
 // Reply is what the invitee sends back.
@@ -90,6 +95,16 @@ type Reply struct {
 	// computes the exchange safety code (ExchangeCode). Zero: a reply from
 	// a WG Punch without it; the link then only has the key-only code.
 	InviteDigest [DigestLen]byte
+	// Offers are aliases inside the invite's AliasPool for the invitee's
+	// shared LANs (each LAN one of LANs): the inviter reaches LAN as As
+	// when LAN overlaps a network of its own, and the invitee's gateway
+	// translates. Encoded in an extension; empty: none.
+	Offers []conf.LANAlias
+	// ReachAs are the inviter's shared LANs (of Invite.LANs) that
+	// overlap a network of the invitee, with the alias the invitee
+	// reaches each as: the inviter's gateway translates. Encoded in an
+	// extension; empty: none.
+	ReachAs []conf.LANAlias
 }
 
 // Message is a decoded token: exactly one of Invite and Reply is set, or,

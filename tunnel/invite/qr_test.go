@@ -38,6 +38,13 @@ func TestQRSize(t *testing.T) {
 		{"invite with long name and 3 LANs", longName, 10},
 		{"invite with IPv4, IPv6 and LAN endpoints", dualInvite(), 10},
 		{"reply with IPv4, IPv6 and LAN endpoints and digest", func() *Reply { r := dualReply(); r.Answer(testInvite()); return r }(), 10},
+		{"two-office invite (alias pool)", func() *Invite { i := dualInvite(); i.AliasPool = pfx("10.201.0.0/16"); return i }(), 10},
+		{"two-office reply (offer, alias, digest, IPv6)", func() *Reply {
+			r := officeReply()
+			r.Endpoint6 = ep("2001:db8:2::9", 51821)
+			r.Answer(officeInvite())
+			return r
+		}(), 10},
 		{"worst-case invite (every limit)", worstInvite(), 25},
 	}
 	for _, tt := range tests {

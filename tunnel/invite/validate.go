@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -40,6 +41,106 @@ func (i *Invite) validate() error {
 			return fmt.Errorf("shared LAN %s overlaps the tunnel subnet %s", l, i.Subnet)
 		}
 	}
+	return validatePool(i.AliasPool, i.Subnet, i.LANs)
+}
+
+// aliasSpace is where aliases and alias pools may lie: IPv4 private
+// space (RFC 1918).
+var aliasSpace = []netip.Prefix{
+	netip.MustParsePrefix("10.0.0.0/8"),
+	netip.MustParsePrefix("172.16.0.0/12"),
+	netip.MustParsePrefix("192.168.0.0/16"),
+}
+
+// AliasPoolBits is the size of an alias pool (Invite.AliasPool): a /16,
+// so a LAN of /16 or narrower can be offered an alias inside it.
+const AliasPoolBits = 16
+
+func inAliasSpace(p netip.Prefix) bool {
+	for _, q := range aliasSpace {
+		if q.Bits() <= p.Bits() && q.Contains(p.Addr()) {
+			return true
+		}
+	}
+	return false
+}
+
+// validatePool checks an invite's alias pool: zero, or a private IPv4 /16
+// apart from the tunnel subnet and the inviter's LANs.
+func validatePool(pool, subnet netip.Prefix, lans []netip.Prefix) error {
+	if pool == (netip.Prefix{}) {
+		return nil
+	}
+	if err := validatePrefix("alias pool", pool); err != nil {
+		return err
+	}
+	if !pool.Addr().Is4() || pool.Bits() != AliasPoolBits {
+		return fmt.Errorf("alias pool %s: want an IPv4 /%d", pool, AliasPoolBits)
+	}
+	if !inAliasSpace(pool) {
+		return fmt.Errorf("alias pool %s is outside private address space (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)", pool)
+	}
+	if pool.Overlaps(subnet) {
+		return fmt.Errorf("alias pool %s overlaps the tunnel subnet %s", pool, subnet)
+	}
+	for _, l := range lans {
+		if pool.Overlaps(l) {
+			return fmt.Errorf("alias pool %s overlaps the shared LAN %s", pool, l)
+		}
+	}
+	return nil
+}
+
+// validateAlias checks one alias of a message: what names it ("offered
+// alias"); the LAN an IPv4 subnet of /16 or narrower, the alias a private
+// IPv4 subnet of the same size, overlapping none of avoid (the replier's
+// own LANs).
+func validateAlias(what string, a conf.LANAlias, avoid []netip.Prefix) error {
+	if err := validatePrefix(what+" LAN", a.LAN); err != nil {
+		return err
+	}
+	if err := validatePrefix(what, a.As); err != nil {
+		return err
+	}
+	if !a.LAN.Addr().Is4() || !a.As.Addr().Is4() {
+		return fmt.Errorf("%s %s: only IPv4 LANs are aliased", what, a)
+	}
+	if a.LAN.Bits() < AliasPoolBits {
+		return fmt.Errorf("%s %s: a LAN wider than /%d gets no alias", what, a, AliasPoolBits)
+	}
+	if a.As.Bits() != a.LAN.Bits() {
+		return fmt.Errorf("%s %s: an alias must be the same size as its LAN", what, a)
+	}
+	if !inAliasSpace(a.As) {
+		return fmt.Errorf("%s %s is outside private address space (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)", what, a.As)
+	}
+	for _, l := range avoid {
+		if a.As.Overlaps(l) {
+			return fmt.Errorf("%s %s overlaps the shared LAN %s", what, a, l)
+		}
+	}
+	return nil
+}
+
+// validateAliasList checks a list of aliases: at most MaxLANs, each
+// valid, each LAN once, no two aliases overlapping.
+func validateAliasList(what string, as []conf.LANAlias, avoid []netip.Prefix) error {
+	if len(as) > MaxLANs {
+		return fmt.Errorf("%d %ss, at most %d allowed", len(as), what, MaxLANs)
+	}
+	for i, a := range as {
+		if err := validateAlias(what, a, avoid); err != nil {
+			return err
+		}
+		for _, b := range as[:i] {
+			if a.LAN == b.LAN {
+				return fmt.Errorf("%s: %s has two aliases (%s and %s)", what, a.LAN, b.As, a.As)
+			}
+			if a.As.Overlaps(b.As) {
+				return fmt.Errorf("%ss %s and %s overlap", what, b.As, a.As)
+			}
+		}
+	}
 	return nil
 }
 
@@ -50,7 +151,18 @@ func (r *Reply) validate() error {
 	if err := validateCommon(r.Name, r.PublicKey, r.Endpoint, r.LANEndpoint, r.LANs, r.NATMapping, r.NATVerdict); err != nil {
 		return err
 	}
-	return validateEndpoint6(r.Endpoint, r.Endpoint6)
+	if err := validateEndpoint6(r.Endpoint, r.Endpoint6); err != nil {
+		return err
+	}
+	for _, o := range r.Offers {
+		if !slices.Contains(r.LANs, o.LAN) {
+			return fmt.Errorf("offered alias %s: %s is not one of the shared LANs", o, o.LAN)
+		}
+	}
+	if err := validateAliasList("offered alias", r.Offers, r.LANs); err != nil {
+		return err
+	}
+	return validateAliasList("alias of the inviter's LAN", r.ReachAs, r.LANs)
 }
 
 // validateEndpoint6 checks the IPv6 endpoint beside the public one: an

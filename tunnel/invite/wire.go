@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 
 	"github.com/wgpunch/wgpunch/tunnel/conf"
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
@@ -78,6 +79,16 @@ const (
 	// extEndpoint6: the IPv6 endpoint (Endpoint6), as an endpoint
 	// (type epIPv6, 16 address bytes, port).
 	extEndpoint6 = 0x02
+	// extAliasPool (invites only): the /16 the invitee offers aliases
+	// in, as its first two address bytes.
+	extAliasPool = 0x03
+	// extOffers (replies only): count, then per offer the index of its
+	// LAN in the reply's LANs and the alias's network bytes (as many as
+	// the LAN's prefix covers; the alias has the LAN's length).
+	extOffers = 0x04
+	// extReachAs (replies only): count, then per alias the inviter's LAN
+	// as a prefix and the alias's network bytes.
+	extReachAs = 0x05
 )
 
 type writer struct{ b []byte }
@@ -172,7 +183,17 @@ func (i *Invite) marshal() []byte {
 	w.str8(i.Name)
 	w.nat(i.NATMapping, i.NATVerdict)
 	w.endpoint6(i.Endpoint6)
+	if i.AliasPool.IsValid() {
+		w.byte(extAliasPool)
+		w.bytes(i.AliasPool.Addr().AsSlice()[:2])
+	}
 	return w.b
+}
+
+// aliasNet writes the network bytes of alias a (as many as its prefix
+// length covers); the reader takes the length from the LAN.
+func (w *writer) aliasNet(a netip.Prefix) {
+	w.bytes(a.Addr().AsSlice()[:(a.Bits()+7)/8])
 }
 
 // endpoint6 writes the extEndpoint6 extension, unless e is zero.
@@ -197,6 +218,22 @@ func (r *Reply) marshal() []byte {
 		w.bytes(r.InviteDigest[:])
 	}
 	w.endpoint6(r.Endpoint6)
+	if len(r.Offers) > 0 {
+		w.byte(extOffers)
+		w.byte(byte(len(r.Offers)))
+		for _, o := range r.Offers {
+			w.byte(byte(slices.Index(r.LANs, o.LAN))) // validated: present
+			w.aliasNet(o.As)
+		}
+	}
+	if len(r.ReachAs) > 0 {
+		w.byte(extReachAs)
+		w.byte(byte(len(r.ReachAs)))
+		for _, a := range r.ReachAs {
+			w.prefix(a.LAN)
+			w.aliasNet(a.As)
+		}
+	}
 	return w.b
 }
 
@@ -371,6 +408,65 @@ func (r *reader) endpoint6() conf.Endpoint {
 	return r.endpoint("IPv6 endpoint")
 }
 
+// aliasOf reads the network bytes of an alias of lan (aliasNet): an
+// alias of lan's family and length.
+func (r *reader) aliasOf(lan netip.Prefix) netip.Prefix {
+	if !lan.IsValid() {
+		r.fail("alias of an invalid LAN")
+		return netip.Prefix{}
+	}
+	var a [16]byte
+	p := r.next((lan.Bits() + 7) / 8)
+	if p == nil {
+		return netip.Prefix{}
+	}
+	copy(a[:], p)
+	addr := netip.AddrFrom16(a)
+	if lan.Addr().Is4() {
+		addr = netip.AddrFrom4([4]byte(a[:4]))
+	}
+	return netip.PrefixFrom(addr, lan.Bits())
+}
+
+// aliasCount reads the count of an alias list.
+func (r *reader) aliasCount(what string) int {
+	n := int(r.byte())
+	if n == 0 || n > MaxLANs {
+		r.fail("%s: %d aliases, want 1 to %d", what, n, MaxLANs)
+		return 0
+	}
+	return n
+}
+
+// offers reads extOffers's content for a reply with the given LANs.
+func (r *reader) offers(lans []netip.Prefix) []conf.LANAlias {
+	var out []conf.LANAlias
+	for range r.aliasCount("offered aliases") {
+		i := int(r.byte())
+		if r.err == nil && i >= len(lans) {
+			r.fail("offered alias for LAN number %d, but the reply shares %d LANs", i+1, len(lans))
+		}
+		if r.err != nil {
+			return nil
+		}
+		out = append(out, conf.LANAlias{LAN: lans[i], As: r.aliasOf(lans[i])})
+	}
+	return out
+}
+
+// reachAs reads extReachAs's content.
+func (r *reader) reachAs() []conf.LANAlias {
+	var out []conf.LANAlias
+	for range r.aliasCount("aliases of the inviter's LANs") {
+		lan := r.prefix("aliased LAN")
+		if r.err != nil {
+			return nil
+		}
+		out = append(out, conf.LANAlias{LAN: lan, As: r.aliasOf(lan)})
+	}
+	return out
+}
+
 func (r *reader) end() error {
 	if r.err == nil && len(r.b) > 0 {
 		r.err = fmt.Errorf("%d unexpected bytes after the content", len(r.b))
@@ -392,10 +488,16 @@ func unmarshalInvite(b []byte) (*Invite, error) {
 	i.Name = r.str8()
 	i.NATMapping, i.NATVerdict = r.nat()
 	r.extensions(func(tag byte) bool {
-		if tag != extEndpoint6 {
+		switch tag {
+		case extEndpoint6:
+			i.Endpoint6 = r.endpoint6()
+		case extAliasPool:
+			if p := r.next(2); p != nil {
+				i.AliasPool = netip.PrefixFrom(netip.AddrFrom4([4]byte{p[0], p[1], 0, 0}), 16)
+			}
+		default:
 			return false
 		}
-		i.Endpoint6 = r.endpoint6()
 		return true
 	})
 	if err := r.end(); err != nil {
@@ -423,6 +525,10 @@ func unmarshalReply(b []byte) (*Reply, error) {
 			}
 		case extEndpoint6:
 			rp.Endpoint6 = r.endpoint6()
+		case extOffers:
+			rp.Offers = r.offers(rp.LANs)
+		case extReachAs:
+			rp.ReachAs = r.reachAs()
 		default:
 			return false
 		}

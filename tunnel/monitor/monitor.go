@@ -270,6 +270,13 @@ func baseStatus(cfg *conf.Config) TunnelStatus {
 		for j, a := range p.AllowedIPs {
 			ps.AllowedIPs[j] = a.String()
 		}
+		ps.LANs = make([]LANStatus, len(p.Meta.LANs))
+		for j, l := range p.Meta.LANs {
+			ps.LANs[j] = LANStatus{Prefix: l.String(), ReachAs: p.Meta.ReachedAs(l).String()}
+		}
+		for _, a := range p.Meta.ServeAs {
+			ps.ServeAs = append(ps.ServeAs, LANStatus{Prefix: a.LAN.String(), ReachAs: a.As.String()})
+		}
 		if len(p.AllowedIPs) > 0 {
 			ps.Address = ps.AllowedIPs[0]
 		}

@@ -1,12 +1,15 @@
 package monitor
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"os"
+	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -70,7 +73,7 @@ func testConfig(t testing.TB, name string, self, peer wgtypes.Key, keepalive uin
 			Endpoint:            conf.Endpoint{Host: "198.51.100.7", Port: 51821},
 			AllowedIPs:          []netip.Prefix{netip.MustParsePrefix("10.77.12.2/32"), netip.MustParsePrefix("192.168.5.0/24")},
 			PersistentKeepalive: keepalive,
-			Meta:                conf.PeerMeta{Name: "bob"},
+			Meta:                conf.PeerMeta{Name: "bob", LANs: []netip.Prefix{netip.MustParsePrefix("192.168.5.0/24")}},
 		}},
 	}
 }
@@ -215,6 +218,7 @@ func TestSnapshotReport(t *testing.T) {
 				Address:       "10.77.12.2/32",
 				Endpoint:      "198.51.100.9:40000",
 				AllowedIPs:    []string{"10.77.12.2/32", "192.168.5.0/24"},
+				LANs:          []LANStatus{{Prefix: "192.168.5.0/24", ReachAs: "192.168.5.0/24"}},
 				LastHandshake: &hs,
 				LastReceive:   &hs, // first sight: the handshake is the latest sure arrival
 				RxBytes:       1000,
@@ -236,6 +240,7 @@ func TestSnapshotReport(t *testing.T) {
 				Address:    "10.77.12.2/32",
 				Endpoint:   "198.51.100.7:51821",
 				AllowedIPs: []string{"10.77.12.2/32", "192.168.5.0/24"},
+				LANs:       []LANStatus{{Prefix: "192.168.5.0/24", ReachAs: "192.168.5.0/24"}},
 				State:      StateDown,
 				Candidates: []Candidate{{Kind: "ipv4", Endpoint: "198.51.100.7:51821"}},
 			}},
@@ -455,5 +460,31 @@ func TestSnapshotPath(t *testing.T) {
 	clk.now = t0.Add(10 * time.Minute) // no handshake since
 	if p := m.Snapshot([]*conf.Config{cfg}, map[string]string{"home": "home"}).Tunnels[0].Peers[0]; p.State == StateConnected || p.Path != "" {
 		t.Errorf("state %s path %q ten minutes after the handshake, want not connected and no path", p.State, p.Path)
+	}
+}
+
+// TestStatusLANs: each peer lists its LANs with what this side reaches
+// them as, the alias for an aliased one, and the aliases it is served.
+func TestStatusLANs(t *testing.T) {
+	lan, alias := netip.MustParsePrefix("192.168.1.0/24"), netip.MustParsePrefix("10.201.1.0/24")
+	cfg := &conf.Config{Name: "officeb", Peers: []conf.Peer{{
+		AllowedIPs: []netip.Prefix{netip.MustParsePrefix("10.77.12.2/32"), alias, netip.MustParsePrefix("192.168.9.0/24")},
+		Meta: conf.PeerMeta{
+			LANs:    []netip.Prefix{lan, netip.MustParsePrefix("192.168.9.0/24")},
+			ReachAs: []conf.LANAlias{{LAN: lan, As: alias}},
+			ServeAs: []conf.LANAlias{{LAN: lan, As: netip.MustParsePrefix("10.57.1.0/24")}},
+		},
+	}}}
+	got := baseStatus(cfg).Peers[0]
+	want := []LANStatus{{"192.168.1.0/24", "10.201.1.0/24"}, {"192.168.9.0/24", "192.168.9.0/24"}}
+	if !reflect.DeepEqual(got.LANs, want) || !got.LANs[0].Aliased() || got.LANs[1].Aliased() {
+		t.Errorf("LANs %+v, want %+v", got.LANs, want)
+	}
+	if want := []LANStatus{{"192.168.1.0/24", "10.57.1.0/24"}}; !reflect.DeepEqual(got.ServeAs, want) {
+		t.Errorf("ServeAs %+v, want %+v", got.ServeAs, want)
+	}
+	b, _ := json.Marshal(got)
+	if !strings.Contains(string(b), `"lans":[{"prefix":"192.168.1.0/24","reach_as":"10.201.1.0/24"}`) {
+		t.Errorf("JSON %s lacks the lans list", b)
 	}
 }

@@ -36,17 +36,23 @@ type Diagnosis struct {
 
 // PeerStatus is the observed state of one peer.
 type PeerStatus struct {
-	Name          string     `json:"name"`
-	PublicKey     string     `json:"public_key"`
-	Address       string     `json:"address"` // peer's tunnel address (first AllowedIP), e.g. 10.77.12.2/32
-	Endpoint      string     `json:"endpoint"`
-	AllowedIPs    []string   `json:"allowed_ips"`
-	LastHandshake *time.Time `json:"last_handshake"` // RFC 3339, null if never
-	LastReceive   *time.Time `json:"last_receive"`   // when rx_bytes last grew, null if never seen
-	RxBytes       int64      `json:"rx_bytes"`
-	TxBytes       int64      `json:"tx_bytes"`
-	State         State      `json:"state"`
-	SafetyCode    string     `json:"safety_code,omitempty"`
+	Name       string   `json:"name"`
+	PublicKey  string   `json:"public_key"`
+	Address    string   `json:"address"` // peer's tunnel address (first AllowedIP), e.g. 10.77.12.2/32
+	Endpoint   string   `json:"endpoint"`
+	AllowedIPs []string `json:"allowed_ips"`
+	// LANs are the LANs the peer shares, each with the prefix this side
+	// reaches it as: its alias (conf.PeerMeta.ReachAs), or the LAN
+	// itself. ServeAs are this side's LANs the peer reaches through an
+	// alias (Prefix our LAN, ReachAs the alias the peer uses).
+	LANs          []LANStatus `json:"lans"`
+	ServeAs       []LANStatus `json:"serve_as,omitempty"`
+	LastHandshake *time.Time  `json:"last_handshake"` // RFC 3339, null if never
+	LastReceive   *time.Time  `json:"last_receive"`   // when rx_bytes last grew, null if never seen
+	RxBytes       int64       `json:"rx_bytes"`
+	TxBytes       int64       `json:"tx_bytes"`
+	State         State       `json:"state"`
+	SafetyCode    string      `json:"safety_code,omitempty"`
 	// SafetyCodeKeysOnly: SafetyCode covers only the two public keys (a
 	// link made with an older WG Punch), not the whole exchange.
 	SafetyCodeKeysOnly bool `json:"safety_code_keys_only,omitempty"`
@@ -68,14 +74,29 @@ type Candidate struct {
 	Endpoint string `json:"endpoint"`
 }
 
+// LANStatus is one shared LAN and the prefix it is reached as: Prefix
+// itself, or an alias of the same size when Prefix overlaps a network on
+// the reaching side (docs/engine.md, "LAN aliases").
+type LANStatus struct {
+	Prefix  string `json:"prefix"`
+	ReachAs string `json:"reach_as"`
+}
+
+// Aliased reports whether the LAN is reached through an alias.
+func (l LANStatus) Aliased() bool { return l.ReachAs != l.Prefix }
+
 // TunnelStatus is the observed state of one tunnel.
 type TunnelStatus struct {
-	Name       string       `json:"name"`
-	Up         bool         `json:"up"`
-	Interface  string       `json:"interface"`
-	Address    string       `json:"address"`
-	ListenPort uint16       `json:"listen_port"`
-	PublicKey  string       `json:"public_key"`
+	Name       string `json:"name"`
+	Up         bool   `json:"up"`
+	Interface  string `json:"interface"`
+	Address    string `json:"address"`
+	ListenPort uint16 `json:"listen_port"`
+	PublicKey  string `json:"public_key"`
+	// LANAddress is this machine's LAN address, the gateway other
+	// computers of this office route an alias through; set when a peer's
+	// LAN is reached through an alias.
+	LANAddress string       `json:"lan_address,omitempty"`
 	Peers      []PeerStatus `json:"peers"`
 	Warnings   []Warning    `json:"warnings"`
 	Error      string       `json:"error,omitempty"` // why the last up failed

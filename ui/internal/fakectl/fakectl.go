@@ -199,7 +199,7 @@ func (f *Fake) accept(req control.AcceptRequest, preview bool) (*control.AcceptR
 		shared, _ := exchange.ParseLANs(req.LANs)
 		rt := exchange.Routing{Peer: m.Invite.Name, Subnet: sub, PeerLANs: m.Invite.LANs, Self: m.Invite.InviteeAddress.Addr(), Shared: shared}
 		res := &control.AcceptResult{Kind: "invite", Tunnel: req.Name, PeerName: m.Invite.Name,
-			Routes: rt.Routes(), Shared: rt.SharedLANs(), RouteSummary: rt.Summary()}
+			Routes: rt.Routes(), Shared: rt.SharedLANs(), RouteSummary: rt.Summary(), Aliases: rt.AliasLines()}
 		if preview {
 			return res, nil
 		}
@@ -245,7 +245,7 @@ func (f *Fake) accept(req control.AcceptRequest, preview bool) (*control.AcceptR
 	}
 	rt := exchange.Routing{Peer: m.Reply.Name, Subnet: sub, PeerLANs: m.Reply.LANs, Self: t.invite.InviterAddress.Addr(), Shared: t.invite.LANs}
 	res := &control.AcceptResult{Kind: "reply", Tunnel: req.Name, PeerName: m.Reply.Name, SafetyCode: code.Text, SafetyCodeKeysOnly: code.KeysOnly,
-		Routes: rt.Routes(), Shared: rt.SharedLANs(), RouteSummary: rt.Summary()}
+		Routes: rt.Routes(), Shared: rt.SharedLANs(), RouteSummary: rt.Summary(), Aliases: rt.AliasLines()}
 	if preview {
 		return res, nil
 	}
