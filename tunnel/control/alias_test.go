@@ -2,8 +2,15 @@ package control_test
 
 import (
 	"encoding/json"
+	"net/netip"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/wgpunch/wgpunch/tunnel/invite"
 
 	. "github.com/wgpunch/wgpunch/tunnel/control"
 	. "github.com/wgpunch/wgpunch/tunnel/control/controltest"
@@ -66,4 +73,42 @@ func TestTwoOfficesStatus(t *testing.T) {
 			t.Errorf("%s: AliasText = %q, %q", side, s, cmds)
 		}
 	}
+	// Stable: bringing the link up (and again), and an address update from
+	// the other side, keep the aliases; the running tunnel routes the alias.
+	before := b.Load("officea").Peers[0]
+	for range 2 {
+		if err := b.Svc.Up(ctx, "officea"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	alias := before.Meta.ReachAs[0].As
+	if got := b.Eng.Config("officea").Peers[0].AllowedIPs; !containsPrefix(got, alias) || containsPrefix(got, netip.MustParsePrefix("192.168.1.0/24")) {
+		t.Errorf("running AllowedIPs %v, want the alias %s and not the LAN", got, alias)
+	}
+	from := a.Load("officeb").Interface.PrivateKey
+	up, err := invite.NewUpdate(from.PublicKey(), b.Load("officea").Interface.PrivateKey.PublicKey(), netip.MustParseAddrPort("198.51.100.77:51820"), time.Now()).Encode(from, b.Load("officea").Interface.PrivateKey.PublicKey(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Svc.Accept(ctx, AcceptRequest{Token: up}); err != nil {
+		t.Fatal(err)
+	}
+	after := b.Load("officea").Peers[0]
+	if after.Endpoint.String() != "198.51.100.77:51820" {
+		t.Fatalf("update not taken: endpoint %s", after.Endpoint)
+	}
+	after.Endpoint = before.Endpoint
+	after.Meta.UpdateSeq = before.Meta.UpdateSeq
+	if diff := cmp.Diff(before, after, cmpopts.EquateComparable(netip.Prefix{}, netip.Addr{})); diff != "" {
+		t.Errorf("the address update changed the peer (-before +after):\n%s", diff)
+	}
+}
+
+func containsPrefix(ps []netip.Prefix, p netip.Prefix) bool {
+	for _, q := range ps {
+		if q == p {
+			return true
+		}
+	}
+	return false
 }
