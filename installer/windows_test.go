@@ -219,6 +219,24 @@ func checkMSI(t *testing.T, msi, exe, dll string) {
 	if !regexp.MustCompile(`\t2\tSoftware\\Microsoft\\Windows\\CurrentVersion\\Run\tWG Punch\t"\[INSTALLDIR\]wgpunch\.exe" --tray\t`).MatchString(reg) {
 		t.Errorf("no HKLM Run value starting the tray at login (\"[INSTALLDIR]wgpunch.exe\" --tray):\n%s", reg)
 	}
+	// The wgpunch: URL protocol (a clicked notification) starts the exe
+	// with the link as its only argument, in the 64-bit component that
+	// removes it on uninstall.
+	for _, want := range []string{
+		`\t2\tSoftware\\Classes\\wgpunch\t\tURL:WG Punch\tURLProtocol`,
+		`\t2\tSoftware\\Classes\\wgpunch\tURL Protocol\t\tURLProtocol`,
+		`\t2\tSoftware\\Classes\\wgpunch\\shell\\open\\command\t\t"\[INSTALLDIR\]wgpunch\.exe" "%1"\tURLProtocol`,
+	} {
+		if !regexp.MustCompile(want).MatchString(reg) {
+			t.Errorf("no Registry row matching %s:\n%s", want, reg)
+		}
+	}
+	if f := row(t, comps, "URLProtocol"); mustAtoi(f[3])&256 == 0 {
+		t.Errorf("URLProtocol attributes %q: not a 64-bit component", f[3])
+	}
+	if !strings.Contains(msiTable(t, msi, "FeatureComponents"), "Complete\tURLProtocol") {
+		t.Error("the URLProtocol component is in no feature")
+	}
 	// The Start menu shortcut opens the window: no --tray there.
 	if strings.Contains(sc[5], "--tray") {
 		t.Errorf("Start menu shortcut passes %q; it should open the window", sc[5])

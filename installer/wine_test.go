@@ -310,6 +310,15 @@ func TestWine(t *testing.T) {
 		}
 		mustContain(t, "Run key", w.ok("reg", "query", `HKLM\Software\Microsoft\Windows\CurrentVersion\Run`), `"C:\Program Files\WG Punch\wgpunch.exe" --tray`)
 		mustContain(t, "installed version", w.ok(installed, "version"), "wgpunch 0.1.0")
+		// The wgpunch: URL protocol starts the installed exe with the link.
+		mustContain(t, "URL protocol", w.ok("reg", "query", `HKLM\Software\Classes\wgpunch`, "/v", "URL Protocol"), "URL Protocol")
+		mustContain(t, "URL protocol command", w.ok("reg", "query", `HKLM\Software\Classes\wgpunch\shell\open\command`),
+			`"C:\Program Files\WG Punch\wgpunch.exe" "%1"`)
+		// What a web page could launch is refused in plain words.
+		out, err := w.run(installed, "wgpunch:update?tunnel=office&update=WGP1U-forged")
+		if err == nil || !strings.Contains(out, "does not understand the link") {
+			t.Errorf("a forged link: %v\n%s", err, out)
+		}
 	})
 
 	t.Run("failed service install leaves nothing", func(t *testing.T) {
@@ -365,6 +374,9 @@ func TestWine(t *testing.T) {
 		}
 		if out, _ := w.run("reg", "query", `HKLM\Software\Microsoft\Windows\CurrentVersion\Run`); strings.Contains(out, "WG Punch") {
 			t.Errorf("Run key left:\n%s", out)
+		}
+		if out, err := w.run("reg", "query", `HKLM\Software\Classes\wgpunch\shell\open\command`); err == nil {
+			t.Errorf("the wgpunch: URL protocol is still registered:\n%s", out)
 		}
 	})
 

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/wgpunch/wgpunch/internal/instance"
 	"github.com/wgpunch/wgpunch/internal/version"
 	"github.com/wgpunch/wgpunch/tunnel/conf"
 	"github.com/wgpunch/wgpunch/tunnel/control"
@@ -214,14 +215,7 @@ func (c *cli) main(args []string) int {
 	}
 	rest := fs.Args()
 	if len(rest) == 0 {
-		args := []string{"--socket", c.socket}
-		if c.stateDirSet {
-			args = append(args, "--state-dir", c.stateDir)
-		}
-		code := runGUI(guiOptions{StateDir: c.stateDir, Socket: c.socket, Connect: c.guiConnect, Tray: *tray,
-			Window: *window, Daemon: c.daemon, Args: args})
-		c.closeGUI()
-		return code
+		return c.startGUI(*tray, *window, instance.Request{Action: instance.ActionShow})
 	}
 	if *window {
 		fmt.Fprintf(c.stderr, "wgpunch: --window only applies to the GUI (no command), not to %q\n\n", rest[0])
@@ -232,6 +226,16 @@ func (c *cli) main(args []string) int {
 		fmt.Fprintf(c.stderr, "wgpunch: --tray only applies to the GUI (no command), not to %q\n\n", rest[0])
 		c.printUsage(c.stderr)
 		return 2
+	}
+	if len(rest) == 1 && instance.IsURI(rest[0]) {
+		// A wgpunch: link (a clicked notification on Windows): ask the
+		// running app as a second start does, or start as usual.
+		req, err := c.linkStart(rest[0])
+		if err != nil {
+			fmt.Fprintf(c.stderr, "wgpunch: %v\n", err)
+			return 2
+		}
+		return c.startGUI(false, false, req)
 	}
 	name := rest[0]
 	switch name {
@@ -324,6 +328,18 @@ func (c *cli) guiConnect() (control.Controller, error) {
 	}
 	c.gui, c.guiClose = svc, closeFn
 	return svc, nil
+}
+
+// startGUI runs the GUI; ask is what a running app is asked to show.
+func (c *cli) startGUI(tray, window bool, ask instance.Request) int {
+	args := []string{"--socket", c.socket}
+	if c.stateDirSet {
+		args = append(args, "--state-dir", c.stateDir)
+	}
+	code := runGUI(guiOptions{StateDir: c.stateDir, Socket: c.socket, Connect: c.guiConnect, Tray: tray,
+		Window: window, Daemon: c.daemon, Args: args, Ask: ask})
+	c.closeGUI()
+	return code
 }
 
 // daemon is the daemon's Client when one answers and serves our state

@@ -52,7 +52,11 @@ func runGUI(g guiOptions) int {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
-		if err := instance.Send(ctx, path, instance.Request{Action: instance.ActionShow}); err != nil {
+		ask := g.Ask
+		if ask.Action == "" {
+			ask.Action = instance.ActionShow
+		}
+		if err := instance.Send(ctx, path, ask); err != nil {
 			fmt.Fprintf(os.Stderr, "wgpunch: WG Punch is already running but does not open its window: %v\n", err)
 			return 1
 		}

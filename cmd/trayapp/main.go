@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/wgpunch/wgpunch/internal/instance"
 	"github.com/wgpunch/wgpunch/internal/locale"
 	"github.com/wgpunch/wgpunch/tunnel/control"
 )
@@ -34,6 +35,10 @@ type guiOptions struct {
 	Daemon func() (control.Controller, bool)
 	// Args are the global flags to start the window process with.
 	Args []string
+	// Ask is what this start asks an app that already runs: ActionShow,
+	// or what a wgpunch: link asked for (uri.go). Without a running app
+	// the start is a plain one.
+	Ask instance.Request
 }
 
 func main() {
