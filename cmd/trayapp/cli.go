@@ -227,7 +227,12 @@ func (c *cli) main(args []string) int {
 		c.printUsage(c.stderr)
 		return 2
 	}
-	if len(rest) == 1 && instance.IsURI(rest[0]) {
+	if instance.IsURI(rest[0]) && len(rest) > 1 {
+		// Windows passes a link alone ("%1"); anything after it was slipped in.
+		fmt.Fprintf(c.stderr, "wgpunch: a wgpunch: link comes alone, without other arguments; nothing was done\n")
+		return 2
+	}
+	if instance.IsURI(rest[0]) {
 		// A wgpunch: link (a clicked notification on Windows): ask the
 		// running app as a second start does, or start as usual.
 		req, err := c.linkStart(rest[0])

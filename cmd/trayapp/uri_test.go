@@ -56,11 +56,20 @@ func TestLinkStartArgs(t *testing.T) {
 		{"wgpunch:quit", 2, `does not understand the link "wgpunch:quit"`},
 		{"wgpunch:update?tunnel=office&update=WGP1U-x", 2, "does not understand the link"},
 		{"wgpunch://evil.example/", 2, "does not understand the link"},
+		{"wgpunch:show --state-dir C:\\evil", 2, "does not understand the link"}, // one argument with spaces
+
 	} {
 		var out, errb bytes.Buffer
 		code := run([]string{"--socket", sock, "--state-dir", state, tc.arg}, strings.NewReader(""), &out, &errb)
 		if code != tc.code || !strings.Contains(errb.String(), tc.want) || strings.Contains(errb.String(), "unknown command") {
 			t.Errorf("%s: exit %d (want %d), stderr %q; want %q", tc.arg, code, tc.code, errb.String(), tc.want)
 		}
+	}
+	// A link with arguments after it (a quote slipped into the link) is
+	// refused whole, not read as a command.
+	var out, errb bytes.Buffer
+	code := run([]string{"--socket", sock, "--state-dir", state, "wgpunch:show", "--state-dir", `C:\evil`}, strings.NewReader(""), &out, &errb)
+	if code != 2 || !strings.Contains(errb.String(), "a wgpunch: link comes alone") {
+		t.Errorf("link with arguments: exit %d, stderr %q", code, errb.String())
 	}
 }
