@@ -41,7 +41,8 @@ type Options struct {
 	// Quit ends the tray (and the window).
 	Quit func()
 	// Notify shows a desktop notification whose click sends click to
-	// Open; nil: no notifications (a documented gap on Windows).
+	// Open (on Windows through a wgpunch: link, see notify_windows.go);
+	// nil: no notifications (macOS, or no notification service).
 	Notify func(n ui.Notice, click instance.Request)
 	// Now is the clock; default time.Now.
 	Now func() time.Time
