@@ -48,11 +48,12 @@ type Options struct {
 	// window ends the process, freeing the GL driver.
 	WindowOnly bool
 	// LiveEvery, when set, is how often the window shows changes that are
-	// only packets arriving (traffic counters, the dot's pulse) and the
-	// ages of handshakes; anything else (a state, an error, a warning, a
-	// tunnel or peer coming or going) shows at once. Each redraw of the
-	// whole window costs a frame, which in software OpenGL is the window's
-	// idle cost (issue 14). 0: every report is drawn (tests).
+	// only traffic counters and the ages of handshakes; a packet arriving
+	// (the dot's pulse, drawn with the counters in the same frame) and
+	// anything else (a state, an error, a warning, a tunnel or peer coming
+	// or going) show at once. Each redraw of the whole window costs a
+	// frame, which in software OpenGL is the window's idle cost (issue
+	// 14). 0: every report is drawn (tests).
 	LiveEvery time.Duration
 }
 
@@ -333,13 +334,34 @@ func (a *App) Apply(r *control.Report) {
 }
 
 // onlyLiveness reports whether r may wait for the next Options.LiveEvery
-// beat: it differs from what the window shows only in traffic counters and
-// last-receive times, and the beat is not due.
+// beat: it differs from what the window shows only in traffic counters,
+// no packet arrived (that pulses at once) and the beat is not due.
 func (a *App) onlyLiveness(r *control.Report, now time.Time) bool {
 	if a.opts.LiveEvery <= 0 || a.drawn == nil || r == nil || now.Sub(a.drawnAt) >= a.opts.LiveEvery {
 		return false
 	}
-	return reflect.DeepEqual(withoutLiveness(a.drawn), withoutLiveness(r))
+	return !receiveMoved(a.drawn, r) && reflect.DeepEqual(withoutLiveness(a.drawn), withoutLiveness(r))
+}
+
+// receiveMoved reports whether a peer in r received a packet since old:
+// its last-receive time is set and differs from old's for that peer.
+func receiveMoved(old, r *control.Report) bool {
+	was := map[[2]string]time.Time{}
+	for _, t := range old.Tunnels {
+		for _, p := range t.Peers {
+			if p.LastReceive != nil {
+				was[[2]string{t.Name, p.PublicKey}] = *p.LastReceive
+			}
+		}
+	}
+	for _, t := range r.Tunnels {
+		for _, p := range t.Peers {
+			if p.LastReceive != nil && !p.LastReceive.Equal(was[[2]string{t.Name, p.PublicKey}]) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // withoutLiveness is a copy of r without the fields that change with every

@@ -12,8 +12,18 @@ import (
 	"github.com/wgpunch/wgpunch/tunnel/control"
 )
 
+// The pulse: when a packet arrives the dot turns lighter and fades back
+// to its colour in pulseFrames frames over pulseLength, then nothing is
+// drawn until the next packet. Each frame redraws the whole window (in
+// software OpenGL about 20 ms of CPU), so the frames are few on purpose:
+// see docs/benchmarks.md for what they cost.
+const (
+	pulseFrames = 3
+	pulseLength = 400 * time.Millisecond
+)
+
 // Indicator is a peer's live dot with its state in words. The dot pulses
-// when LastReceive moves (a keepalive or data arrived).
+// once when LastReceive moves (a keepalive or data arrived).
 type Indicator struct {
 	widget.BaseWidget
 
@@ -23,27 +33,39 @@ type Indicator struct {
 	state  control.State
 	lastRx time.Time
 	seen   bool
-	beat   bool // the dot shows the lighter colour of the last pulse
-	// Pulses counts pulses, for tests.
-	Pulses int
-	// animate is false in tests so golden files stay stable.
+
+	// Pulses counts pulses started (one per packet seen), Frames the
+	// pulse frames drawn, for tests.
+	Pulses, Frames int
+	frame          int    // the pulse frame shown, 0 at rest
+	gen            int    // which pulse the pending frame belongs to
+	stop           func() // cancels the pending frame; nil at rest
+	// after runs f on the Fyne goroutine after d and returns a function
+	// that cancels it (a fake in tests).
+	after func(d time.Duration, f func()) (stop func())
+	// animate is false in golden tests so the files stay stable.
 	animate bool
 }
 
 // NewIndicator returns an indicator showing "Off".
 func NewIndicator() *Indicator {
-	i := &Indicator{dot: canvas.NewCircle(toneColor(ToneGrey)), words: widget.NewLabel("Off"), animate: true}
+	i := &Indicator{dot: canvas.NewCircle(toneColor(ToneGrey)), words: widget.NewLabel("Off"), animate: true, after: afterOnFyne}
 	i.ExtendBaseWidget(i)
 	return i
 }
 
+// afterOnFyne runs f on the Fyne goroutine after d.
+func afterOnFyne(d time.Duration, f func()) func() {
+	t := time.AfterFunc(d, func() { fyne.Do(f) })
+	return func() { t.Stop() }
+}
+
 // Set shows a state; a changed lastReceive after the first call pulses.
 func (i *Indicator) Set(state control.State, lastReceive *time.Time) {
-	tone, words := StateWords(state)
+	_, words := StateWords(state)
 	if state != i.state {
 		i.state = state
-		i.beat = false
-		i.dot.FillColor = toneColor(tone)
+		i.dot.FillColor = i.color()
 		i.dot.Refresh()
 		i.words.SetText(words)
 	}
@@ -57,33 +79,56 @@ func (i *Indicator) Set(state control.State, lastReceive *time.Time) {
 	i.lastRx, i.seen = rx, true
 }
 
+// Animating reports whether a pulse is under way.
+func (i *Indicator) Animating() bool { return i.stop != nil }
+
+// pulse starts the pulse over from its lightest frame.
 func (i *Indicator) pulse() {
 	i.Pulses++
 	if !i.animate {
 		return
 	}
-	// One frame per pulse: the dot turns lighter, or back, each time a
-	// packet arrives, with no timer to undo it. A blink (light, then back
-	// 250 ms later) cost two redraws of the whole window per keepalive,
-	// which in software OpenGL was most of the window's idle CPU (issue 14).
-	i.beat = !i.beat
-	i.dot.FillColor = i.color()
-	i.dot.Refresh()
+	if i.stop != nil {
+		i.stop()
+		i.stop = nil
+	}
+	i.gen++
+	i.show(1)
 }
 
-// color is the dot's colour: the state's tone, lighter on every other beat.
+// show draws pulse frame k (1..pulseFrames) and schedules the next; the
+// last frame is the dot's own colour and schedules nothing.
+func (i *Indicator) show(k int) {
+	i.frame = k % pulseFrames
+	i.Frames++
+	i.dot.FillColor = i.color()
+	i.dot.Refresh()
+	if i.frame == 0 {
+		i.stop = nil
+		return
+	}
+	gen := i.gen
+	i.stop = i.after(pulseLength/(pulseFrames-1), func() {
+		if gen == i.gen && i.stop != nil { // not overtaken by a newer pulse
+			i.show(k + 1)
+		}
+	})
+}
+
+// color is the dot's colour: the state's tone, lighter early in a pulse.
 func (i *Indicator) color() color.Color {
 	tone, _ := StateWords(i.state)
 	c := toneColor(tone)
-	if i.beat {
-		c = lighter(c)
+	if i.frame == 0 {
+		return c
 	}
-	return c
+	// Frame 1 is halfway to white, the last one the tone itself.
+	return towardWhite(c, float64(pulseFrames-i.frame)/float64(pulseFrames-1)/2)
 }
 
-// lighter mixes c halfway to white.
-func lighter(c color.NRGBA) color.NRGBA {
-	mix := func(v uint8) uint8 { return uint8((int(v) + 0xff) / 2) }
+// towardWhite mixes c with white, f of the way (0..1).
+func towardWhite(c color.NRGBA, f float64) color.NRGBA {
+	mix := func(v uint8) uint8 { return uint8(float64(v) + (0xff-float64(v))*f + 0.5) }
 	return color.NRGBA{R: mix(c.R), G: mix(c.G), B: mix(c.B), A: c.A}
 }
 

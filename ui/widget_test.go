@@ -366,8 +366,9 @@ func TestCardKeepsSameWarnings(t *testing.T) {
 	}
 }
 
-// With LiveEvery the window draws packet-only changes (counters, the pulse)
-// on that beat, and anything else at once.
+// With LiveEvery the window draws a packet's arrival (its pulse, with the
+// counters) and anything else at once, and changes that are only counters
+// (packets sent) and ages on that beat.
 func TestLiveEvery(t *testing.T) {
 	fa := test.NewTempApp(t)
 	f := fakectl.New()
@@ -376,33 +377,37 @@ func TestLiveEvery(t *testing.T) {
 	a := New(fa, Options{Connect: func() (control.Controller, error) { return f, nil }, Now: func() time.Time { return clock },
 		NoAnimation: true, Sync: true, LiveEvery: 10 * time.Second})
 	t.Cleanup(a.Stop)
-	rep := func(state control.State, rx int64) *control.Report {
+	rep := func(state control.State, rx, tx int64) *control.Report {
 		hs := t0.Add(-time.Minute)
 		lr := t0.Add(time.Duration(rx) * time.Millisecond)
 		return &control.Report{Tunnels: []control.TunnelStatus{{Name: "office", Up: true, Warnings: []control.Warning{},
-			Peers: []control.PeerStatus{{Name: "bob", PublicKey: "K", State: state, LastHandshake: &hs, LastReceive: &lr, RxBytes: rx}}}}}
+			Peers: []control.PeerStatus{{Name: "bob", PublicKey: "K", State: state, LastHandshake: &hs, LastReceive: &lr, RxBytes: rx, TxBytes: tx}}}}}
 	}
 	row := func() *peerRow { return a.list.cards.get("office").peers.get("K") }
 	step := func(d time.Duration, r *control.Report) { clock = clock.Add(d); a.Apply(r) }
-	step(0, rep("connected", 100))
+	step(0, rep("connected", 100, 0))
 	if got := row().traffic.Text; got != "in 100 B · out 0 B" {
 		t.Fatalf("first report: %q", got)
 	}
-	step(time.Second, rep("connected", 132)) // a keepalive: waits for the beat
+	step(time.Second, rep("connected", 100, 32)) // a packet sent only: waits for the beat
 	if got, pulses := row().traffic.Text, row().ind.Pulses; got != "in 100 B · out 0 B" || pulses != 0 {
-		t.Errorf("a keepalive 1 s later was drawn at once: %q, %d pulses", got, pulses)
+		t.Errorf("a packet sent 1 s later was drawn at once: %q, %d pulses", got, pulses)
 	}
-	step(time.Second, rep("stale", 132)) // a state change: at once, with the keepalive's pulse
+	step(time.Second, rep("connected", 132, 32)) // a keepalive arrived: its pulse and the counters at once
+	if got, pulses := row().traffic.Text, row().ind.Pulses; got != "in 132 B · out 32 B" || pulses != 1 {
+		t.Errorf("a keepalive arriving: %q, %d pulses; want the new counts and one pulse", got, pulses)
+	}
+	step(time.Second, rep("stale", 132, 32)) // a state change: at once, no pulse
 	if got, pulses := row().ind.words.Text, row().ind.Pulses; got != "No contact" || pulses != 1 {
-		t.Errorf("a state change waited: %q, %d pulses", got, pulses)
+		t.Errorf("a state change: %q, %d pulses", got, pulses)
 	}
-	step(time.Second, rep("stale", 164)) // packets only: wait
-	if pulses := row().ind.Pulses; pulses != 1 {
-		t.Errorf("packets 1 s after a redraw pulsed at once (%d pulses)", pulses)
+	step(time.Second, rep("stale", 132, 64)) // sent only: wait
+	if got := row().traffic.Text; got != "in 132 B · out 32 B" {
+		t.Errorf("packets sent 1 s after a redraw were drawn at once: %q", got)
 	}
-	step(9*time.Second, rep("stale", 196)) // the beat: counters and one pulse
-	if got, pulses := row().traffic.Text, row().ind.Pulses; got != "in 196 B · out 0 B" || pulses != 2 {
-		t.Errorf("on the beat: %q, %d pulses; want the new count and a second pulse", got, pulses)
+	step(9*time.Second, rep("stale", 132, 96)) // the beat: the counters, no pulse
+	if got, pulses := row().traffic.Text, row().ind.Pulses; got != "in 132 B · out 96 B" || pulses != 1 {
+		t.Errorf("on the beat: %q, %d pulses; want the new count and no second pulse", got, pulses)
 	}
 }
 

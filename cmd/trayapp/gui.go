@@ -24,9 +24,10 @@ import (
 // before the tray process existed (tests, and a fallback).
 const oneProcessEnv = "WGPUNCH_ONE_PROCESS"
 
-// liveEvery is ui.Options.LiveEvery: packets arriving (counters, the dot's
-// pulse) and handshake ages show in the window every 15 s; everything else
-// at once. See docs/ui.md.
+// liveEvery is ui.Options.LiveEvery: traffic counters that moved without
+// a packet arriving (sent only) and handshake ages show in the window every
+// 15 s; a packet arriving pulses its dot at once, and everything else shows
+// at once too. See docs/ui.md.
 const liveEvery = 15 * time.Second
 
 // runGUI starts the app. With a daemon it is two processes: this one
