@@ -19,7 +19,9 @@ import (
 //
 //   - tray only: `wgpunch --tray` (the tray process) against `sleep` (a
 //     process that does nothing) and a Fyne hello-world with a tray item
-//     started with only the tray (testdata/hellotray --tray);
+//     started with only the tray (testdata/hellotray --tray), and a second
+//     tray process that keeps its start-up mappings (WGPUNCH_MEMTRIM=0,
+//     see internal/memtrim) to show what dropping them saves;
 //   - window shown: WG Punch's window (its window process, and with the
 //     tray process) against the hello-world's window.
 //
@@ -44,17 +46,28 @@ func BenchmarkGUI(b *testing.B) {
 	busEnv := "DBUS_SESSION_BUS_ADDRESS=" + bus
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		// Tray only, all three at once.
+		// Tray only, all at once. The second tray keeps its start-up
+		// mappings (WGPUNCH_MEMTRIM=0), to show what dropping them saves;
+		// its state directory is a link to the first's, so it is another
+		// instance watching the same daemon.
 		tray := l.appFlags(b, []string{"--tray"}, busEnv)
+		kept := filepath.Join(b.TempDir(), "state-link")
+		if err := os.Symlink(l.stateDir, kept); err != nil {
+			b.Fatal(err)
+		}
+		trayKept := l.startEnv(b, "wgpunch-tray-kept", []string{busEnv, "WGPUNCH_MEMTRIM=0"}, l.bin,
+			"--state-dir", kept, "--socket", l.socket, "--tray")
 		sleeper := l.startEnv(b, "sleep", []string{busEnv}, "sleep", strconv.Itoa(int(idle/time.Second)+3600))
 		helloTray := l.startEnv(b, "hello-tray", []string{busEnv}, hello, "--tray")
 		warmUp()
 		rows := measure(b, idle, []proc{
 			{"wgpunch --tray (tray process)", tray.Process.Pid},
+			{"the same, start-up mappings kept (WGPUNCH_MEMTRIM=0)", trayKept.Process.Pid},
 			{"sleep (floor)", sleeper.Process.Pid},
 			{"Fyne hello-world, tray only", helloTray.Process.Pid},
 		})
 		l.stop(helloTray)
+		l.stop(trayKept)
 
 		// Window shown: ask the running tray for the window, as a second start does.
 		start := time.Now()
@@ -84,6 +97,7 @@ func BenchmarkGUI(b *testing.B) {
 		b.ReportMetric(float64(toWindow.Milliseconds()), "ms-to-window")
 		b.ReportMetric(t.cpu, "tray-cpu-%")
 		b.ReportMetric(t.rssMiB, "tray-rss-MiB")
+		b.ReportMetric(byName["the same, start-up mappings kept (WGPUNCH_MEMTRIM=0)"].rssMiB, "tray-kept-rss-MiB")
 		b.ReportMetric(t.wakeups, "tray-wakeups/s")
 		b.ReportMetric(w.cpu, "window-cpu-%")
 		b.ReportMetric(w.cpu-h.cpu, "window-minus-hello-cpu-points")
