@@ -55,6 +55,12 @@ type Options struct {
 	// frame, which in software OpenGL is the window's idle cost (issue
 	// 14). 0: every report is drawn (tests).
 	LiveEvery time.Duration
+	// PulseEvery, with LiveEvery, is the shortest time between two frames
+	// that pulse dots: a packet arriving sooner after the last pulse
+	// pulses its dot with the first report after that, together with
+	// every other dot that had packets meanwhile. 0: a packet pulses at
+	// once.
+	PulseEvery time.Duration
 }
 
 // App is the running UI: main window, tray and notifications.
@@ -81,6 +87,7 @@ type App struct {
 	last      *control.Report
 	drawn     *control.Report // the last report the window drew
 	drawnAt   time.Time
+	pulsedAt  time.Time // when the window last drew packets arriving
 	tray      TrayModel
 	trayOK    bool
 	trayMenu  *fyne.Menu
@@ -324,6 +331,9 @@ func (a *App) Apply(r *control.Report) {
 	}
 	a.last = r
 	if !a.hidden && !a.onlyLiveness(r, now) { // a window in the tray is not redrawn: cheap idle
+		if a.drawn != nil && r != nil && receiveMoved(a.drawn, r) {
+			a.pulsedAt = now
+		}
 		a.list.Update(r, now)
 		a.drawn, a.drawnAt = r, now
 	}
@@ -333,14 +343,18 @@ func (a *App) Apply(r *control.Report) {
 	}
 }
 
-// onlyLiveness reports whether r may wait for the next Options.LiveEvery
-// beat: it differs from what the window shows only in traffic counters,
-// no packet arrived (that pulses at once) and the beat is not due.
+// onlyLiveness reports whether r may wait: it differs from what the
+// window shows only in traffic counters and packets arriving, and neither
+// the next Options.LiveEvery beat nor, if a packet arrived, the next
+// Options.PulseEvery slot is due.
 func (a *App) onlyLiveness(r *control.Report, now time.Time) bool {
 	if a.opts.LiveEvery <= 0 || a.drawn == nil || r == nil || now.Sub(a.drawnAt) >= a.opts.LiveEvery {
 		return false
 	}
-	return !receiveMoved(a.drawn, r) && reflect.DeepEqual(withoutLiveness(a.drawn), withoutLiveness(r))
+	if !reflect.DeepEqual(withoutLiveness(a.drawn), withoutLiveness(r)) {
+		return false
+	}
+	return !receiveMoved(a.drawn, r) || now.Sub(a.pulsedAt) < a.opts.PulseEvery
 }
 
 // receiveMoved reports whether a peer in r received a packet since old:

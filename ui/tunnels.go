@@ -97,10 +97,11 @@ func newTunnelCard(a *App, name string) *tunnelCard {
 	export := widget.NewButtonWithIcon("Export…", theme.DocumentSaveIcon(), func() { a.exportTunnel(c.name) })
 	remove := widget.NewButtonWithIcon("Remove…", theme.DeleteIcon(), func() { a.removeTunnel(c.name) })
 	header := container.NewBorder(nil, nil, container.NewHBox(c.toggle, c.info), container.NewHBox(edit, export, remove))
-	bg := canvas.NewRectangle(theme.Color(theme.ColorNameInputBackground))
-	bg.CornerRadius = 6
+	// A line under each link, not a filled card: every frame redraws the
+	// whole window, and in software OpenGL two card-sized fills were half
+	// of a frame's cost (docs/benchmarks.md).
 	body := container.NewVBox(header, c.errLabel, c.warnBox, c.peerBox)
-	c.root = container.NewStack(bg, container.NewPadded(body))
+	c.root = container.NewVBox(container.NewPadded(body), widget.NewSeparator())
 	return c
 }
 

@@ -411,6 +411,62 @@ func TestLiveEvery(t *testing.T) {
 	}
 }
 
+// With PulseEvery, packets arriving pulse their dots at most once per
+// PulseEvery: a peer whose packet comes sooner after the last pulse
+// pulses with the first report after that, together with the others.
+func TestPulseEvery(t *testing.T) {
+	fa := test.NewTempApp(t)
+	f := fakectl.New()
+	f.Silent = true
+	clock := t0
+	a := New(fa, Options{Connect: func() (control.Controller, error) { return f, nil }, Now: func() time.Time { return clock },
+		NoAnimation: true, Sync: true, LiveEvery: 15 * time.Second, PulseEvery: 5 * time.Second})
+	t.Cleanup(a.Stop)
+	rx := map[string]int64{"office": 100, "lab": 100}
+	rep := func() *control.Report {
+		hs := t0.Add(-time.Minute)
+		r := &control.Report{}
+		for _, name := range []string{"lab", "office"} {
+			lr := t0.Add(time.Duration(rx[name]) * time.Millisecond)
+			r.Tunnels = append(r.Tunnels, control.TunnelStatus{Name: name, Up: true, Warnings: []control.Warning{},
+				Peers: []control.PeerStatus{{Name: "bob", PublicKey: "K" + name, State: "connected", LastHandshake: &hs, LastReceive: &lr, RxBytes: rx[name]}}})
+		}
+		return r
+	}
+	pulses := func(name string) int { return a.list.cards.get(name).peers.get("K" + name).ind.Pulses }
+	step := func(d time.Duration) { clock = clock.Add(d); a.Apply(rep()) }
+	step(0)
+	step(time.Second) // nothing moved
+	if p, q := pulses("office"), pulses("lab"); p != 0 || q != 0 {
+		t.Fatalf("no packet yet: %d and %d pulses", p, q)
+	}
+	rx["office"] += 32
+	step(time.Second) // office's keepalive: at once
+	if p := pulses("office"); p != 1 {
+		t.Fatalf("office's packet: %d pulses, want 1 at once", p)
+	}
+	rx["lab"] += 32
+	step(2 * time.Second) // lab's, 2 s after the pulse: waits
+	if p := pulses("lab"); p != 0 {
+		t.Errorf("lab's packet 2 s after a pulse: %d pulses, want it to wait", p)
+	}
+	if got := a.list.cards.get("lab").peers.get("Klab").traffic.Text; got != "in 100 B · out 0 B" {
+		t.Errorf("lab's counters drawn before its pulse: %q", got)
+	}
+	step(2 * time.Second) // 4 s after the pulse: still waits
+	if p := pulses("lab"); p != 0 {
+		t.Errorf("lab's packet 4 s after a pulse: %d pulses, want it to wait", p)
+	}
+	rx["office"] += 32
+	step(time.Second) // 5 s: both pulse in one draw
+	if p, q := pulses("office"), pulses("lab"); p != 2 || q != 1 {
+		t.Errorf("5 s after the first pulse: office %d, lab %d pulses; want 2 and 1", p, q)
+	}
+	if got := a.list.cards.get("lab").peers.get("Klab").traffic.Text; got != "in 132 B · out 0 B" {
+		t.Errorf("lab's counters with its pulse: %q", got)
+	}
+}
+
 // The peer row says the path in words.
 func TestPeerRowPath(t *testing.T) {
 	a := newTestApp(t, fakectl.New())

@@ -17,6 +17,7 @@ import (
 
 	"github.com/wgpunch/wgpunch/internal/instance"
 	"github.com/wgpunch/wgpunch/internal/locale"
+	"github.com/wgpunch/wgpunch/tunnel/conf"
 	"github.com/wgpunch/wgpunch/ui"
 )
 
@@ -29,6 +30,11 @@ const oneProcessEnv = "WGPUNCH_ONE_PROCESS"
 // 15 s; a packet arriving pulses its dot at once, and everything else shows
 // at once too. See docs/ui.md.
 const liveEvery = 15 * time.Second
+
+// pulseEvery is ui.Options.PulseEvery: the keepalive interval, so a link
+// pulses its dot once per keepalive, and several links pulse together in
+// one pair of frames instead of one pair each. See docs/ui.md.
+const pulseEvery = conf.DefaultKeepalive * time.Second
 
 // runGUI starts the app. With a daemon it is two processes: this one
 // becomes the tray (fyne.io/systray, no GL driver; gui_tray.go) and starts
@@ -98,7 +104,7 @@ func runOneProcess(g guiOptions, srv *instance.Server) int {
 	// LANG=C.UTF-8 and the like reading as English, not as the tag "C".
 	locale.Apply()
 	a := app.NewWithID("io.github.wgpunch")
-	u := ui.New(a, ui.Options{Connect: g.Connect, Icons: guiIcons(), StartInTray: g.Tray, HasTray: hasTray, LiveEvery: liveEvery})
+	u := ui.New(a, ui.Options{Connect: g.Connect, Icons: guiIcons(), StartInTray: g.Tray, HasTray: hasTray, LiveEvery: liveEvery, PulseEvery: pulseEvery})
 	if srv != nil {
 		go srv.Serve(func(r instance.Request) { fyne.Do(func() { handleWindowRequest(a, u, r) }) })
 	}

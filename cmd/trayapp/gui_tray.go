@@ -61,7 +61,6 @@ func runTray(g guiOptions, ctl control.Controller, srv *instance.Server) int {
 	runtime.GOMAXPROCS(1)
 	debug.SetGCPercent(20)
 	debug.FreeOSMemory() // what the packages' start-up left
-	trimStartup()
 	var noTray atomic.Bool
 	var stopMu sync.Mutex
 	var stop func()
@@ -83,7 +82,7 @@ func runTray(g guiOptions, ctl control.Controller, srv *instance.Server) int {
 			quit() // nothing left to open the window from
 		}
 	}
-	opts := trayicon.Options{Controller: ctl, Open: w.open, Quit: w.quit}
+	opts := trayicon.Options{Controller: ctl, Open: w.open, Quit: w.quit, Settled: trimStartup}
 	if n, err := trayicon.NewNotifier(notifyIcon(), w.open); err == nil {
 		defer n.Close()
 		opts.Notify = n.Notify
@@ -301,7 +300,7 @@ func runWindow(g guiOptions) int {
 	}
 	locale.Apply()
 	a := app.NewWithID("io.github.wgpunch")
-	u := ui.New(a, ui.Options{Connect: g.Connect, Icons: guiIcons(), WindowOnly: true, LiveEvery: liveEvery})
+	u := ui.New(a, ui.Options{Connect: g.Connect, Icons: guiIcons(), WindowOnly: true, LiveEvery: liveEvery, PulseEvery: pulseEvery})
 	if srv != nil {
 		defer srv.Close()
 		go srv.Serve(func(r instance.Request) { fyne.Do(func() { handleWindowRequest(a, u, r) }) })

@@ -8,7 +8,8 @@
 // maps those in 2 MiB pieces, so nearly all of it counted in the process's
 // RSS (issue 14: 22 of its 30 MiB). The pages stay in the page cache,
 // shared with the window process; only this process's mappings of them go,
-// and what it runs later is mapped again, 4 KiB at a time.
+// and what it runs later is mapped again, in the same large pieces: after
+// the drop the idle tray maps about 5 MiB less (docs/benchmarks.md).
 package memtrim
 
 // Stats says what DropStartupMappings did.

@@ -11,20 +11,15 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// DropStartupMappings stops the kernel mapping this process's file pages
-// in huge (PMD) pieces (prctl PR_SET_THP_DISABLE, which also keeps its heap
-// in small pages), then drops its mappings of the pages of read-only
-// file mappings (program text and read-only data of the binary and its
-// libraries) that are resident now. Only private read-only mappings with no
+// DropStartupMappings drops this process's mappings of the pages of
+// read-only file mappings (program text and read-only data of the binary
+// and its libraries) that are resident now. Only private read-only mappings with no
 // anonymous (copied-on-write) page are dropped: for those a later access
 // reads the same bytes from the page cache again, so nothing changes but
 // the count of mapped pages. Writable mappings, and read-only ones the
 // dynamic loader wrote to (RELRO), are left alone.
 func DropStartupMappings() (Stats, error) {
 	var st Stats
-	if err := unix.Prctl(unix.PR_SET_THP_DISABLE, 1, 0, 0, 0); err != nil {
-		return st, fmt.Errorf("memtrim: turn off huge pages: %w", err)
-	}
 	maps, err := readSmaps("/proc/self/smaps")
 	if err != nil {
 		return st, err

@@ -54,6 +54,10 @@ type Options struct {
 	// 10 s for nobody; states and items still change at once. For tray
 	// hosts that say when the menu opens (dbusmenu's "opened" event).
 	LazyAges bool
+	// Settled, if set, is called once, after Watch has drawn the first
+	// report of the watch stream (or found no daemon): the tray's start-up
+	// is over and from then on it only idles until something changes.
+	Settled func()
 }
 
 // Tray is the tray's state: the last report and the model drawn from it.
@@ -65,6 +69,19 @@ type Tray struct {
 	model ui.TrayModel
 	drawn bool
 	ageAt time.Time // with LazyAges: the time the menu's ages are told from
+
+	settled bool // Options.Settled was called (only Watch's goroutine)
+}
+
+// settle calls Options.Settled the first time; only from Watch.
+func (t *Tray) settle() {
+	if t.settled {
+		return
+	}
+	t.settled = true
+	if t.opts.Settled != nil {
+		t.opts.Settled()
+	}
 }
 
 // New returns a Tray; nothing is drawn until Apply or Watch.
@@ -186,12 +203,14 @@ func (t *Tray) Watch(ctx context.Context) {
 		if err == nil {
 			for r := range ch {
 				t.Apply(r)
+				t.settle()
 			}
 		}
 		if ctx.Err() != nil {
 			return
 		}
 		t.Apply(nil)
+		t.settle()
 		select {
 		case <-ctx.Done():
 			return
