@@ -48,6 +48,7 @@ type wizardView struct {
 	pasteTarget *widget.Entry
 
 	rendering bool
+	shown     Step // the step render last showed, to start a new one at its top
 	useReply  *widget.Button
 	review    *fyne.Container // invite side: the pasted reply's preview
 	focusNext fyne.Focusable  // focused once the page is on screen
@@ -166,6 +167,13 @@ func (v *wizardView) render() {
 	}
 	v.body.Objects = []fyne.CanvasObject{page}
 	v.body.Refresh()
+	if v.m.Step != v.shown {
+		// A new step starts at its top: the scroll offset of a long page
+		// (the share step, scrolled down to "Use this reply") left the
+		// short connect page above the view, and the window looked blank.
+		v.shown = v.m.Step
+		v.page.ScrollToTop()
+	}
 	v.updateButtons()
 	if v.pasteTarget != nil && v.pasteTarget.Text == "" {
 		v.focus(v.pasteTarget) // ready for Ctrl+V

@@ -122,8 +122,12 @@ func TestWizardInviteFlow(t *testing.T) {
 	}
 
 	f.HandshakeAfter = 0
+	v.page.Offset = fyne.NewPos(0, 300) // scrolled down to the button, as on a small screen
 	test.Tap(v.next)
 	testutil.Eventually(t, 5*time.Second, "Up", func() bool { return hasCall(f, "Up link") })
+	if v.page.Offset.Y != 0 {
+		t.Errorf("the connect page starts %v pixels down, above the view; want its top", v.page.Offset.Y)
+	}
 	r, _ := f.Status(t.Context(), "")
 	v.onReport(r)
 	if !v.connected || !strings.Contains(v.waitText.Text, "Connected to Home") {
