@@ -16,7 +16,7 @@ import (
 // its colour in pulseFrames frames over pulseLength (with 2: lighter at
 // once, its own colour 400 ms later), then nothing is drawn until the next
 // packet. Each frame redraws the whole window, in software OpenGL about
-// 17 ms of CPU, so the frames are as few as a pulse can have: see
+// 10 ms of CPU, so the frames are as few as a pulse can have: see
 // docs/benchmarks.md for what each one costs.
 const (
 	pulseFrames = 2
